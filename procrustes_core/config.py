@@ -1,0 +1,297 @@
+"""TrainConfig: every setting a run depends on, validated, and round-tripped to dict / JSON / URL."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from .errors import ProcrustesError
+
+# ---------------------------------------------------------------- declared constraints
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of names."""
+
+    options: tuple[str, ...]
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in self.options:
+            raise ProcrustesError(f"{name}={value!r}: expected one of {', '.join(self.options)}")
+        return value
+
+    def parse(self, text: str) -> str:
+        return text
+
+    def format(self, value: str) -> str:
+        return value
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite int or float inside [lo, hi] (ends open where said); ``None`` allowed if optional."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = False
+    integer: bool = False
+    optional: bool = False
+
+    def allowed(self) -> str:
+        kind = "an integer" if self.integer else "a finite number"
+        parts = []
+        if self.lo > -math.inf:
+            parts.append(f"{'>' if self.lo_open else '≥'} {self.lo:g}")
+        if self.hi < math.inf:
+            parts.append(f"{'<' if self.hi_open else '≤'} {self.hi:g}")
+        text = kind + (" " + " and ".join(parts) if parts else "")
+        return text + (" (or empty)" if self.optional else "")
+
+    def check(self, name: str, value: Any) -> int | float | None:
+        if value is None and self.optional:
+            return None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and not math.isfinite(value):
+            ok = False
+        if ok and self.integer:
+            ok = float(value).is_integer()
+        if ok:
+            too_low = value <= self.lo if self.lo_open else value < self.lo
+            too_high = value >= self.hi if self.hi_open else value > self.hi
+            ok = not (too_low or too_high)
+        if not ok:
+            raise ProcrustesError(f"{name}={value!r}: expected {self.allowed()}")
+        return int(value) if self.integer else float(value)
+
+    def parse(self, text: str) -> Any:
+        if text == "" and self.optional:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return text  # check() then names the bad text
+        return int(number) if self.integer and number.is_integer() else number
+
+    def format(self, value: Any) -> str:
+        return "" if value is None else repr(value)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Optional list of per-class training counts, each an integer ≥ 1."""
+
+    def check(self, name: str, value: Any) -> list[int] | None:
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)) and len(value) >= 2 and all(
+            isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c)
+            and float(c).is_integer() and c >= 1
+            for c in value
+        ):
+            return [int(c) for c in value]
+        raise ProcrustesError(f"{name}={value!r}: expected a list of at least 2 integers ≥ 1, one per class")
+
+    def parse(self, text: str) -> Any:
+        if text == "":
+            return None
+        try:
+            return [int(part) for part in text.split(",")]
+        except ValueError:
+            return text
+
+    def format(self, value: Any) -> str:
+        return "" if value is None else ",".join(str(c) for c in value)
+
+
+@dataclass(frozen=True)
+class Text:
+    """An optional free string (a folder path)."""
+
+    def check(self, name: str, value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and value):
+            return value
+        raise ProcrustesError(f"{name}={value!r}: expected a non-empty text or nothing")
+
+    def parse(self, text: str) -> Any:
+        return text or None
+
+    def format(self, value: Any) -> str:
+        return value or ""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """True or False."""
+
+    def check(self, name: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        raise ProcrustesError(f"{name}={value!r}: expected true or false")
+
+    def parse(self, text: str) -> Any:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        return text
+
+    def format(self, value: bool) -> str:
+        return "1" if value else "0"
+
+
+def _field(default: Any, rule: Any, help: str) -> Any:
+    factory = (lambda: list(default)) if isinstance(default, list) else None
+    if factory:
+        return field(default_factory=factory, metadata={"rule": rule, "help": help})
+    return field(default=default, metadata={"rule": rule, "help": help})
+
+
+DATASETS = ("mnist1d", "digits", "toy2d", "mnist", "fashion-mnist", "cifar10", "cifar100")
+MODELS = ("auto", "mlp", "cnn1d", "cnn2d", "resnet32")
+MFW_LAYERS = ("input", "block1", "block2", "block3", "block4", "block5", "penultimate", "random")
+MFW_SCHEDULES = ("constant", "warmup", "linear", "until-equal")
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run depends on. Invalid values raise ``ProcrustesError``."""
+
+    # data and imbalance
+    dataset: str = _field("mnist1d", Choice(DATASETS), "dataset to train on")
+    profile: str = _field("step", Choice(("longtail", "exp", "step", "custom")), "imbalance profile")
+    ratio: float = _field(100.0, Number(lo=1, hi=10_000), "largest / smallest class size")
+    counts: list[int] | None = _field(None, Counts(), "per-class training counts (profile custom)")
+    n_max: int | None = _field(None, Number(lo=1, integer=True, optional=True),
+                               "training samples of the largest class (empty: all available)")
+    n_samples: int = _field(20_000, Number(lo=100, hi=500_000, integer=True),
+                            "samples generated for mnist1d / toy2d (train + test)")
+    toy_shape: str = _field("spiral", Choice(("blobs", "moons", "spiral")), "shape of the toy2d data")
+    val_per_class: int = _field(0, Number(lo=0, integer=True),
+                                "balanced validation samples per class, from training data left over")
+    data_seed: int | None = _field(None, Number(lo=0, integer=True, optional=True),
+                                   "seed of the imbalanced subset (empty: same as seed)")
+    data_dir: str | None = _field(None, Text(), "folder of torchvision datasets")
+    download: bool = _field(False, Flag(), "let torchvision download a missing dataset")
+    # model
+    model: str = _field("auto", Choice(MODELS), "network (auto: the dataset's usual one)")
+    width: int = _field(64, Number(lo=4, hi=1024, integer=True), "channels / hidden units of the model")
+    # major feature weakening
+    mfw_strength: float = _field(0.0, Number(lo=0, hi=1), "MFW mixing strength s (0: plain training)")
+    mfw_layer: str = _field("block2", Choice(MFW_LAYERS), "where features are mixed")
+    mfw_gamma: float = _field(1.0, Number(lo=0, hi=10, lo_open=True), "exponent of the class weights")
+    mfw_schedule: str = _field("warmup", Choice(MFW_SCHEDULES), "how the strength changes over epochs")
+    mfw_until: float = _field(0.5, Number(lo=0, hi=1), "fraction of epochs warmup / linear weaken for")
+    mfw_coef: str = _field("uniform", Choice(("uniform", "beta")), "distribution of the coefficient u")
+    mfw_alpha: float = _field(1.0, Number(lo=0, hi=100, lo_open=True), "alpha of Beta(alpha, alpha)")
+    mfw_prob: float = _field(1.0, Number(lo=0, hi=1), "fraction of major samples weakened per batch")
+    mfw_weights: str = _field("count", Choice(("count", "progress")),
+                              "class weights from class size or from current training accuracy")
+    # post-hoc
+    la_tau: float = _field(0.0, Number(lo=0, hi=10), "post-hoc logit adjustment tau (0: off)")
+    # optimisation
+    epochs: int = _field(30, Number(lo=1, hi=10_000, integer=True), "training epochs")
+    batch_size: int = _field(128, Number(lo=1, hi=65_536, integer=True), "mini-batch size")
+    lr: float = _field(0.05, Number(lo=0, hi=100, lo_open=True), "learning rate")
+    lr_schedule: str = _field("cosine", Choice(("cosine", "constant")), "learning-rate schedule")
+    optimizer: str = _field("sgd", Choice(("sgd", "adam")), "optimiser")
+    momentum: float = _field(0.9, Number(lo=0, hi=1, hi_open=True), "SGD momentum")
+    weight_decay: float = _field(5e-4, Number(lo=0, hi=1), "L2 weight decay")
+    # execution
+    seed: int = _field(0, Number(lo=0, hi=2**31 - 1, integer=True), "seed of initialisation and batches")
+    device: str = _field("auto", Choice(("auto", "cpu", "cuda")), "where to train")
+    threads: int = _field(0, Number(lo=0, hi=256, integer=True), "CPU threads for torch (0: automatic)")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            setattr(self, f.name, f.metadata["rule"].check(f.name, getattr(self, f.name)))
+        if self.profile == "custom" and self.counts is None:
+            raise ProcrustesError("counts=None: profile 'custom' needs explicit per-class counts")
+
+    # ------------------------------------------------------------ round trips
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A validated copy with some fields changed."""
+        unknown = set(changes) - set(field_names())
+        if unknown:
+            raise ProcrustesError(f"unknown setting {sorted(unknown)[0]!r}: expected one of {', '.join(field_names())}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _copy(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        if not isinstance(data, dict):
+            raise ProcrustesError(f"config={type(data).__name__}: expected a mapping of settings")
+        unknown = set(data) - set(field_names())
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ProcrustesError(f"unknown setting {name!r}: expected one of {', '.join(field_names())}")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ProcrustesError(f"config is not valid JSON: {err.msg} at line {err.lineno}") from None
+        return cls.from_dict(data)
+
+    def to_query(self, changed_only: bool = True) -> str:
+        """URL query string; by default only the settings that differ from the defaults."""
+        default = TrainConfig()
+        pairs = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if changed_only and value == getattr(default, f.name):
+                continue
+            pairs.append((f.name, f.metadata["rule"].format(value)))
+        return urlencode(pairs)
+
+    @classmethod
+    def from_query(cls, query: str | dict[str, Any], strict: bool = False) -> TrainConfig:
+        """Parse a query string (or a mapping of strings); keys that are not settings are ignored
+        unless ``strict``."""
+        items = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(query.items())
+        rules = {f.name: f.metadata["rule"] for f in fields(cls)}
+        data = {}
+        for key, raw in items:
+            if isinstance(raw, list):  # streamlit's query_params.to_dict() may give lists
+                raw = raw[-1]
+            if key not in rules:
+                if strict:
+                    raise ProcrustesError(f"unknown setting {key!r}: expected one of {', '.join(rules)}")
+                continue
+            data[key] = rules[key].parse(str(raw))
+        return cls(**data)
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+def field_names() -> list[str]:
+    return [f.name for f in fields(TrainConfig)]
+
+
+def field_help() -> dict[str, str]:
+    """One line of help per setting, for the CLI, the app and the lessons."""
+    return {f.name: f.metadata["help"] for f in fields(TrainConfig)}
+
+
+def field_rule(name: str) -> Any:
+    """The declared constraint of one setting (Choice / Number / ...), e.g. for a widget's range."""
+    for f in fields(TrainConfig):
+        if f.name == name:
+            return f.metadata["rule"]
+    raise ProcrustesError(f"unknown setting {name!r}: expected one of {', '.join(field_names())}")
