@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .config import TrainConfig
 from .errors import ProcrustesError
+from .files import atomic_write_text
 
 FORMAT = "procrustes-run"
 VERSION = 1
@@ -108,20 +108,7 @@ class RunHistory:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write JSON atomically: a temporary file in the same folder, then a rename."""
-        path = Path(path)
-        text = self.to_json()
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir():
-            raise ProcrustesError(f"out={str(path)!r}: folder {str(folder)!r} does not exist")
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write_text(path, self.to_json(), "out")
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "run") -> RunHistory:

@@ -53,6 +53,6 @@ def find_phases(history: RunHistory) -> list[Phase]:
     over = [i for i in range(len(epochs))
             if tail_train[i] >= FIT and tail_test[i] < head_test[i] - OVERFIT_GAP]
     if over:
-        phases.append(Phase("over-fit", epochs[over[0]], epochs[-1] if over[-1] == len(epochs) - 1 else epochs[over[-1]],
+        phases.append(Phase("over-fit", epochs[over[0]], epochs[over[-1]],
                             "minor classes fitted on training data, test accuracy well below the major classes'"))
     return phases

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 
+from .files import atomic_write_text
 from .history import RunHistory
 from .imbalance import class_groups
 from .phases import find_phases
@@ -171,7 +171,9 @@ def per_class_table(history: RunHistory):
 
     record = history.last
     group_of = _group_of(history.groups)
-    support = np.asarray(record.confusion).sum(1).tolist() if record and record.confusion else [None] * history.num_classes
+    support = [None] * history.num_classes
+    if record is not None and record.confusion is not None:
+        support = np.asarray(record.confusion).sum(1).tolist()
     return pd.DataFrame({
         "class": history.class_names, "group": [group_of.get(c, "") for c in range(history.num_classes)],
         "training samples": history.counts, "train acc": record.train_acc if record else None,
@@ -231,12 +233,6 @@ def report_figures(history: RunHistory) -> dict[str, go.Figure]:
 
 def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
     """One self-contained HTML page with every figure (written atomically)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        from .errors import ProcrustesError
-
-        raise ProcrustesError(f"html={str(path)!r}: folder {str(folder)!r} does not exist")
     last = history.last
     summary = "no epochs recorded" if last is None else (
         f"{len(history.records)} epochs; balanced test accuracy {last.balanced_acc:.3f}; "
@@ -250,12 +246,4 @@ def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
         parts.append(fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False))
     page = "<!doctype html><html><head><meta charset='utf-8'><title>Procrustes report</title></head><body>" + \
         "\n".join(parts) + "</body></html>"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, page, "html")

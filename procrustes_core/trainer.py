@@ -11,6 +11,7 @@ confusion matrix; post-hoc logit adjustment applied when ``la_tau > 0``).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -170,7 +171,7 @@ class Trainer:
             if self.mixer is not None:
                 lam, partner = self.mixer.draw(yb, strength)
                 at = self.mix_at if self.mix_at >= 0 else int(self.position_rng.integers(self.model.num_positions))
-                logits = self.model(xb, lambda h: MajorFeatureWeakening.mix(h, lam, partner), at)
+                logits = self.model(xb, functools.partial(MajorFeatureWeakening.mix, lam=lam, partner=partner), at)
             else:
                 logits = self.model(xb)
             loss = F.cross_entropy(logits, yb)

@@ -1,0 +1,159 @@
+"""The ``procrustes`` command: train a run, write a report, start the app or the lessons."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import TrainConfig, field_help, field_names, field_rule
+from .errors import ProcrustesError, TrainingDiverged
+
+ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line, without the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig setting (``--batch-size`` for ``batch_size``), plus short aliases."""
+    default = TrainConfig()
+    for name, help_text in field_help().items():
+        flags = ["--" + name.replace("_", "-"), *ALIASES.get(name, [])]
+        rule = field_rule(name)
+        choices = getattr(rule, "options", None)
+        shown = getattr(default, name)
+        suffix = f" {{{','.join(choices)}}}" if choices else ""
+        parser.add_argument(*flags, dest=name, default=None, metavar=name.upper() if not choices else "",
+                            help=f"{help_text}{suffix} (default: {shown})")
+    parser.add_argument("--config", dest="config_file", default=None,
+                        help="JSON file of settings; flags given on the command line override it")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    data: dict = {}
+    if args.config_file:
+        path = Path(args.config_file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ProcrustesError(f"config={str(path)!r}: cannot be read ({err.strerror or err})") from None
+        try:
+            data = TrainConfig.from_json(text).to_dict()
+        except ProcrustesError as err:
+            raise ProcrustesError(f"config file {str(path)!r}: {err}") from None
+    for name in field_names():
+        raw = getattr(args, name)
+        if raw is not None:
+            data[name] = field_rule(name).parse(raw)
+    return TrainConfig.from_dict(data)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .trainer import Trainer
+
+    config = config_from_args(args)
+    out = Path(args.out) if args.out else None
+    if out is not None and not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise ProcrustesError(f"out={str(out)!r}: folder {str(out.parent)!r} does not exist")
+    trainer = Trainer(config)
+    counts = ", ".join(str(c) for c in trainer.data.counts)
+    print(f"{config.dataset}: {len(trainer.data.y_train)} training samples, counts [{counts}]; "
+          f"device {trainer.device}", file=sys.stderr)
+    bar = tqdm(total=config.epochs, unit="epoch", file=sys.stderr, disable=args.quiet)
+    code = 0
+    try:
+        for record in trainer.epochs():
+            groups = " ".join(f"{g} {v:.2f}" for g, v in record.group_test_acc.items())
+            bar.set_postfix_str(f"balanced {record.balanced_acc:.3f} | test {groups}")
+            bar.update(1)
+    except TrainingDiverged as err:
+        bar.close()
+        print(f"error: {err}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        bar.close()
+        trainer.history.stopped = f"stopped by the user after {trainer.epoch} epochs"
+        print(trainer.history.stopped, file=sys.stderr)
+        code = 130
+    bar.close()
+    last = trainer.history.last
+    if last is not None:
+        groups = ", ".join(f"{g} {v:.3f}" for g, v in last.group_test_acc.items())
+        print(f"epoch {last.epoch}: balanced test accuracy {last.balanced_acc:.3f} ({groups})")
+    if out is not None:
+        trainer.history.save(out)
+        print(f"saved {out}", file=sys.stderr)
+    return code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .history import RunHistory
+    from .plots import write_html_report
+
+    history = RunHistory.load(args.run)
+    if args.html:
+        write_html_report(history, args.html)
+        print(f"wrote {args.html}")
+    last = history.last
+    summary = {"epochs": len(history.records), "counts": history.counts, "stopped": history.stopped}
+    if last is not None:
+        summary.update(balanced_acc=round(last.balanced_acc, 4), accuracy=round(last.accuracy, 4),
+                       group_test_acc={g: round(v, 4) for g, v in last.group_test_acc.items()})
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    script = ROOT / "app" / "streamlit_app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
+               "--server.fileWatcherType", "none", "--server.headless", "true"]
+    return subprocess.call(command)
+
+
+def cmd_lessons(args: argparse.Namespace) -> int:
+    return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ROOT / "lessons")])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="procrustes", description="Imbalanced deep learning and Procrustean training.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    train = sub.add_parser("train", help="train one run and save its history")
+    add_config_flags(train)
+    train.add_argument("--out", default=None, help="where to save the run history (JSON)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+    report = sub.add_parser("report", help="summarise a saved run; --html writes every figure")
+    report.add_argument("run", help="a run history JSON file")
+    report.add_argument("--html", default=None, help="write an HTML report here")
+    report.set_defaults(func=cmd_report)
+    app = sub.add_parser("app", help="start the Streamlit app")
+    app.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
+    app.set_defaults(func=cmd_app)
+    lessons = sub.add_parser("lessons", help="open JupyterLab on the lessons")
+    lessons.set_defaults(func=cmd_lessons)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ProcrustesError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
