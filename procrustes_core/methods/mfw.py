@@ -79,7 +79,8 @@ def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: 
     """The mixing strength used in ``epoch`` (0-based) of ``epochs``.
 
     ``constant``: ``s`` throughout. ``warmup``: ``s`` for the first ``until`` fraction of
-    epochs, then 0. ``linear``: from ``s`` down to 0 at that fraction. ``until-equal``: ``s``
+    epochs, then 0. ``linear``: from ``s`` down to 0 at that fraction; ``cosine``: the same along a
+    half cosine, ``s · ½(1 + cos(π e / (until·E)))``. ``until-equal``: ``s``
     until the training accuracy of the least-fitted classes has caught up, then 0.
     """
     if schedule == "constant":
@@ -89,6 +90,9 @@ def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: 
     if schedule == "linear":
         span = until * epochs
         return strength * max(0.0, 1.0 - epoch / span) if span > 0 else 0.0
+    if schedule == "cosine":
+        span = until * epochs
+        return strength * 0.5 * (1.0 + math.cos(math.pi * epoch / span)) if epoch < span else 0.0
     if schedule == "until-equal":
         return 0.0 if progress_equal else strength
     raise ValueError(f"unknown schedule {schedule!r}")

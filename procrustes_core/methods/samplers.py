@@ -1,0 +1,145 @@
+"""Samplers: which training samples an epoch visits, and how often each class is drawn.
+
+Every sampler has the same two steps: ``prepare(x, y)`` once (SMOTE adds synthetic samples
+there; the others keep the data), then ``order(y, generator)`` each epoch, the indices of the
+epoch's samples in mini-batch order. With class counts ``n_c`` and ``N = Σ n_c``:
+
+    instance        every sample once per epoch, shuffled                    P(class c) = n_c / N
+    class-balanced  N draws with replacement, P(sample i) ∝ 1 / n_{y_i}      P(class c) = 1 / C
+    square-root     N draws with replacement, P(sample i) ∝ n_{y_i}^(-1/2)   P(class c) ∝ √n_c
+    oversample      every class topped up to n_max by repeating random samples, shuffled
+    undersample     n_min random samples of every class, redrawn each epoch
+    smote           minor classes topped up to n_max with SMOTE's synthetic points, then instance
+    borderline-smote  the same with Borderline-SMOTE (synthesis near the class border only)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import ProcrustesError
+
+
+def _class_counts(labels: torch.Tensor) -> torch.Tensor:
+    return torch.bincount(labels.cpu())
+
+
+class Sampler:
+    """Instance sampling: every sample once per epoch in a random order."""
+
+    name = "instance"
+    rebalances = False  # whether it changes the class proportions the network sees
+
+    def prepare(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pool the epochs draw from (the training set itself, unless synthesised)."""
+        return x, y
+
+    def order(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return torch.randperm(len(labels), generator=generator)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class PowerSampler(Sampler):
+    """``len(labels)`` draws with replacement; class ``c`` drawn with probability ∝ ``n_c ** q``."""
+
+    rebalances = True
+
+    def __init__(self, q: float):
+        self.q = q
+
+    def order(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        counts = _class_counts(labels).double()
+        per_sample = (counts ** self.q / counts)[labels.cpu()]
+        return torch.multinomial(per_sample, len(labels), replacement=True, generator=generator)
+
+    def __repr__(self) -> str:
+        return f"PowerSampler(q={self.q:g})"
+
+
+class RandomOverSampler(Sampler):
+    """Every sample once, plus random repeats of the smaller classes up to ``n_max`` each."""
+
+    name = "oversample"
+    rebalances = True
+
+    def order(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        labels = labels.cpu()
+        n_max = int(_class_counts(labels).max())
+        parts = []
+        for c in torch.unique(labels):
+            members = torch.nonzero(labels == c).squeeze(1)
+            extra = torch.randint(len(members), (n_max - len(members),), generator=generator)
+            parts += [members, members[extra]]
+        everything = torch.cat(parts)
+        return everything[torch.randperm(len(everything), generator=generator)]
+
+
+class RandomUnderSampler(Sampler):
+    """``n_min`` samples of every class, drawn afresh each epoch (an epoch is short)."""
+
+    name = "undersample"
+    rebalances = True
+
+    def order(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        labels = labels.cpu()
+        n_min = int(_class_counts(labels)[torch.unique(labels)].min())
+        parts = []
+        for c in torch.unique(labels):
+            members = torch.nonzero(labels == c).squeeze(1)
+            parts.append(members[torch.randperm(len(members), generator=generator)[:n_min]])
+        everything = torch.cat(parts)
+        return everything[torch.randperm(len(everything), generator=generator)]
+
+
+class SyntheticOverSampler(Sampler):
+    """SMOTE (or Borderline-SMOTE) from imbalanced-learn: new minor-class points on the segments
+    between a sample and one of its ``k`` nearest same-class neighbours, ``x + u · (x_nn − x)``."""
+
+    rebalances = True
+
+    def __init__(self, variant: str = "smote", k_neighbors: int = 5, seed: int = 0):
+        self.variant = variant
+        self.k_neighbors = k_neighbors
+        self.seed = seed
+
+    def prepare(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from imblearn.over_sampling import SMOTE, BorderlineSMOTE
+
+        n_min = int(_class_counts(y).min())
+        if n_min < 2:
+            raise ProcrustesError(f"sampler={self.variant!r}: needs at least 2 samples in every class, "
+                                  f"the smallest class has {n_min}")
+        k = min(self.k_neighbors, n_min - 1)
+        method = SMOTE if self.variant == "smote" else BorderlineSMOTE
+        flat = x.reshape(len(x), -1).cpu().numpy().astype(np.float64)
+        x_new, y_new = method(k_neighbors=k, random_state=self.seed).fit_resample(flat, y.cpu().numpy())
+        x_pool = torch.as_tensor(x_new, dtype=x.dtype).reshape(-1, *x.shape[1:]).to(x.device)
+        return x_pool, torch.as_tensor(y_new, dtype=y.dtype, device=y.device)
+
+    def __repr__(self) -> str:
+        return f"SyntheticOverSampler(variant={self.variant!r}, k_neighbors={self.k_neighbors})"
+
+
+SYNTHETIC = ("smote", "borderline-smote")
+
+
+def build_sampler(name: str, seed: int = 0, data_kind: str = "signal") -> Sampler:
+    """The sampler called ``name``; SMOTE is refused for images (interpolating pixels makes no new image)."""
+    if name in SYNTHETIC and data_kind == "image":
+        raise ProcrustesError(f"sampler={name!r}: SMOTE interpolates feature vectors and is meant for "
+                              "mnist1d, digits or toy2d, not images; use 'oversample' or 'class-balanced'")
+    builders = {
+        "instance": Sampler,
+        "class-balanced": lambda: PowerSampler(0.0),
+        "square-root": lambda: PowerSampler(0.5),
+        "oversample": RandomOverSampler,
+        "undersample": RandomUnderSampler,
+        "smote": lambda: SyntheticOverSampler("smote", seed=seed),
+        "borderline-smote": lambda: SyntheticOverSampler("borderline-smote", seed=seed),
+    }
+    sampler = builders[name]()
+    sampler.name = name
+    return sampler
