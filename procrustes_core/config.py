@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from .errors import ProcrustesError
+from .methods.registry import LOSSES, MIXERS, SAMPLERS, check_combination
+from .methods.schedules import RAMPS
 
 # ---------------------------------------------------------------- declared constraints
 
@@ -156,7 +158,7 @@ def _field(default: Any, rule: Any, help: str) -> Any:
 DATASETS = ("mnist1d", "digits", "toy2d", "mnist", "fashion-mnist", "cifar10", "cifar100")
 MODELS = ("auto", "mlp", "cnn1d", "cnn2d", "resnet32")
 MFW_LAYERS = ("input", "block1", "block2", "block3", "block4", "block5", "penultimate", "random")
-MFW_SCHEDULES = ("constant", "warmup", "linear", "until-equal")
+MFW_SCHEDULES = ("constant", "warmup", "linear", "cosine", "until-equal")
 
 
 @dataclass
@@ -193,8 +195,34 @@ class TrainConfig:
     mfw_prob: float = _field(1.0, Number(lo=0, hi=1), "fraction of major samples weakened per batch")
     mfw_weights: str = _field("count", Choice(("count", "progress")),
                               "class weights from class size or from current training accuracy")
+    # methods (see `procrustes methods`): one loss, one sampler, one mixer, weight schedules, post-hoc steps
+    loss: str = _field("ce", Choice(LOSSES), "training loss")
+    sampler: str = _field("instance", Choice(SAMPLERS), "how an epoch draws its training samples")
+    mixer: str = _field("mfw", Choice(MIXERS),
+                        "how samples of a batch are mixed (mfw only when mfw_strength > 0)")
+    focal_gamma: float = _field(1.0, Number(lo=0, hi=10), "focal loss exponent gamma")
+    cb_beta: float = _field(0.999, Number(lo=0, hi=1, lo_open=True, hi_open=True),
+                            "beta of the effective number of samples (cb-ce, DRW)")
+    ldam_max_margin: float = _field(0.5, Number(lo=0, hi=5, lo_open=True), "LDAM margin of the smallest class")
+    ldam_scale: float = _field(30.0, Number(lo=0, hi=100, lo_open=True), "LDAM logit scale s")
+    ldam_cosine: bool = _field(True, Flag(), "LDAM with a cosine classifier (logits s·cos)")
+    la_loss_tau: float = _field(1.0, Number(lo=0, hi=10), "tau of the logit-adjusted loss")
+    cdt_gamma: float = _field(0.2, Number(lo=0, hi=2), "CDT temperature exponent gamma")
+    mixup_alpha: float = _field(1.0, Number(lo=0, hi=100, lo_open=True), "mixup / remix Beta(alpha, alpha)")
+    remix_kappa: float = _field(3.0, Number(lo=1, hi=100), "remix: class-size ratio that moves the label")
+    remix_tau: float = _field(0.5, Number(lo=0, hi=1), "remix: mixing share below which the label moves")
+    drw_epoch: int = _field(0, Number(lo=0, hi=10_000, integer=True),
+                            "deferred re-weighting: class-balanced weights from this epoch on (0: off)")
+    weight_schedule: str = _field("constant", Choice(RAMPS),
+                                  "curriculum of class weights: constant, or from uniform linearly / by cosine")
+    weight_until: float = _field(1.0, Number(lo=0, hi=1, lo_open=True),
+                                 "fraction of epochs the class-weight curriculum takes to reach full weights")
+    grad_scale: str = _field("none", Choice(("none", "adaptive")),
+                             "per-class gradient scaling from last epoch's feature gradients")
+    grad_scale_power: float = _field(1.0, Number(lo=0, hi=4), "exponent q of adaptive gradient scaling")
     # post-hoc
     la_tau: float = _field(0.0, Number(lo=0, hi=10), "post-hoc logit adjustment tau (0: off)")
+    tau_norm: float = _field(0.0, Number(lo=0, hi=5), "post-hoc tau-normalised classifier exponent (0: off)")
     # optimisation
     epochs: int = _field(30, Number(lo=1, hi=10_000, integer=True), "training epochs")
     batch_size: int = _field(128, Number(lo=1, hi=65_536, integer=True), "mini-batch size")
@@ -213,6 +241,7 @@ class TrainConfig:
             setattr(self, f.name, f.metadata["rule"].check(f.name, getattr(self, f.name)))
         if self.profile == "custom" and self.counts is None:
             raise ProcrustesError("counts=None: profile 'custom' needs explicit per-class counts")
+        check_combination(self)
 
     # ------------------------------------------------------------ round trips
 

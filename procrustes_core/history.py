@@ -41,6 +41,7 @@ class EpochRecord:
     val_acc: list[float] | None = None  # balanced validation split, when the config asks for one
     val_balanced_acc: float | None = None
     confusion: list[list[int]] | None = None  # test confusion matrix (every epoch up to 20 classes)
+    class_weights: list[float] | None = None  # per-class loss weights used in this epoch (None: all equal)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

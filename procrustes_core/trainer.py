@@ -3,22 +3,22 @@
     for record in train(TrainConfig(mfw_strength=0.9)):
         print(record.epoch, record.group_train_acc, record.balanced_acc)
 
-Each epoch: shuffle, mini-batch SGD (with major feature weakening when ``mfw_strength > 0``),
+Each epoch: the sampler's order, mini-batch SGD on the configured loss (with the epoch's class
+weights, and the mixer — major feature weakening when ``mfw_strength > 0``, or mixup / remix),
 then evaluation passes in eval mode over the un-mixed training set (per-class accuracy, loss and
 feature-gradient norm) and over the balanced test set (per-class accuracy, precision, recall, F1,
-confusion matrix; post-hoc logit adjustment applied when ``la_tau > 0``).
+confusion matrix; post-hoc logit adjustment / tau-normalisation applied when set). The methods
+are objects built once from the config (``procrustes_core.methods.registry.build_methods``).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -26,8 +26,8 @@ from .config import TrainConfig
 from .data import Data, build_data
 from .errors import ProcrustesError, TrainingDiverged
 from .history import EpochRecord, RunHistory
-from .imbalance import head_and_tail
-from .methods import MajorFeatureWeakening, adjust_logits, count_weights, log_prior, progress_weights, strength_at
+from .methods import adjust_logits, log_prior, tau_normalise
+from .methods.registry import build_methods
 from .metrics import accuracy, balanced_accuracy, confusion_matrix, group_means, per_class_mean, per_class_scores
 from .models import BlockNet, build_model, mix_position
 
@@ -110,16 +110,15 @@ class Trainer:
             torch.manual_seed(config.seed)
             self.model = build_model(config.model, data.input_shape, data.num_classes, config.width,
                                      data.kind, config.dataset).to(self.device)
-        self.mix_at = mix_position(config.mfw_layer, self.model) if config.mfw_strength > 0 else None
-        self.mixer = None
-        if config.mfw_strength > 0:
-            self.mixer = MajorFeatureWeakening(
-                count_weights(data.counts, config.mfw_gamma), config.mfw_coef, config.mfw_alpha,
-                config.mfw_prob, seed=[config.seed, 11],
-            )
+            mix_at = mix_position(config.mfw_layer, self.model) if config.mfw_strength > 0 else None
+            self.methods = build_methods(config, data, self.model.num_positions, mix_at)
+            self.methods.loss.adapt_model(self.model)  # LDAM's cosine classifier
+        self.loss, self.sampler, self.mixer = self.methods.loss, self.methods.sampler, self.methods.mixer
+        self.class_weights = self.methods.weights
         self.batch_rng = torch.Generator().manual_seed(config.seed)
-        self.position_rng = np.random.default_rng([config.seed, 13])
         self.x_train, self.y_train = data.x_train.to(self.device), data.y_train.to(self.device)
+        # the pool the sampler draws from: the training set, plus synthetic samples for SMOTE
+        self.x_pool, self.y_pool = self.sampler.prepare(self.x_train, self.y_train)
         self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
         self.x_val = data.x_val.to(self.device) if data.x_val is not None else None
         self.y_val = data.y_val.to(self.device) if data.y_val is not None else None
@@ -128,7 +127,6 @@ class Trainer:
         self.history = RunHistory(config, list(data.counts), data.groups, list(data.class_names))
         self.epoch = 0  # epochs finished
         self.seconds = 0.0
-        self.progress_equal = False
 
     def _optimizer(self) -> torch.optim.Optimizer:
         c = self.config
@@ -158,23 +156,23 @@ class Trainer:
         lr = self.lr_at(epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        strength = 0.0
-        if self.mixer is not None:
-            strength = strength_at(c.mfw_schedule, c.mfw_strength, epoch, c.epochs, c.mfw_until, self.progress_equal)
+        strength = self.mixer.strength_at(epoch) if self.mixer is not None else 0.0
+        weights = self.class_weights.at(epoch)  # None: every class counts the same
+        weights_t = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=self.device)
         self.model.train()
-        order = torch.randperm(len(self.y_train), generator=self.batch_rng).to(self.device)
+        order = self.sampler.order(self.y_pool, self.batch_rng).to(self.device)
         batches = math.ceil(len(order) / c.batch_size)
         total = torch.zeros((), device=self.device)
         for b in range(batches):
             idx = order[b * c.batch_size:(b + 1) * c.batch_size]
-            xb, yb = self.x_train[idx], self.y_train[idx]
+            xb, yb = self.x_pool[idx], self.y_pool[idx]
             if self.mixer is not None:
-                lam, partner = self.mixer.draw(yb, strength)
-                at = self.mix_at if self.mix_at >= 0 else int(self.position_rng.integers(self.model.num_positions))
-                logits = self.model(xb, functools.partial(MajorFeatureWeakening.mix, lam=lam, partner=partner), at)
+                mixing = self.mixer.draw(yb, strength)
+                logits = self.model(xb, mixing.apply, mixing.position)
+                loss = self.loss(logits, yb, weights_t, mixing.labels)
             else:
                 logits = self.model(xb)
-            loss = F.cross_entropy(logits, yb)
+                loss = self.loss(logits, yb, weights_t)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -187,6 +185,7 @@ class Trainer:
                                     f"lower lr (now {c.lr:g})")
             raise TrainingDiverged(self.history.stopped, self.history)
         record = self._record(train_loss, lr, strength)
+        record.class_weights = None if weights is None else [float(w) for w in weights]
         self.seconds += time.perf_counter() - started
         record.seconds = self.seconds
         self.epoch += 1
@@ -195,32 +194,27 @@ class Trainer:
         return record
 
     def _adapt(self, record: EpochRecord) -> None:
-        """Use this epoch's training accuracy for progress-based weights and schedules."""
-        c = self.config
-        if self.mixer is None:
-            return
-        if c.mfw_weights == "progress":
-            self.mixer.class_weights = progress_weights(record.train_acc, c.mfw_gamma)
-        head, tail = head_and_tail(self.data.groups)
-        head_acc = float(np.mean([record.train_acc[k] for k in head]))
-        tail_acc = float(np.mean([record.train_acc[k] for k in tail]))
-        if tail_acc >= 0.9 * head_acc:
-            self.progress_equal = True
+        """Let the methods look at this epoch: progress-based MFW weights and schedules, and
+        gradient scaling from the per-class feature gradients."""
+        if self.mixer is not None:
+            self.mixer.after_epoch(record.train_acc, self.data.groups)
+        self.class_weights.after_epoch(record.grad_norm)
 
     # ------------------------------------------------------------------ evaluation
 
     def test_logits(self, x: torch.Tensor, y: torch.Tensor, tau: float | None = None) -> torch.Tensor:
-        """Evaluation logits with post-hoc logit adjustment (``tau`` defaults to the config's)."""
+        """Evaluation logits after the post-hoc steps: the tau-normalised classifier (when
+        ``tau_norm`` is set), then logit adjustment (``tau`` defaults to the config's ``la_tau``)."""
         tau = self.config.la_tau if tau is None else tau
-        return adjust_logits(evaluate(self.model, x, y).logits, self.prior_log, tau)
+        logits = tau_normalise(evaluate(self.model, x, y).logits, self.model.head, self.config.tau_norm)
+        return adjust_logits(logits, self.prior_log, tau)
 
     def _record(self, train_loss: float, lr: float, strength: float) -> EpochRecord:
         d, c, k = self.data, self.config, self.data.num_classes
         on_train = evaluate(self.model, self.x_train, self.y_train, with_grad=True)
         train_correct = (on_train.logits.argmax(1) == self.y_train).float()
         train_acc = per_class_mean(train_correct, self.y_train, k)
-        test_pred = adjust_logits(evaluate(self.model, self.x_test, self.y_test).logits,
-                                  self.prior_log, c.la_tau).argmax(1)
+        test_pred = self.test_logits(self.x_test, self.y_test).argmax(1)
         confusion = confusion_matrix(self.y_test, test_pred, k)
         scores = per_class_scores(confusion)
         record = EpochRecord(
