@@ -1,0 +1,104 @@
+"""The procrustes command: train, report, and one-line errors with no output file."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from procrustes_core.cli import main
+from procrustes_core.history import RunHistory
+
+TINY = ["--n-samples", "2000", "--ratio", "10", "--width", "8", "--epochs", "2", "--threads", "1", "--quiet"]
+
+
+def test_train_saves_a_loadable_history(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    assert main(["train", *TINY, "--strength", "0.5", "--layer", "block1", "--la-tau", "1", "--out", str(out)]) == 0
+    history = RunHistory.load(out)
+    assert len(history.records) == 2
+    assert history.config.mfw_strength == 0.5 and history.config.mfw_layer == "block1" and history.config.la_tau == 1
+    assert "balanced test accuracy" in capsys.readouterr().out
+
+
+def test_config_file_with_flags_overriding(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"ratio": 50, "epochs": 5, "n_samples": 2000, "width": 8}))
+    out = tmp_path / "run.json"
+    assert main(["train", "--config", str(config), "--epochs", "1", "--quiet", "--threads", "1", "--out", str(out)]) == 0
+    history = RunHistory.load(out)
+    assert history.config.ratio == 50 and history.config.epochs == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ratio", "0.5"], "ratio=0.5"),
+        (["--strength", "1.5"], "mfw_strength=1.5"),
+        (["--dataset", "imagenet"], "dataset='imagenet'"),
+        (["--layer", "deep"], "mfw_layer='deep'"),
+        (["--epochs", "0"], "epochs=0"),
+        (["--lr", "-1"], "lr=-1"),
+        (["--profile", "custom", "--counts", "5,5"], "counts"),
+        (["--dataset", "mnist", "--data-dir", "/no/such/folder"], "no such folder"),
+    ],
+)
+def test_bad_values_exit_2_with_one_line_and_no_file(tmp_path, capsys, args, message):
+    out = tmp_path / "run.json"
+    assert main(["train", *TINY, *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and err[0].startswith("error: ")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_bad_config_file_is_one_line(tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text("{not json")
+    assert main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "config.json" in err and "not valid JSON" in err and "\n" not in err
+
+
+def test_report_writes_html_and_summarises(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    main(["train", *TINY, "--out", str(out)])
+    capsys.readouterr()
+    html = tmp_path / "report.html"
+    assert main(["report", str(out), "--html", str(html)]) == 0
+    page = html.read_text()
+    assert "Feature gradients".lower() in page.lower() and page.count("plotly-graph-div") >= 6
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["epochs"] == 2 and set(summary["group_test_acc"]) == {"major", "minor"}
+
+
+def test_report_on_a_corrupt_file_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "procrustes-run", "version": 1}')
+    assert main(["report", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bad.json" in err and "\n" not in err
+
+
+def test_diverging_run_exits_1_and_saves_the_epochs_before(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    code = main(["train", *TINY, "--model", "mlp", "--width", "64", "--lr", "100", "--momentum", "0.99",
+                 "--weight-decay", "0", "--out", str(out)])
+    assert code == 1
+    assert "diverged" in capsys.readouterr().err
+    assert RunHistory.load(out).stopped.startswith("training diverged")
+
+
+def test_console_script_shows_no_traceback(tmp_path):
+    env = dict(os.environ)
+    result = subprocess.run([sys.executable, "-m", "procrustes_core.cli", "train", "--ratio", "-3"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.strip() == \
+        "error: ratio=-3.0: expected a finite number ≥ 1 and ≤ 10000"
+
+
+def test_unknown_flag_is_one_line():
+    result = subprocess.run([sys.executable, "-m", "procrustes_core.cli", "train", "--colour", "red"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
