@@ -26,7 +26,8 @@ def test_config_file_with_flags_overriding(tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"ratio": 50, "epochs": 5, "n_samples": 2000, "width": 8}))
     out = tmp_path / "run.json"
-    assert main(["train", "--config", str(config), "--epochs", "1", "--quiet", "--threads", "1", "--out", str(out)]) == 0
+    args = ["train", "--config", str(config), "--epochs", "1", "--quiet", "--threads", "1", "--out", str(out)]
+    assert main(args) == 0
     history = RunHistory.load(out)
     assert history.config.ratio == 50 and history.config.epochs == 1
 
