@@ -1,0 +1,296 @@
+"""Compare every method of the zoo, and MFW combined with DRW, LA and balanced softmax, on MNIST-1D.
+
+Step-100 and long-tailed-100 imbalance, the same seeds for every method (so differences are
+paired), the same epochs for all. Each method's hyper-parameters are chosen on the balanced
+validation split (``val_per_class``), never on the test set: every grid point is trained on every
+seed and the point with the best mean validation balanced accuracy is reported. Post-hoc steps
+(logit adjustment, tau-normalisation) reuse the trained model of their base method.
+
+Reports balanced test accuracy, minor-class (step) or few-shot (long-tailed) test accuracy, mean
+± std over seeds, the paired difference to ERM with a 95 % t-interval, and wall time per run.
+Writes benchmarks/results/compare.md and compare.json, copies the JSON to assets/compare.json,
+and prints the command that regenerates it. Finished runs are cached in
+benchmarks/results/compare_runs.jsonl, so an interrupted benchmark resumes where it stopped.
+
+    python benchmarks/compare.py                 # the full benchmark (about 40 min on 2 cores)
+    python benchmarks/compare.py --quick         # a 2-seed, few-epoch smoke version
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PROFILES = {"step": "step-100", "longtail": "long-tailed-100"}
+TAIL_GROUP = {"step": "minor", "longtail": "few"}
+
+
+@dataclass
+class Recipe:
+    """A method as benchmarked: its settings, a small grid tuned on validation, optional post-hoc grid."""
+
+    name: str
+    settings: dict
+    grid: dict = field(default_factory=dict)
+    posthoc: tuple[str, list] | None = None  # (field, values) evaluated on the base's trained models
+    base: str | None = None  # for post-hoc recipes: the recipe whose models they reuse
+
+    def points(self) -> list[dict]:
+        keys = list(self.grid)
+        return [dict(zip(keys, values)) for values in itertools.product(*self.grid.values())] or [{}]
+
+
+def recipes(epochs: int) -> list[Recipe]:
+    late, later = round(epochs * 0.5), round(epochs * 0.8)
+    taus = [0.5, 1.0, 1.5]
+    return [
+        Recipe("erm", {}),
+        Recipe("weighted-ce", {"loss": "weighted-ce"}),
+        Recipe("cb-ce", {"loss": "cb-ce"}, {"cb_beta": [0.99, 0.9999]}),
+        Recipe("focal", {"loss": "focal"}, {"focal_gamma": [1.0, 2.0]}),
+        Recipe("ldam", {"loss": "ldam"}),
+        Recipe("ldam+drw", {"loss": "ldam", "drw_epoch": later}),
+        Recipe("balanced-softmax", {"loss": "balanced-softmax"}),
+        Recipe("la-loss", {"loss": "la-loss"}, {"la_loss_tau": [0.5, 1.5]}),
+        Recipe("cdt", {"loss": "cdt"}, {"cdt_gamma": [0.1, 0.3]}),
+        Recipe("class-balanced", {"sampler": "class-balanced"}),
+        Recipe("square-root", {"sampler": "square-root"}),
+        Recipe("oversample", {"sampler": "oversample"}),
+        Recipe("undersample", {"sampler": "undersample"}),
+        Recipe("smote", {"sampler": "smote"}),
+        Recipe("borderline-smote", {"sampler": "borderline-smote"}),
+        Recipe("mixup", {"mixer": "mixup"}, {"mixup_alpha": [0.2, 1.0]}),
+        Recipe("remix", {"mixer": "remix"}),
+        Recipe("drw", {"drw_epoch": later}, {"drw_epoch": [late, later]}),
+        Recipe("grad-scale", {"grad_scale": "adaptive"}, {"grad_scale_power": [0.5, 1.0]}),
+        Recipe("weight-curriculum", {"loss": "weighted-ce", "weight_schedule": "linear"}),
+        Recipe("logit-adjustment", {}, posthoc=("la_tau", taus), base="erm"),
+        Recipe("tau-norm", {}, posthoc=("tau_norm", taus), base="erm"),
+        Recipe("mfw", {"mfw_strength": 0.9}, {"mfw_strength": [0.5, 0.9]}),
+        Recipe("mfw+drw", {"mfw_strength": 0.9}, {"drw_epoch": [late, later]}),
+        Recipe("mfw+la", {"mfw_strength": 0.9}, posthoc=("la_tau", taus), base="mfw"),
+        Recipe("mfw+balanced-softmax", {"mfw_strength": 0.9, "loss": "balanced-softmax"},
+               {"mfw_strength": [0.5, 0.9]}),
+    ]
+
+
+def base_config(args: argparse.Namespace, profile: str, seed: int):
+    from procrustes_core import TrainConfig
+
+    return TrainConfig(dataset="mnist1d", profile=profile, ratio=100.0, n_samples=args.n_samples,
+                       val_per_class=args.val_per_class, width=args.width, epochs=args.epochs, seed=seed,
+                       threads=1, device="cpu")
+
+
+def job_key(profile: str, seed: int, settings: dict) -> str:
+    return json.dumps([profile, seed, settings], sort_keys=True)
+
+
+def scores(trainer, x, y, groups, tail) -> tuple[float, float]:
+    """Balanced accuracy and the tail group's accuracy of the trainer's (post-hoc) logits."""
+    pred = trainer.test_logits(x, y).argmax(1)
+    recall = [float((pred[y == c] == c).float().mean()) for c in range(int(y.max()) + 1)]
+    return float(np.mean(recall)), float(np.mean([recall[c] for c in groups[tail]]))
+
+
+def run_job(args: argparse.Namespace, profile: str, seed: int, settings: dict, posthoc: list) -> dict:
+    """Train one configuration on one seed; evaluate plain and each post-hoc variant on val and test."""
+    from procrustes_core import Trainer
+
+    config = base_config(args, profile, seed).replace(**settings)
+    started = time.perf_counter()
+    trainer = Trainer(config)
+    for _ in trainer.epochs():
+        pass
+    seconds = time.perf_counter() - started
+    data, tail = trainer.data, TAIL_GROUP[profile]
+    out = {"key": job_key(profile, seed, settings), "seconds": seconds, "variants": {}}
+    for name, value in [(None, None), *posthoc]:
+        trainer.config = config if name is None else config.replace(**{name: value})
+        val_bal, _ = scores(trainer, trainer.x_val, trainer.y_val, data.groups, tail)
+        test_bal, test_tail = scores(trainer, trainer.x_test, trainer.y_test, data.groups, tail)
+        label = "" if name is None else f"{name}={value}"
+        out["variants"][label] = {"val": val_bal, "test": test_bal, "tail": test_tail}
+    trainer.config = config
+    return out
+
+
+def plan(args: argparse.Namespace) -> list[tuple[str, int, dict, list]]:
+    """Every training job: (profile, seed, settings, post-hoc variants to evaluate on it)."""
+    all_recipes = recipes(args.epochs)
+    posthoc_of: dict[str, list] = {}
+    for r in all_recipes:
+        if r.base is not None:
+            field_name, values = r.posthoc
+            posthoc_of.setdefault(r.base, []).extend((field_name, v) for v in values)
+    jobs = []
+    for profile in PROFILES:
+        for r in all_recipes:
+            if r.base is not None:
+                continue
+            for point in r.points():
+                settings = {**r.settings, **point}
+                for seed in args.seeds:
+                    jobs.append((profile, seed, settings, posthoc_of.get(r.name, [])))
+    return jobs
+
+
+def t_quantile(n: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, n - 1)) if n > 1 else math.nan
+
+
+def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
+    """Choose each recipe's grid point on validation; test mean ± std and paired difference to ERM."""
+    from procrustes_core.methods.registry import METHODS
+
+    all_recipes = {r.name: r for r in recipes(args.epochs)}
+    summary = {}
+    for profile in PROFILES:
+        candidates = {}  # recipe -> list of (settings, variant label)
+        for r in all_recipes.values():
+            if r.base is None:
+                candidates[r.name] = [({**r.settings, **p}, "") for p in r.points()]
+            else:
+                base = all_recipes[r.base]
+                field_name, values = r.posthoc
+                candidates[r.name] = [({**base.settings, **p}, f"{field_name}={v}")
+                                      for p in base.points() for v in values]
+
+        def per_seed(settings: dict, label: str, metric: str, profile: str = profile) -> list[float]:
+            return [done[job_key(profile, s, settings)]["variants"][label][metric] for s in args.seeds]
+
+        chosen = {}
+        for name, options in candidates.items():
+            best = max(options, key=lambda o: np.mean(per_seed(o[0], o[1], "val")))
+            chosen[name] = best
+        erm = per_seed(*chosen["erm"], "test")
+        rows = []
+        for name, (settings, label) in chosen.items():
+            test = per_seed(settings, label, "test")
+            tail = per_seed(settings, label, "tail")
+            diff = np.asarray(test) - np.asarray(erm)
+            half = t_quantile(len(diff)) * diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan
+            seconds = [done[job_key(profile, s, settings)]["seconds"] for s in args.seeds]
+            shown = dict(settings)
+            if label:
+                key, value = label.split("=")
+                shown[key] = float(value)
+            method = METHODS.get("ce" if name == "erm" else name)
+            rows.append({
+                "method": name,
+                "kind": "baseline" if name == "erm" else method.kind if method else "combination",
+                "description": method.description if method else " + ".join(name.split("+")),
+                "settings": shown,
+                "val_balanced_acc": float(np.mean(per_seed(settings, label, "val"))),
+                "balanced_acc_mean": float(np.mean(test)), "balanced_acc_std": float(np.std(test, ddof=1)),
+                "tail_acc_mean": float(np.mean(tail)), "tail_acc_std": float(np.std(tail, ddof=1)),
+                "diff_to_erm_mean": float(diff.mean()), "diff_to_erm_lo": float(diff.mean() - half),
+                "diff_to_erm_hi": float(diff.mean() + half), "seeds_better_than_erm": int((diff > 0).sum()),
+                "seconds_per_run": float(np.mean(seconds)),
+                "balanced_acc_per_seed": test,
+            })
+        rows.sort(key=lambda row: -row["balanced_acc_mean"])
+        summary[profile] = {"name": PROFILES[profile], "tail_group": TAIL_GROUP[profile], "rows": rows}
+    return summary
+
+
+def markdown(result: dict) -> str:
+    s = result["setup"]
+    lines = [
+        "# Method comparison on MNIST-1D",
+        "",
+        f"{s['n_samples']} generated samples, {s['val_per_class']} validation samples per class, 1-D CNN of width "
+        f"{s['width']}, {s['epochs']} epochs, SGD lr 0.05 cosine, batch 128, seeds {s['seeds']} (paired), "
+        f"1 CPU thread per run. Hyper-parameters chosen on the validation split; test numbers at the last epoch.",
+        "",
+        f"Regenerate: `{result['command']}`",
+        "",
+    ]
+    for summary in result["profiles"].values():
+        tail = summary["tail_group"]
+        lines += [f"## {summary['name']}", "",
+                  f"| method | chosen settings | balanced test acc | {tail} acc | Δ vs ERM [95 % CI] | seeds > ERM "
+                  "| s / run |",
+                  "|---|---|---|---|---|---|---|"]
+        for row in summary["rows"]:
+            chosen = ", ".join(f"{k}={v}" for k, v in row["settings"].items()) or "defaults"
+            lines.append(
+                f"| {row['method']} | {chosen} | {row['balanced_acc_mean']:.3f} ± {row['balanced_acc_std']:.3f} "
+                f"| {row['tail_acc_mean']:.3f} ± {row['tail_acc_std']:.3f} "
+                f"| {row['diff_to_erm_mean']:+.3f} [{row['diff_to_erm_lo']:+.3f}, {row['diff_to_erm_hi']:+.3f}] "
+                f"| {row['seeds_better_than_erm']}/{len(row['balanced_acc_per_seed'])} "
+                f"| {row['seconds_per_run']:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from procrustes_core.files import atomic_write_text
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--n-samples", type=int, default=12_000)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--val-per-class", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 3 epochs, 4000 samples: a smoke run")
+    parser.add_argument("--out", default=str(RESULTS), help="folder for compare.md / compare.json")
+    parser.add_argument("--no-assets", action="store_true", help="do not copy the JSON to assets/")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.epochs, args.n_samples, args.val_per_class = [0, 1], 3, 4000, 10
+    command = " ".join(["python benchmarks/compare.py", *(argv if argv is not None else sys.argv[1:])])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "compare_quick" if args.quick else "compare"
+    cache_path = out / f"{stem}_runs.jsonl"
+    setup = {"n_samples": args.n_samples, "val_per_class": args.val_per_class, "width": args.width,
+             "epochs": args.epochs, "seeds": args.seeds, "dataset": "mnist1d", "ratio": 100}
+    done: dict[str, dict] = {}
+    if cache_path.exists():
+        for line in cache_path.read_text().splitlines():
+            row = json.loads(line)
+            if row.get("setup") == setup:
+                done[row["key"]] = row
+    jobs = [j for j in plan(args) if job_key(j[0], j[1], j[2]) not in done]
+    total = len(plan(args))
+    print(f"{total} training runs, {total - len(jobs)} cached; {args.workers} worker(s)", flush=True)
+    started = time.perf_counter()
+    with cache_path.open("a") as cache, ProcessPoolExecutor(max_workers=args.workers) as pool:
+        futures = [pool.submit(run_job, args, *job) for job in jobs]
+        for i, future in enumerate(as_completed(futures), start=1):
+            row = future.result()
+            row["setup"] = setup
+            done[row["key"]] = row
+            cache.write(json.dumps(row) + "\n")
+            cache.flush()
+            print(f"[{i}/{len(jobs)}] {time.perf_counter() - started:.0f}s {row['key']} {row['seconds']:.1f}s",
+                  flush=True)
+    result = {"setup": setup, "command": command, "cpu_count": os.cpu_count(), "profiles": summarise(args, done)}
+    text = json.dumps(result, indent=1)
+    atomic_write_text(out / f"{stem}.json", text, "out")
+    atomic_write_text(out / f"{stem}.md", markdown(result), "out")
+    if not args.quick and not args.no_assets:
+        atomic_write_text(ROOT / "assets" / "compare.json", text, "assets")
+    print(markdown(result))
+    print(f"wrote {out / (stem + '.md')} and {out / (stem + '.json')}; regenerate with: {command}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
