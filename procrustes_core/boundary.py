@@ -67,7 +67,9 @@ def predict_grid(model: torch.nn.Module, extent: tuple[float, float, float, floa
     model.train(was_training)
     confidence, predicted = probs.max(1)
     shape = (resolution, resolution)
-    return BoundaryGrid(xs, ys, predicted.cpu().numpy().reshape(shape), confidence.cpu().numpy().reshape(shape))
+    # compact types: a live app keeps one grid per epoch and run
+    return BoundaryGrid(xs, ys, predicted.cpu().numpy().astype(np.int16).reshape(shape),
+                        confidence.cpu().numpy().astype(np.float16).reshape(shape))
 
 
 def decision_grid(trainer, resolution: int = 80, tau: float | None = None) -> BoundaryGrid:

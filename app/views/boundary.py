@@ -1,0 +1,76 @@
+"""Decision-boundary page: the toy 2-D data, trained with and without MFW side by side."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import runner
+from procrustes_core import ProcrustesError
+from procrustes_core.boundary import boundary_figure
+from procrustes_core.config import field_rule
+from procrustes_core.plots import group_curves
+
+KIND = "boundary"
+N_SAMPLES = 4000
+
+st.title("Decision boundary on 2-D data")
+st.caption("Two runs on the same imbalanced toy data and seed: plain training (ERM) and major feature weakening "
+           "(MFW). Regions are coloured by the predicted class — major classes blue, minor red; minor-class "
+           "training points are the large diamonds. Watch how far the minor regions reach as training goes.")
+config = st.session_state.get("config")
+limits = st.session_state.limits
+cols = st.columns(3)
+shape = cols[0].selectbox("Shape", field_rule("toy_shape").options,
+                          index=list(field_rule("toy_shape").options).index("spiral"))
+epochs = cols[1].number_input("Epochs", 1, min(100, limits.max_epochs), value=min(30, limits.max_epochs))
+strength = cols[2].slider("MFW strength", 0.05, 1.0, value=float(config.mfw_strength or 0.9) if config else 0.9,
+                          step=0.05)
+
+
+def start() -> None:
+    base = st.session_state.get("config")
+    profile = base.profile if base.profile != "custom" else "step"
+    try:
+        toy = base.replace(dataset="toy2d", toy_shape=shape, model="auto", n_samples=N_SAMPLES, profile=profile,
+                           counts=None, epochs=int(epochs), mfw_layer="block2", n_max=None, val_per_class=0,
+                           mfw_strength=0.0)
+        runs = [("ERM", toy), (f"MFW {strength:g}", toy.replace(mfw_strength=strength))]
+    except ProcrustesError as err:
+        st.session_state.boundary_problem = f"These settings cannot train the toy data: {err}"
+        return
+    st.session_state.boundary_problem = runner.start(KIND, runs, limits, boundaries=True)
+
+
+job = runner.job(KIND)
+training = job is not None and job.training
+buttons = st.columns([1, 1, 3])
+buttons[0].button("Train both", type="primary", key="boundary_start", on_click=start,
+                  disabled=config is None or training)
+buttons[1].button("Stop", key="boundary_stop", disabled=not training, on_click=runner.stop, args=(KIND,))
+if st.session_state.get("boundary_problem"):
+    st.error(st.session_state.boundary_problem)
+
+if job is not None:
+    columns = st.columns(len(job.runs))
+    slots = [(c.empty(), c.empty()) for c in columns]
+    epoch_pick = None
+    longest = max(len(r.grids) for r in job.runs)
+    if not job.training and longest > 1:
+        epoch_pick = st.slider("Replay: epoch", 1, longest, value=longest, key="boundary_epoch")
+
+    def draw(current: runner.Job) -> None:
+        for (figure_slot, curve_slot), run in zip(slots, current.runs):
+            if run.error:
+                figure_slot.error(run.error)
+                continue
+            if not run.grids:
+                figure_slot.info(f"{run.label}: preparing…")
+                continue
+            grid = run.grids[min(epoch_pick, len(run.grids)) - 1] if epoch_pick else run.grids[-1]
+            data = run.trainer.data
+            figure_slot.plotly_chart(boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
+                                                     title=f"{run.label}: epoch {grid.epoch}"))
+            curve_slot.plotly_chart(group_curves(run.history))
+
+    draw(job)
+    runner.register_view(KIND, draw)

@@ -1,0 +1,116 @@
+"""Compare page: runs of this session and uploaded run files, overlaid on the same axes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import runner
+from app.components.run_view import LiveCharts, final_results
+from procrustes_core import ProcrustesError, RunHistory
+from procrustes_core.plots import compare_runs
+from procrustes_core.sweep import result_row
+
+KIND = "compare"
+MAX_UPLOAD_BYTES = 20_000_000
+
+st.title("Compare runs")
+st.caption("Every run trained in this session is listed here; add saved runs (JSON files from a Download button "
+           "or `procrustes train --out`). Runs on the same data and seed differ only by method.")
+config = st.session_state.get("config")
+limits = st.session_state.limits
+
+
+def trio() -> None:
+    """ERM, ERM + logit adjustment, MFW and MFW + logit adjustment on the current data and seed."""
+    base = st.session_state.get("config")
+    strength = base.mfw_strength or 0.9
+    tau = base.la_tau or 1.0
+    try:
+        plain = base.replace(mfw_strength=0.0, la_tau=0.0, mixer="mfw") if "mixer" in base.to_dict() \
+            else base.replace(mfw_strength=0.0, la_tau=0.0)
+        configs = [plain, plain.replace(la_tau=tau), plain.replace(mfw_strength=strength),
+                   plain.replace(mfw_strength=strength, la_tau=tau)]
+    except ProcrustesError as err:
+        st.session_state.compare_problem = f"These settings cannot be compared this way: {err}"
+        return
+    st.session_state.compare_problem = runner.start(KIND, [(runner.run_label(c), c) for c in configs], limits)
+
+
+job = runner.job(KIND)
+training = job is not None and job.training
+cols = st.columns([2, 1, 1])
+cols[0].button("Train ERM vs MFW (each ± logit adjustment) on these settings", key="train_trio", on_click=trio,
+               disabled=config is None or training, type="primary")
+cols[1].button("Stop", key="stop_trio", disabled=not training, on_click=runner.stop, args=(KIND,))
+if st.session_state.get("compare_problem"):
+    st.error(st.session_state.compare_problem)
+
+uploads = st.file_uploader("Add saved runs (JSON)", type=["json"], accept_multiple_files=True, key="uploads")
+uploaded: list[tuple[str, RunHistory]] = []
+for upload in uploads or []:
+    try:
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ProcrustesError(f"{upload.name}: {upload.size} bytes, more than a run file holds")
+        uploaded.append((f"{upload.name}", RunHistory.from_json(upload.getvalue(), upload.name)))
+    except ProcrustesError as err:
+        st.error(str(err))
+
+
+
+def training_runs(current: runner.Job | None) -> dict[str, RunHistory]:
+    if current is None or not current.training:
+        return {}
+    return {f"{r.label} (training)": r.history for r in current.runs if r.history is not None}
+
+
+available = dict(runner.session_runs())
+available.update({f"{name} (file)": history for name, history in uploaded})
+names = list(available)
+if not names and not training:
+    st.info("No runs yet: train one on the Playground, press the button above, or add a saved run.")
+    st.stop()
+chosen = st.multiselect("Runs to compare", names, default=names[-4:])
+histories = {name: available[name] for name in chosen}
+metric_options = ["balanced_acc", "accuracy"]
+groups: list[str] = []
+for history in [*histories.values(), *training_runs(job).values()]:
+    groups += [g for g in history.groups if g not in groups]
+metric_options += [f"test_acc:{g}" for g in groups] + [f"train_acc:{g}" for g in groups] + \
+    [f"grad_norm:{g}" for g in groups]
+left, right = st.columns(2)
+first = left.selectbox("Left chart", metric_options, index=0, key="compare_left")
+tail = f"test_acc:{groups[-1]}" if groups else "accuracy"
+second = right.selectbox("Right chart", metric_options, index=metric_options.index(tail), key="compare_right")
+charts = st.columns(2)
+slots = [charts[0].empty(), charts[1].empty()]
+table = st.empty()
+
+
+def draw(histories: dict[str, RunHistory]) -> None:
+    shown = {n: h for n, h in histories.items() if h.records}
+    if not shown:
+        return
+    slots[0].plotly_chart(compare_runs(shown, first))
+    slots[1].plotly_chart(compare_runs(shown, second))
+    import pandas as pd
+
+    table.dataframe(pd.DataFrame([{"run": n, **result_row(h)} for n, h in shown.items()]), hide_index=True)
+
+
+draw({**histories, **training_runs(job)})
+
+
+def redraw(current: runner.Job) -> None:
+    draw({**histories, **training_runs(current)})
+
+
+runner.register_view(KIND, redraw)
+
+if histories:
+    st.subheader("One run in full")
+    name = st.selectbox("Run", list(histories))
+    history = histories[name]
+    view = LiveCharts()
+    view.draw(history, history.config.epochs)
+    if history.records:
+        final_results(history, key="compare_detail_view")

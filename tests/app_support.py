@@ -1,0 +1,50 @@
+"""Helpers for the app tests: a fast AppTest of the Streamlit app, and reading its Plotly charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
+# Small data and model: one epoch takes a few milliseconds.
+TINY = {"n_samples": "600", "width": "4", "epochs": "2", "batch_size": "64"}
+_template: AppTest | None = None
+
+
+def new_app(query: dict[str, str] | None = None, timeout: float = 60) -> AppTest:
+    """A fresh session of the app with ``query`` as its link's query string."""
+    global _template
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    # AppTest scans every installed package for components once per instance (about a second);
+    # the app uses none, so share the first instance's scan.
+    if _template is not None and hasattr(_template, "_bidi_component_manager"):
+        at._bidi_component_manager = _template._bidi_component_manager
+    elif _template is None:
+        _template = at
+    at.query_params.update(query or {})
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    """Every Plotly chart on the page as its figure dict (data, layout)."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def chart(at: AppTest, title_start: str) -> dict | None:
+    """The first chart whose title starts with ``title_start``."""
+    for spec in charts(at):
+        title = spec.get("layout", {}).get("title", {})
+        text = title.get("text", "") if isinstance(title, dict) else str(title)
+        if text.startswith(title_start):
+            return spec
+    return None
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, captions, infos, warnings and errors of the page, joined."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(element.value) for element in getattr(at, kind)]
+    return "\n".join(parts)
