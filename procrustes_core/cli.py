@@ -126,6 +126,39 @@ def cmd_lessons(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ROOT / "lessons")])
 
 
+def methods_text(kind: str | None = None) -> str:
+    """Every method grouped by kind: name, one line, formula, how to select it, its knobs' defaults."""
+    from .methods.registry import KINDS, methods_of
+
+    lines = []
+    for k in KINDS if kind is None else (kind,):
+        lines.append({"loss": "LOSSES", "post-hoc": "POST-HOC STEPS"}.get(k, f"{k}s".upper()))
+        for m in methods_of(k):
+            select = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in m.settings.items())
+            knobs = ", ".join(f"{name}={value}" for name, value in m.defaults().items())
+            lines.append(f"  {m.name:18s} {m.description}")
+            lines.append(f"  {'':18s}   formula: {m.formula}")
+            lines.append(f"  {'':18s}   select:  {select}" + (f"   (defaults: {knobs})" if knobs else ""))
+        lines.append("")
+    lines.append("A run combines one loss, one sampler, one mixer, weight schedules and post-hoc steps, and corrects "
+                 "for the class prior at most once.")
+    return "\n".join(lines)
+
+
+def methods_json() -> str:
+    from .methods.registry import METHODS
+
+    rows = [{"name": m.name, "kind": m.kind, "description": m.description, "formula": m.formula,
+             "settings": m.settings, "defaults": m.defaults(), "corrects_prior": m.corrects_prior,
+             "reference": m.reference} for m in METHODS.values()]
+    return json.dumps(rows, indent=1, ensure_ascii=False)
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    print(methods_json() if args.json else methods_text(args.kind))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="procrustes", description="Imbalanced deep learning and Procrustean training.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -141,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="start the Streamlit app")
     app.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
     app.set_defaults(func=cmd_app)
+    methods = sub.add_parser("methods", help="list every method: what it does, its formula, how to select it")
+    methods.add_argument("--kind", choices=["loss", "sampler", "mixer", "schedule", "post-hoc"], default=None,
+                         help="only methods of this kind")
+    methods.add_argument("--json", action="store_true", help="machine-readable list")
+    methods.set_defaults(func=cmd_methods)
     lessons = sub.add_parser("lessons", help="open JupyterLab on the lessons")
     lessons.set_defaults(func=cmd_lessons)
     return parser

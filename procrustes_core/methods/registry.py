@@ -76,7 +76,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     _m("la-loss", "loss", "logit-adjusted loss: τ·log prior added to the logits during training",
        "ℓ = CE(z + τ·log π),  π_c = n_c / Σ n", {"loss": "la-loss"}, ("la_loss_tau",), corrects_prior=True,
        reference="Menon et al., Long-tail Learning via Logit Adjustment, ICLR 2021"),
-    _m("cdt", "loss", "class-dependent temperatures: major-class logits divided more, in training only",
+    _m("cdt", "loss", "class-dependent temperatures: smaller classes' logits divided more in training, so they grow",
        "ℓ = CE(z_c / a_c),  a_c = (n_max / n_c)^γ", {"loss": "cdt"}, ("cdt_gamma",), corrects_prior=True,
        reference="Ye et al., Identifying and Compensating for Feature Deviation in Imbalanced Deep Learning, 2020"),
     # ---------------------------------------------------------------- samplers
