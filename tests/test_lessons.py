@@ -1,0 +1,217 @@
+"""The lessons: every notebook and every worked solution runs end to end at the fast size, and the
+exercise checks accept a right answer and reject a wrong one."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = ROOT / "lessons"
+NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((LESSONS / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+sys.path.insert(0, str(LESSONS))
+import checks  # noqa: E402  (lives in lessons/, next to the notebooks that import it)
+
+
+def kernel_name() -> str:
+    """A kernelspec that starts this interpreter (the venv's): install one into sys.prefix if missing."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec("python3")
+        if spec.argv[0] in ("python", "python3", sys.executable):
+            return "python3"  # jupyter_client runs a bare "python" as sys.executable
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(prefix=sys.prefix, kernel_name="python3")
+    return "python3"
+
+
+def execute(path: Path, env: dict[str, str] | None = None, timeout: int = 300):
+    """Run a notebook in its own folder at the fast size; an error in any cell fails the test."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    previous = {k: os.environ.get(k) for k in ("PROCRUSTES_FAST", *(env or {}))}
+    os.environ.update({"PROCRUSTES_FAST": "1", **(env or {})})
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name=kernel_name(),
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return notebook
+
+
+def test_there_are_six_lessons_each_with_worked_solutions():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+    assert [p.name[:2] for p in SOLUTIONS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
+def test_notebook_runs_end_to_end(path):
+    notebook = execute(path)
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors
+
+
+def test_static_fallback_redraws_in_place_when_widgets_are_off():
+    notebook = execute(NOTEBOOKS[1], env={"PROCRUSTES_LIVE": "static"})
+    figures = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    widgets = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               and "plotly" in str(o.get("data", {}).get("text/plain", "")).lower()]
+    assert figures and not widgets
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
+def test_notebook_is_committed_without_outputs(path):
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_lessons_start_with_learning_goals_and_have_exercises_with_checks():
+    import nbformat
+
+    for path in NOTEBOOKS:
+        cells = nbformat.read(path, as_version=4).cells
+        assert "Learning goals" in cells[0].source, path.name
+        calls = sum(c.source.count("check_") for c in cells if c.cell_type == "code")
+        assert calls >= 2 + 1, path.name  # the import line plus at least two exercises
+
+
+# ---------------------------------------------------------------- the checks accept right, reject wrong
+
+
+@pytest.fixture(scope="module")
+def history():
+    from procrustes_core import TrainConfig, run
+
+    return run(TrainConfig(n_samples=2000, width=8, epochs=3, threads=1, ratio=20))
+
+
+def said(capsys) -> str:
+    return capsys.readouterr().out
+
+
+def test_check_step_counts(capsys):
+    assert checks.check_step_counts(100, 10, 4, [100, 100, 10, 10])
+    assert not checks.check_step_counts(100, 10, 4, [100, 100, 10, 11])
+    assert not checks.check_step_counts(100, 10, 4, None)
+    assert "100" not in said(capsys).replace("[100, 100, 10, 11]", "")
+
+
+def test_check_balanced_accuracy(history):
+    confusion = np.array(history.last.confusion)
+    right = float(np.mean(np.diag(confusion) / confusion.sum(1)))
+    assert checks.check_balanced_accuracy(history, right)
+    assert not checks.check_balanced_accuracy(history, right + 0.05)
+
+
+def test_check_prior_weighted_accuracy(history):
+    prior = np.array(history.counts) / sum(history.counts)
+    right = float(prior @ np.array(history.last.recall))
+    assert checks.check_prior_weighted_accuracy(history, right)
+    assert not checks.check_prior_weighted_accuracy(history, right - 0.1)
+
+
+def test_check_most_confused(history):
+    mistakes = np.array(history.last.confusion)
+    np.fill_diagonal(mistakes, -1)
+    i, j = np.unravel_index(mistakes.argmax(), mistakes.shape)
+    assert checks.check_most_confused(history, (int(i), int(j)))
+    assert not checks.check_most_confused(history, (int(i), int(i)))
+
+
+def test_checks_of_training_phases(history):
+    from procrustes_core.imbalance import head_and_tail
+
+    head, tail = head_and_tail(history.groups)
+    mean = lambda values, members: float(np.mean([values[c] for c in members]))  # noqa: E731
+    under = sum(mean(r.train_acc, tail) < 0.5 * mean(r.train_acc, head) for r in history.records)
+    assert checks.check_underfit_epochs(history, under)
+    assert not checks.check_underfit_epochs(history, under + 1)
+    gap = mean(history.last.train_acc, tail) - mean(history.last.test_acc, tail)
+    assert checks.check_generalisation_gap(history, gap)
+    assert not checks.check_generalisation_gap(history, gap + 0.2)
+    reached = [r.epoch for r in history.records if mean(r.train_acc, tail) >= 0.0]
+    assert checks.check_first_epoch_reaching(history, 0.0, reached[0])
+    assert not checks.check_first_epoch_reaching(history, 0.0, "never")
+    assert checks.check_first_epoch_reaching(history, 1.01, "never")
+
+
+def test_check_logit_gradient():
+    logits, label = [2.0, 0.5, -1.0], 1
+    p = np.exp(logits) / np.exp(logits).sum()
+    assert checks.check_logit_gradient(logits, label, p - np.eye(3)[label])
+    assert not checks.check_logit_gradient(logits, label, p)
+    assert not checks.check_logit_gradient(logits, label, [1.0, 2.0])
+
+
+def test_checks_of_gradient_norms(history):
+    from procrustes_core.imbalance import head_and_tail
+
+    head, tail = head_and_tail(history.groups)
+    norms = [(np.mean([r.grad_norm[c] for c in tail]), np.mean([r.grad_norm[c] for c in head]))
+             for r in history.records]
+    assert checks.check_gradient_ratio(history, 1, norms[0][0] / norms[0][1])
+    assert not checks.check_gradient_ratio(history, 1, norms[0][1] / norms[0][0] + 1)
+    assert not checks.check_gradient_ratio(history, 99, 1.0)
+    peak = int(np.argmax([t for t, _ in norms])) + 1
+    assert checks.check_peak_epoch(history, peak)
+    assert not checks.check_peak_epoch(history, peak + 1)
+
+
+def test_checks_of_feature_weakening():
+    assert checks.check_class_weights([100, 10, 1], 1.0, [1.0, 9 / 99, 0.0])
+    assert not checks.check_class_weights([100, 10, 1], 1.0, [0.0, 90 / 99, 1.0])
+    assert checks.check_mixing_coefficient(0.9, 1.0, 0.5, 0.55)
+    assert not checks.check_mixing_coefficient(0.9, 1.0, 0.5, 0.45)
+    h = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    lam, partner = torch.tensor([1.0, 0.5, 0.2]), torch.tensor([2, 0, 1])
+    right = lam[:, None] * h + (1 - lam[:, None]) * h[partner]
+    assert checks.check_mixed_features(h, lam, partner, right)
+    assert not checks.check_mixed_features(h, lam, partner, h)
+    logits, counts = np.array([[1.0, 2.0]]), [90, 10]
+    right = logits - 1.0 * np.log(np.array(counts) / 100)
+    assert checks.check_adjusted_logits(logits, counts, 1.0, right)
+    assert not checks.check_adjusted_logits(logits, counts, 1.0, logits)
+
+
+def test_checks_of_result_tables():
+    import pandas as pd
+
+    frame = pd.DataFrame({"method": ["erm", "erm", "mfw", "mfw"], "seed": [0, 1, 0, 1],
+                          "balanced_acc": [0.60, 0.62, 0.70, 0.64]})
+    assert checks.check_best_method(frame, "mfw")
+    assert not checks.check_best_method(frame, "erm")
+    assert not checks.check_best_method(frame, "nonsense")
+    assert checks.check_best_setting(frame, "method", "mfw")
+    assert not checks.check_best_setting(frame, "method", "erm")
+    assert checks.check_paired_gain(frame, "method", "mfw", "erm", 0.06)
+    assert not checks.check_paired_gain(frame, "method", "mfw", "erm", -0.06)
+    assert checks.check_sampling_probability([90, 10], 1, 1 / 20)
+    assert not checks.check_sampling_probability([90, 10], 1, 1 / 100)
+    backed = "Weakening reached 0.67 against 0.61 for plain training: better on both seeds."
+    assert checks.check_conclusion(backed, frame)
+    assert not checks.check_conclusion("Weakening is better.", frame)
+    assert not checks.check_conclusion("We measured 0.67 and 0.61.", frame)
