@@ -1,0 +1,168 @@
+"""The method zoo inside the trainer: every compatible pair trains, contradictions are refused, DRW on time."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from procrustes_core import ProcrustesError, TrainConfig, Trainer, build_data
+from procrustes_core.cli import main as cli_main
+from procrustes_core.config import field_rule
+from procrustes_core.methods.registry import LOSSES, METHODS, MIXERS, SAMPLERS, check_combination
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = TrainConfig(n_samples=1000, ratio=10, width=8, epochs=1, threads=1, device="cpu")
+REPEATABLE = ("schedule", "post-hoc")  # kinds of which a run may hold several
+
+
+@pytest.fixture(scope="module")
+def data():
+    return build_data(BASE)
+
+
+def pair_settings(a: str, b: str) -> dict | None:
+    """Both methods' settings, or None when they set one field to two values (two losses, two samplers)."""
+    first, second = METHODS[a].settings, METHODS[b].settings
+    if any(key in first and first[key] != value for key, value in second.items()):
+        return None
+    merged = {**first, **second}
+    if "drw_epoch" in merged:
+        merged["drw_epoch"] = 1  # re-weight in the single epoch trained
+    return merged
+
+
+def pairs() -> list[tuple[str, str, dict]]:
+    found = []
+    for a, b in itertools.combinations(METHODS, 2):
+        if METHODS[a].kind == METHODS[b].kind and METHODS[a].kind not in REPEATABLE:
+            continue
+        settings = pair_settings(a, b)
+        if settings is not None:
+            found.append((a, b, settings))
+    return found
+
+
+def is_compatible(settings: dict) -> bool:
+    try:
+        BASE.replace(**settings)
+    except ProcrustesError:
+        return False
+    return True
+
+
+COMPATIBLE = [p for p in pairs() if is_compatible(p[2])]
+INCOMPATIBLE = [p for p in pairs() if not is_compatible(p[2])]
+
+
+def test_there_are_many_compatible_and_some_incompatible_pairs():
+    assert len(COMPATIBLE) > 100 and len(INCOMPATIBLE) > 10
+
+
+def test_every_compatible_pair_trains_one_epoch(data):
+    failures = []
+    for a, b, settings in COMPATIBLE:
+        trainer = Trainer(BASE.replace(**settings), data)
+        try:
+            record = next(trainer.epochs())
+        except Exception as err:  # collect them all, then fail once with the list
+            failures.append(f"{a} + {b}: {err}")
+            continue
+        if not 0 <= record.balanced_acc <= 1 or record.train_loss != record.train_loss:
+            failures.append(f"{a} + {b}: balanced_acc {record.balanced_acc}, train_loss {record.train_loss}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_incompatible_pair_is_refused_with_one_line_naming_a_field_of_each():
+    for a, b, settings in INCOMPATIBLE:
+        with pytest.raises(ProcrustesError) as info:
+            BASE.replace(**settings)
+        message = str(info.value)
+        assert "\n" not in message
+        assert any(key in message for key in METHODS[a].settings), (a, b, message)
+        assert any(key in message for key in METHODS[b].settings), (a, b, message)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"mixer": "mixup", "mfw_strength": 0.5},
+     "mixer='mixup' and mfw_strength=0.5: a run has one mixer; set mfw_strength=0 to use mixup, or mixer='mfw'"),
+    ({"loss": "balanced-softmax", "la_tau": 1.0},
+     "loss='balanced-softmax' and la_tau=1: both correct for the class prior; a run corrects it once, "
+     "so keep one of them"),
+    ({"loss": "weighted-ce", "drw_epoch": 20},
+     "loss='weighted-ce' and drw_epoch=20: both correct for the class prior; a run corrects it once, "
+     "so keep one of them"),
+    ({"sampler": "class-balanced", "loss": "cb-ce"},
+     "loss='cb-ce' and sampler='class-balanced': both correct for the class prior; a run corrects it once, "
+     "so keep one of them"),
+    ({"dataset": "mnist", "sampler": "smote"},
+     "sampler='smote' with dataset='mnist': SMOTE interpolates feature vectors (mnist1d, digits, toy2d), "
+     "not images; use sampler='oversample'"),
+    ({"weight_schedule": "cosine"},
+     "weight_schedule='cosine' with loss='ce': there are no class weights to schedule; use loss='weighted-ce' "
+     "or 'cb-ce', or grad_scale='adaptive'"),
+    ({"drw_epoch": 31}, "drw_epoch=31: after the last epoch (epochs=30); use 0 (off) or an epoch within the run"),
+    ({"loss": "ldam", "tau_norm": 1.0},
+     "tau_norm=1 with loss='ldam' and ldam_cosine=true: the cosine classifier's weights are already normalised; "
+     "set ldam_cosine=false or tau_norm=0"),
+])
+def test_documented_contradictions_give_their_message(settings, message):
+    with pytest.raises(ProcrustesError) as info:
+        TrainConfig(**settings)
+    assert str(info.value) == message
+    assert message.split(":")[0] in (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
+
+
+def test_drw_changes_the_weights_exactly_at_its_epoch_and_not_before(data):
+    plain = Trainer(BASE.replace(epochs=3), data)
+    deferred = Trainer(BASE.replace(epochs=3, drw_epoch=3), data)
+    plain_records, deferred_records = list(plain.epochs()), list(deferred.epochs())
+    assert [r.class_weights is None for r in deferred_records] == [True, True, False]
+    for before, same in zip(plain_records[:2], deferred_records[:2]):
+        assert (before.train_loss, before.train_acc, before.test_acc) == (same.train_loss, same.train_acc,
+                                                                          same.test_acc)
+    assert deferred_records[2].train_loss != plain_records[2].train_loss
+    minor = data.groups["minor"][0]
+    assert deferred_records[2].class_weights[minor] > deferred_records[2].class_weights[0]
+
+
+def test_naming_the_default_methods_changes_nothing():
+    assert TrainConfig(loss="ce", sampler="instance", mixer="mfw", drw_epoch=0, la_tau=0, tau_norm=0) == TrainConfig()
+
+
+def test_config_choices_are_the_registry_names():
+    assert field_rule("loss").options == LOSSES
+    assert field_rule("sampler").options == SAMPLERS
+    assert field_rule("mixer").options == MIXERS
+    assert len(LOSSES) == 8 and len(SAMPLERS) == 7 and len(MIXERS) == 3
+
+
+def test_every_method_selects_a_valid_config_and_says_what_it_is():
+    for name, method in METHODS.items():
+        check_combination(TrainConfig().replace(**method.settings))
+        assert method.description and "\n" not in method.description, name
+        assert method.formula, name
+        assert set(method.defaults()) == set(method.params), name
+
+
+def test_method_settings_round_trip_through_the_url():
+    config = TrainConfig(loss="ldam", ldam_cosine=False, ldam_scale=5.0, drw_epoch=12, mixer="remix",
+                         remix_kappa=2.0, sampler="instance", tau_norm=0.0)
+    assert TrainConfig.from_query(config.to_query()) == config
+
+
+def test_the_methods_command_lists_every_method(capsys):
+    assert cli_main(["methods"]) == 0
+    text = capsys.readouterr().out
+    assert all(name in text for name in METHODS)
+    assert cli_main(["methods", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["name"] for row in rows] == list(METHODS)
+
+
+def test_the_methods_page_documents_every_method():
+    page = (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
+    missing = [name for name in METHODS if f"`{name}`" not in page]
+    assert not missing
