@@ -1,0 +1,54 @@
+"""Helpers shared by the benchmarks: where results go, how to save them, paired statistics."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    return {"python": platform.python_version(), "torch": torch.__version__, "cpu_count": torch.get_num_threads(),
+            "processor": platform.processor() or platform.machine(), "cuda": torch.cuda.is_available(),
+            "commit": _commit()}
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        return ""
+
+
+def save(name: str, data: dict, markdown: str) -> None:
+    """Write ``results/<name>.json`` and ``results/<name>.md`` and print the Markdown."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=float))
+    (RESULTS / f"{name}.md").write_text(markdown)
+    print(markdown)
+
+
+def mean_std(values: list[float]) -> str:
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
+
+
+def paired_interval(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """Mean of ``a - b`` and its 95 % t-interval (paired by seed)."""
+    from scipy import stats
+
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    mean = float(diff.mean())
+    if len(diff) < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff)))
+    return mean, mean - half, mean + half

@@ -1,0 +1,39 @@
+"""Run every benchmark in turn (``make bench``); each prints its figures and saves them under results/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# (script, arguments): quick ones first; the accuracy studies take the longest.
+BENCHMARKS = [
+    ("overhead.py", []),
+    ("app_latency.py", []),
+    ("app_memory.py", []),
+    ("lesson_times.py", []),
+    ("reproduce.py", []),
+    ("reproduce.py", ["--study"]),
+    ("compare.py", []),
+]
+
+
+def main() -> int:
+    failed = []
+    for script, args in BENCHMARKS:
+        path = HERE / script
+        if not path.exists():
+            print(f"-- {script}: not present, skipped")
+            continue
+        print(f"== {script} {' '.join(args)}", flush=True)
+        if subprocess.call([sys.executable, str(path), *args], cwd=HERE) != 0:
+            failed.append(script)
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
