@@ -15,7 +15,7 @@ FAST = os.environ.get("PROCRUSTES_FAST", "").strip() not in ("", "0")
 # The full size finishes each lesson in under a minute on 2 CPU cores; the fast size only checks
 # that every cell runs (the numbers it prints mean little).
 FULL_SIZE = dict(n_samples=12_000, width=32, epochs=30, batch_size=64, threads=2)
-FAST_SIZE = dict(n_samples=2_000, width=16, epochs=3, batch_size=64, threads=2)
+FAST_SIZE = dict(n_samples=2_000, width=16, epochs=3, batch_size=64, threads=1)
 SIZE = FAST_SIZE if FAST else FULL_SIZE
 
 # Knob ranges narrower than the config allows, so a slider stays usable on a laptop.
