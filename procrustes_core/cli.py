@@ -39,8 +39,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                         help="JSON file of settings; flags given on the command line override it")
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    data: dict = {}
+def config_from_args(args: argparse.Namespace, base: dict | None = None) -> TrainConfig:
+    data: dict = dict(base or {})
     if args.config_file:
         path = Path(args.config_file)
         try:
@@ -48,7 +48,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         except OSError as err:
             raise ProcrustesError(f"config={str(path)!r}: cannot be read ({err.strerror or err})") from None
         try:
-            data = TrainConfig.from_json(text).to_dict()
+            data.update(TrainConfig.from_json(text).to_dict())
         except ProcrustesError as err:
             raise ProcrustesError(f"config file {str(path)!r}: {err}") from None
     for name in field_names():
@@ -159,6 +159,50 @@ def cmd_methods(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .plots import write_figures_html
+    from .sweep import load_grid_file, parse_grid_values, run_sweep, sweep_figures
+
+    base = {}
+    grid: dict = {}
+    if args.file:
+        base, grid = load_grid_file(args.file)
+    base_config = config_from_args(args, base)
+    for item in args.grid or []:
+        name, sep, values = item.partition("=")
+        if not sep or not values:
+            raise ProcrustesError(f"grid={item!r}: expected SETTING=V1,V2,... e.g. ratio=10,100")
+        grid[name.strip().replace("-", "_")] = parse_grid_values(name.strip().replace("-", "_"), values)
+    if args.seeds:
+        grid["seed"] = list(range(args.seeds))
+    if not grid:
+        raise ProcrustesError("grid: nothing to sweep; give --grid SETTING=V1,V2 (or --file grid.yaml)")
+    out = Path(args.out_dir)
+    bar = tqdm(unit="run", file=sys.stderr, disable=args.quiet)
+
+    def progress(done: int, total: int, row: dict) -> None:
+        bar.total = total
+        bar.n = done
+        if "balanced_acc" in row:
+            bar.set_postfix_str(f"last: balanced {row['balanced_acc']:.3f}")
+        bar.refresh()
+
+    frame = run_sweep(base_config, grid, out, backend=args.backend, workers=args.workers, address=args.address,
+                      progress=progress)
+    bar.close()
+    for name, fig in sweep_figures(frame, grid).items():
+        write_figures_html({name: fig}, out / f"heatmap_{name}.html", f"Sweep: {name}")
+    try:
+        frame.to_parquet(out / "results.parquet.tmp", index=False)
+        os.replace(out / "results.parquet.tmp", out / "results.parquet")
+    except (ImportError, ValueError):
+        pass  # CSV is always written; Parquet only where pyarrow is installed
+    print(f"{len(frame)} runs; results in {out / 'results.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="procrustes", description="Imbalanced deep learning and Procrustean training.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -179,6 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="only methods of this kind")
     methods.add_argument("--json", action="store_true", help="machine-readable list")
     methods.set_defaults(func=cmd_methods)
+    sweep = sub.add_parser("sweep", help="train a grid of configs, resumable, on a local pool or a Ray cluster")
+    add_config_flags(sweep)
+    sweep.add_argument("--grid", action="append", metavar="SETTING=V1,V2",
+                       help="values of one setting to sweep (repeat for more settings)")
+    sweep.add_argument("--file", default=None, help="YAML or TOML file with 'base' settings and a 'grid'")
+    sweep.add_argument("--seeds", type=int, default=0, help="add seeds 0..N-1 to the grid")
+    sweep.add_argument("--out-dir", required=True, help="folder for run histories, results.csv and heatmaps")
+    sweep.add_argument("--backend", choices=["serial", "local", "ray"], default="local")
+    sweep.add_argument("--workers", type=int, default=None, help="parallel runs (default: one per core)")
+    sweep.add_argument("--address", default=None, help="Ray cluster address to join (default: start a local Ray)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
     lessons = sub.add_parser("lessons", help="open JupyterLab on the lessons")
     lessons.set_defaults(func=cmd_lessons)
     return parser

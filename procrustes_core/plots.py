@@ -231,22 +231,29 @@ def report_figures(history: RunHistory) -> dict[str, go.Figure]:
     }
 
 
+def write_figures_html(figures: Mapping[str, go.Figure], path: str | os.PathLike, title: str,
+                       intro: str = "") -> Path:
+    """One self-contained HTML page holding several figures (written atomically)."""
+    parts = [f"<h1>{html.escape(title)}</h1>", intro]
+    for i, (name, fig) in enumerate(figures.items()):
+        parts.append(f"<h2>{html.escape(name)}</h2>")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+            + "\n".join(parts) + "</body></html>")
+    return atomic_write_text(path, page, "html")
+
+
 def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
-    """One self-contained HTML page with every figure (written atomically)."""
+    """Every figure of one run in one self-contained HTML page (written atomically)."""
     last = history.last
     summary = "no epochs recorded" if last is None else (
         f"{len(history.records)} epochs; balanced test accuracy {last.balanced_acc:.3f}; "
         + ", ".join(f"{g} {v:.3f}" for g, v in last.group_test_acc.items()))
-    parts = [f"<h1>Procrustes run: {html.escape(history.config.dataset)}, {html.escape(history.config.profile)} "
-             f"ratio {history.config.ratio:g}, MFW strength {history.config.mfw_strength:g}</h1>",
-             f"<p>{html.escape(summary)}</p>",
-             f"<pre>{html.escape(history.config.to_json())}</pre>"]
-    for i, (name, fig) in enumerate(report_figures(history).items()):
-        parts.append(f"<h2>{html.escape(name)}</h2>")
-        parts.append(fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False))
-    page = "<!doctype html><html><head><meta charset='utf-8'><title>Procrustes report</title></head><body>" + \
-        "\n".join(parts) + "</body></html>"
-    return atomic_write_text(path, page, "html")
+    config = history.config
+    title = (f"Procrustes run: {config.dataset}, {config.profile} ratio {config.ratio:g}, "
+             f"MFW strength {config.mfw_strength:g}")
+    intro = f"<p>{html.escape(summary)}</p><pre>{html.escape(config.to_json())}</pre>"
+    return write_figures_html(report_figures(history), path, title, intro)
 
 
 # ---------------------------------------------------------------- figures of the lessons
