@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from .errors import ProcrustesError
-from .methods.registry import LOSSES, MIXERS, SAMPLERS, check_combination
+from .methods.registry import LOSSES, MIXERS, SAMPLERS
 from .methods.schedules import RAMPS
 
 # ---------------------------------------------------------------- declared constraints
@@ -241,7 +241,6 @@ class TrainConfig:
             setattr(self, f.name, f.metadata["rule"].check(f.name, getattr(self, f.name)))
         if self.profile == "custom" and self.counts is None:
             raise ProcrustesError("counts=None: profile 'custom' needs explicit per-class counts")
-        check_combination(self)
 
     # ------------------------------------------------------------ round trips
 

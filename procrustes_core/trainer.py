@@ -27,7 +27,7 @@ from .data import Data, build_data
 from .errors import ProcrustesError, TrainingDiverged
 from .history import EpochRecord, RunHistory
 from .methods import adjust_logits, log_prior, tau_normalise
-from .methods.registry import build_methods
+from .methods.registry import build_methods, check_combination
 from .metrics import accuracy, balanced_accuracy, confusion_matrix, group_means, per_class_mean, per_class_scores
 from .models import BlockNet, build_model, mix_position
 
@@ -99,6 +99,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, data: Data | None = None,
                  progress: Callable[[int, int], None] | None = None):
+        check_combination(config)  # contradicting methods fail here, before any data is built
         self.config = config
         self.device = resolve_device(config.device)
         self.threads = config.threads or default_threads()

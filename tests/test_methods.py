@@ -14,6 +14,7 @@ from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.methods import effective_number_weights, inverse_frequency_weights, tau_normalise
 from procrustes_core.methods.losses import LabelMix, build_loss
 from procrustes_core.methods.mixers import Remix
+from procrustes_core.methods.registry import check_combination
 from procrustes_core.methods.samplers import build_sampler
 from procrustes_core.methods.schedules import ClassWeights, DeferredReweighting, GradientScaling, ramp
 
@@ -178,7 +179,7 @@ def test_smote_adds_synthetic_minor_samples_and_keeps_the_originals(name):
 
 def test_smote_is_refused_for_images_with_a_one_line_message():
     with pytest.raises(ProcrustesError, match=r"sampler='smote' with dataset='cifar10': SMOTE interpolates"):
-        TrainConfig(dataset="cifar10", sampler="smote")
+        check_combination(TrainConfig(dataset="cifar10", sampler="smote"))
     with pytest.raises(ProcrustesError, match="not images"):
         build_sampler("borderline-smote", data_kind="image")
 

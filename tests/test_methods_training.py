@@ -47,7 +47,7 @@ def pairs() -> list[tuple[str, str, dict]]:
 
 def is_compatible(settings: dict) -> bool:
     try:
-        BASE.replace(**settings)
+        check_combination(BASE.replace(**settings))
     except ProcrustesError:
         return False
     return True
@@ -78,7 +78,7 @@ def test_every_compatible_pair_trains_one_epoch(data):
 def test_every_incompatible_pair_is_refused_with_one_line_naming_a_field_of_each():
     for a, b, settings in INCOMPATIBLE:
         with pytest.raises(ProcrustesError) as info:
-            BASE.replace(**settings)
+            check_combination(BASE.replace(**settings))
         message = str(info.value)
         assert "\n" not in message
         assert any(key in message for key in METHODS[a].settings), (a, b, message)
@@ -110,9 +110,15 @@ def test_every_incompatible_pair_is_refused_with_one_line_naming_a_field_of_each
 ])
 def test_documented_contradictions_give_their_message(settings, message):
     with pytest.raises(ProcrustesError) as info:
-        TrainConfig(**settings)
+        check_combination(TrainConfig(**settings))
     assert str(info.value) == message
     assert message.split(":")[0] in (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
+
+
+def test_the_trainer_refuses_a_contradiction_before_building_data():
+    config = TrainConfig(dataset="cifar10", data_dir="/nonexistent", loss="balanced-softmax", la_tau=1.0)
+    with pytest.raises(ProcrustesError, match="^loss='balanced-softmax' and la_tau=1: both correct"):
+        Trainer(config)
 
 
 def test_drw_changes_the_weights_exactly_at_its_epoch_and_not_before(data):

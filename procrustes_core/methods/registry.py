@@ -1,7 +1,8 @@
 """Every method by name: what it does in one line, its formula, the settings that select it and its knobs.
 
 ``METHODS`` (name → ``Method``) is what ``procrustes methods``, docs/methods.md, the app and the
-lessons list. ``check_combination(config)`` rejects runs whose pieces contradict each other, and
+lessons list. ``check_combination(config)`` rejects runs whose pieces contradict each other (the
+Trainer calls it first; front ends call it to show the problem before training), and
 ``build_methods(config, data, model)`` turns a config into the objects the training loop calls.
 
 A run combines one loss, one sampler, one mixer, a class-weight schedule and post-hoc steps. The
