@@ -338,6 +338,26 @@ def check_sampling_probability(counts: Sequence[int], cls: int, answer: Any) -> 
     return _feedback(False, "first pick a class (each equally likely), then a sample inside it.")
 
 
+def check_prior_correctors(candidates: Sequence[str], answer: Any) -> bool:
+    """Which of the named methods correct for the class prior (the registry's ``corrects_prior``)."""
+    if _missing(answer, "a set of method names"):
+        return False
+    from procrustes_core.methods.registry import METHODS
+
+    unknown = [n for n in candidates if n not in METHODS]
+    if unknown:
+        return _feedback(False, f"{unknown[0]!r} is not a method; see METHODS.")
+    truth = {n for n in candidates if METHODS[n].corrects_prior}
+    given = {answer} if isinstance(answer, str) else set(answer)
+    if given == truth:
+        return _feedback(True, "", "A run corrects for the prior once: two such methods would over-correct.")
+    if given - set(candidates):
+        return _feedback(False, "answer with names from the candidate list.")
+    missed, extra = len(truth - given), len(given - truth)
+    return _feedback(False, f"{missed} missing and {extra} too many; ask of each: does it re-balance the classes "
+                            "(sampling, weights, or the prior in the logits)?")
+
+
 # ---------------------------------------------------------------- lesson 6: your own experiment
 
 

@@ -215,3 +215,10 @@ def test_checks_of_result_tables():
     assert checks.check_conclusion(backed, frame)
     assert not checks.check_conclusion("Weakening is better.", frame)
     assert not checks.check_conclusion("We measured 0.67 and 0.61.", frame)
+
+
+def test_check_prior_correctors():
+    candidates = ["ce", "focal", "class-balanced", "logit-adjustment", "mfw"]
+    assert checks.check_prior_correctors(candidates, {"class-balanced", "logit-adjustment"})
+    assert not checks.check_prior_correctors(candidates, {"class-balanced", "mfw"})
+    assert not checks.check_prior_correctors(candidates, None)
