@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from procrustes_core import ProcrustesError, TrainConfig
-from procrustes_core.methods import effective_number_weights, inverse_frequency_weights, tau_normalise
+from procrustes_core.methods import effective_number_weights, inverse_frequency_weights, strength_at, tau_normalise
 from procrustes_core.methods.losses import LabelMix, build_loss
 from procrustes_core.methods.mixers import Remix
 from procrustes_core.methods.registry import check_combination
@@ -180,8 +180,8 @@ def test_smote_adds_synthetic_minor_samples_and_keeps_the_originals(name):
 def test_smote_is_refused_for_images_with_a_one_line_message():
     with pytest.raises(ProcrustesError, match=r"sampler='smote' with dataset='cifar10': SMOTE interpolates"):
         check_combination(TrainConfig(dataset="cifar10", sampler="smote"))
-    with pytest.raises(ProcrustesError, match="not images"):
-        build_sampler("borderline-smote", data_kind="image")
+    with pytest.raises(ProcrustesError, match="^sampler='borderline-smote' with dataset='mnist': .* not images"):
+        build_sampler("borderline-smote", dataset="mnist")
 
 
 # ---------------------------------------------------------------- mixers, schedules, post-hoc
@@ -194,6 +194,10 @@ def test_remix_moves_the_label_to_the_minor_class_of_an_imbalanced_pair():
     lam_y = remix.label_lam(labels, lam, partner)
     # major sample mostly replaced by a minor one -> minor label; minor sample kept mostly -> its label
     assert lam_y.tolist() == pytest.approx([0.0, 1.0, 0.3, 0.7])
+
+
+def test_cosine_mfw_curriculum_decays_from_s_to_zero_at_the_given_fraction():
+    assert [strength_at("cosine", 0.8, e, 10, 0.5) for e in (0, 2.5, 5, 9)] == pytest.approx([0.8, 0.4, 0, 0])
 
 
 def test_ramps_reach_full_weight_at_the_given_fraction():

@@ -121,6 +121,16 @@ def test_the_trainer_refuses_a_contradiction_before_building_data():
         Trainer(config)
 
 
+@pytest.mark.parametrize("dataset", ["toy2d", "digits"])
+@pytest.mark.parametrize("sampler", ["smote", "borderline-smote"])
+def test_smote_trains_on_feature_vectors(dataset, sampler):
+    config = TrainConfig(dataset=dataset, n_samples=1000, ratio=10, width=8, epochs=1, threads=1, sampler=sampler)
+    trainer = Trainer(config)
+    record = next(trainer.epochs())
+    assert len(trainer.y_pool) > len(trainer.y_train)  # synthetic samples were added
+    assert 0 <= record.balanced_acc <= 1
+
+
 def test_drw_changes_the_weights_exactly_at_its_epoch_and_not_before(data):
     plain = Trainer(BASE.replace(epochs=3), data)
     deferred = Trainer(BASE.replace(epochs=3, drw_epoch=3), data)

@@ -13,18 +13,17 @@ re-weighting or prior-adjusting loss, DRW, gradient scaling, or a post-hoc step,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ProcrustesError
 from .losses import Loss, build_loss, effective_number_weights
 from .mfw import MajorFeatureWeakening, count_weights
 from .mixers import FeatureWeakening, Mixer, Mixup, Remix
-from .samplers import SYNTHETIC, Sampler, build_sampler
+from .samplers import IMAGE_DATASETS, SYNTHETIC, Sampler, build_sampler
 from .schedules import ClassWeights, DeferredReweighting, GradientScaling
 
 KINDS = ("loss", "sampler", "mixer", "schedule", "post-hoc")
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100")
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,6 @@ class Method:
     params: tuple[str, ...] = ()  # config fields that tune it
     corrects_prior: bool = False  # re-balances classes (at most one such method per run)
     reference: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def defaults(self) -> dict[str, Any]:
         """Default value of each of its knobs."""
@@ -171,9 +169,8 @@ def check_combination(config: Any) -> None:
     if config.mixer != "mfw" and config.mfw_strength > 0:
         raise ProcrustesError(f"mixer={config.mixer!r} and mfw_strength={config.mfw_strength:g}: a run has one "
                               f"mixer; set mfw_strength=0 to use {config.mixer}, or mixer='mfw'")
-    if config.sampler in SYNTHETIC and config.dataset in IMAGE_DATASETS:
-        raise ProcrustesError(f"sampler={config.sampler!r} with dataset={config.dataset!r}: SMOTE interpolates "
-                              "feature vectors (mnist1d, digits, toy2d), not images; use sampler='oversample'")
+    if config.sampler in SYNTHETIC:
+        build_sampler(config.sampler, dataset=config.dataset)  # refuses images
     corrections = prior_corrections(config)
     if len(corrections) > 1:
         raise ProcrustesError(f"{corrections[0]} and {corrections[1]}: both correct for the class prior; "
@@ -212,14 +209,6 @@ class RunMethods:
     la_tau: float = 0.0
     tau_norm: float = 0.0
 
-    def describe(self) -> str:
-        parts = [repr(self.loss), repr(self.sampler)]
-        if self.mixer is not None:
-            parts.append(type(self.mixer).__name__)
-        if self.weights.weights is not None or isinstance(self.weights, GradientScaling):
-            parts.append(repr(self.weights))
-        return " + ".join(parts)
-
 
 def build_methods(config: Any, data: Any, num_positions: int, mix_at: int | None) -> RunMethods:
     """The loss, sampler, mixer and class-weight schedule of ``config`` for ``data``'s counts."""
@@ -227,7 +216,7 @@ def build_methods(config: Any, data: Any, num_positions: int, mix_at: int | None
     loss = build_loss(c.loss, counts, focal_gamma=c.focal_gamma, cb_beta=c.cb_beta,
                       ldam_max_margin=c.ldam_max_margin, ldam_scale=c.ldam_scale, ldam_cosine=c.ldam_cosine,
                       la_loss_tau=c.la_loss_tau, cdt_gamma=c.cdt_gamma)
-    sampler = build_sampler(c.sampler, seed=c.seed, data_kind=data.kind)
+    sampler = build_sampler(c.sampler, seed=c.seed, dataset=c.dataset)
     mixer: Mixer | None = None
     if c.mixer == "mfw" and c.mfw_strength > 0:
         weakening = MajorFeatureWeakening(count_weights(counts, c.mfw_gamma), c.mfw_coef, c.mfw_alpha, c.mfw_prob,

@@ -124,13 +124,14 @@ class SyntheticOverSampler(Sampler):
 
 
 SYNTHETIC = ("smote", "borderline-smote")
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # digits' 8x8 pictures count as vectors
 
 
-def build_sampler(name: str, seed: int = 0, data_kind: str = "signal") -> Sampler:
+def build_sampler(name: str, seed: int = 0, dataset: str = "mnist1d") -> Sampler:
     """The sampler called ``name``; SMOTE is refused for images (interpolating pixels makes no new image)."""
-    if name in SYNTHETIC and data_kind == "image":
-        raise ProcrustesError(f"sampler={name!r}: SMOTE interpolates feature vectors and is meant for "
-                              "mnist1d, digits or toy2d, not images; use 'oversample' or 'class-balanced'")
+    if name in SYNTHETIC and dataset in IMAGE_DATASETS:
+        raise ProcrustesError(f"sampler={name!r} with dataset={dataset!r}: SMOTE interpolates feature vectors "
+                              "(mnist1d, digits, toy2d), not images; use sampler='oversample'")
     builders = {
         "instance": Sampler,
         "class-balanced": lambda: PowerSampler(0.0),
