@@ -204,7 +204,11 @@ def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
                 "balanced_acc_per_seed": test,
             })
         rows.sort(key=lambda row: -row["balanced_acc_mean"])
-        summary[profile] = {"name": PROFILES[profile], "tail_group": TAIL_GROUP[profile], "rows": rows}
+        for row in rows:
+            row["gap_to_best"] = row["balanced_acc_mean"] - rows[0]["balanced_acc_mean"]
+        best_tail = max(rows, key=lambda row: row["tail_acc_mean"])
+        summary[profile] = {"name": PROFILES[profile], "tail_group": TAIL_GROUP[profile], "rows": rows,
+                            "best": rows[0]["method"], "best_tail": best_tail["method"]}
     return summary
 
 
@@ -234,6 +238,11 @@ def markdown(result: dict) -> str:
                 f"| {row['diff_to_erm_mean']:+.3f} [{row['diff_to_erm_lo']:+.3f}, {row['diff_to_erm_hi']:+.3f}] "
                 f"| {row['seeds_better_than_erm']}/{len(row['balanced_acc_per_seed'])} "
                 f"| {row['seconds_per_run']:.1f} |")
+        best = summary["rows"][0]
+        mfw = [row for row in summary["rows"] if row["method"].startswith("mfw")]
+        lines += ["", f"Best balanced accuracy: **{best['method']}** ({best['balanced_acc_mean']:.3f}); best {tail} "
+                  f"accuracy: **{summary['best_tail']}**. MFW rows, distance to the best: "
+                  + ", ".join(f"{row['method']} {row['gap_to_best']:+.3f}" for row in mfw) + "."]
         lines.append("")
     return "\n".join(lines)
 
