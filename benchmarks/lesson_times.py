@@ -1,0 +1,73 @@
+"""Wall time of every lesson notebook, executed end to end, at the full lesson size and at the test size.
+
+    .venv/bin/python benchmarks/lesson_times.py                 # both sizes, every lesson
+    .venv/bin/python benchmarks/lesson_times.py --size fast --lessons 01 04
+
+Each notebook runs in a fresh kernel in its own folder (kernel start-up included), with
+``PROCRUSTES_FAST=1`` for the test size. The machine's load average is saved with the times, because
+a shared machine slows every lesson down. Results: ``results/lesson_times.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from common import machine, save
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = ROOT / "lessons"
+BUDGET_S = 60.0  # the full size should finish within a minute on 2 CPU cores
+
+
+def execute(path: Path, fast: bool) -> float:
+    """Seconds to run one notebook in a fresh kernel."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    os.environ["PROCRUSTES_FAST"] = "1" if fast else "0"
+    started = time.perf_counter()
+    NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=("full", "fast", "both"), default="both")
+    parser.add_argument("--lessons", nargs="*", default=None, help="lesson numbers, e.g. 01 04 (default: all)")
+    parser.add_argument("--name", default="lesson_times", help="name of the results files")
+    args = parser.parse_args(argv)
+    notebooks = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
+    if args.lessons:
+        notebooks = [p for p in notebooks if p.name[:2] in args.lessons]
+    sizes = ["full", "fast"] if args.size == "both" else [args.size]
+    rows = []
+    for path in notebooks:
+        for size in sizes:
+            load_before = os.getloadavg()[0]
+            seconds = execute(path, fast=size == "fast")
+            rows.append({"lesson": path.stem, "size": size, "seconds": round(seconds, 1),
+                         "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)})
+            print(f"{path.stem:<32} {size:>4}: {seconds:6.1f} s (load average {load_before:.1f} → "
+                  f"{os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+    lines = ["# Lesson wall times", "",
+             f"Each notebook executed end to end in a fresh kernel (start-up included); full size should stay under "
+             f"{BUDGET_S:.0f} s on 2 CPU cores. `cpu_count` is torch's thread count; the load average (1 min) "
+             "shows how busy the machine was.", "",
+             "| lesson | size | seconds | load before | load after |", "|---|---|---|---|---|"]
+    lines += [f"| {r['lesson']} | {r['size']} | {r['seconds']:.1f} | {r['load_before']:.1f} | {r['load_after']:.1f} |"
+              for r in rows]
+    for size in sizes:
+        total = sum(r["seconds"] for r in rows if r["size"] == size)
+        lines.append(f"\nTotal at {size} size: {total:.1f} s")
+    save(args.name, {"machine": machine(), "cores": os.cpu_count(), "rows": rows}, "\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
