@@ -180,10 +180,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not grid:
         raise ProcrustesError("grid: nothing to sweep; give --grid SETTING=V1,V2 (or --file grid.yaml)")
     out = Path(args.out_dir)
-    bar = tqdm(unit="run", file=sys.stderr, disable=args.quiet)
+    bar = None
 
     def progress(done: int, total: int, row: dict) -> None:
-        bar.total = total
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="run", file=sys.stderr, disable=args.quiet)
         bar.n = done
         if "balanced_acc" in row:
             bar.set_postfix_str(f"last: balanced {row['balanced_acc']:.3f}")
@@ -191,7 +193,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     frame = run_sweep(base_config, grid, out, backend=args.backend, workers=args.workers, address=args.address,
                       progress=progress)
-    bar.close()
+    if bar is not None:
+        bar.close()
     for name, fig in sweep_figures(frame, grid).items():
         write_figures_html({name: fig}, out / f"heatmap_{name}.html", f"Sweep: {name}")
     try:

@@ -195,9 +195,10 @@ def _run_ray(jobs, settings, workers, address, finished) -> None:
                 ray.init(address=address, log_to_driver=False)
             else:
                 ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as err:
+        except Exception as err:  # noqa: BLE001 - Ray raises plain Exception when its processes do not start
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise ProcrustesError(f"address={address!r}: cannot join the Ray cluster ({first})") from None
+            where = f"cannot join the Ray cluster at {address!r}" if address else "the local Ray did not start"
+            raise ProcrustesError(f"backend='ray': {where} ({first})") from None
     try:
         remote = ray.remote(num_cpus=1)(train_point)
         pending = {remote.remote(config_dict, path, settings): i for i, config_dict, path in jobs}

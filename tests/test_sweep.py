@@ -1,0 +1,100 @@
+"""Sweeps: grids, resuming from saved runs, the same results on every backend, and the CLI."""
+
+import pytest
+
+from procrustes_core import ProcrustesError, TrainConfig
+from procrustes_core import sweep as sweep_module
+from procrustes_core.cli import main
+from procrustes_core.sweep import grid_configs, load_grid_file, parse_grid_values, run_sweep
+
+BASE = TrainConfig(n_samples=1000, width=8, epochs=1, batch_size=64)
+GRID = {"ratio": [10.0, 50.0], "mfw_strength": [0.0, 0.9]}
+
+
+def test_grid_has_every_combination():
+    configs = grid_configs(BASE, GRID)
+    assert [(c.ratio, c.mfw_strength) for c in configs] == [(10, 0), (10, 0.9), (50, 0), (50, 0.9)]
+
+
+@pytest.mark.parametrize("grid, message", [({"colour": [1]}, "'colour'"), ({"ratio": []}, "non-empty"),
+                                           ({"ratio": [0.5]}, "ratio=0.5")])
+def test_bad_grids_are_named(grid, message):
+    with pytest.raises(ProcrustesError, match=message):
+        grid_configs(BASE, grid)
+
+
+def test_grid_values_parse_by_setting_type():
+    assert parse_grid_values("ratio", "10,100") == [10.0, 100.0]
+    assert parse_grid_values("mfw_layer", "input,block2") == ["input", "block2"]
+    assert parse_grid_values("counts", "5,3;4,4") == [[5, 3], [4, 4]]
+
+
+def test_sweep_resumes_without_training_finished_points(tmp_path, monkeypatch):
+    first = run_sweep(BASE, GRID, tmp_path)
+    assert len(first) == 4 and (tmp_path / "results.csv").exists()
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 4
+    (sorted((tmp_path / "runs").glob("*.json"))[0]).unlink()  # as if that run was in flight when interrupted
+    trained = []
+    original = sweep_module.train_point
+    monkeypatch.setattr(sweep_module, "train_point", lambda *a: trained.append(a) or original(*a))
+    again = run_sweep(BASE, GRID, tmp_path)
+    assert len(trained) == 1
+    assert again.drop(columns="seconds").equals(first.drop(columns="seconds"))
+
+
+def test_local_pool_gives_the_same_results_as_serial(tmp_path):
+    serial = run_sweep(BASE, GRID)
+    pooled = run_sweep(BASE, GRID, backend="local", workers=2)
+    columns = ["ratio", "mfw_strength", "balanced_acc", "tail_test_acc"]
+    assert serial[columns].equals(pooled[columns])
+
+
+def test_ray_gives_the_same_results_as_serial():
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'procrustes[cluster]'")
+    serial = run_sweep(BASE, {"ratio": [10.0, 50.0]})
+    try:
+        on_ray = run_sweep(BASE, {"ratio": [10.0, 50.0]}, backend="ray", workers=2)
+    except ProcrustesError as err:
+        if "did not start" in str(err):
+            pytest.skip(f"a local Ray could not start on this machine: {err}")
+        raise
+    columns = ["ratio", "balanced_acc", "tail_test_acc"]
+    assert serial[columns].equals(on_ray[columns])
+
+
+def test_unknown_backend_is_named():
+    with pytest.raises(ProcrustesError, match="backend='spark'"):
+        run_sweep(BASE, GRID, backend="spark")
+
+
+def test_grid_file_yaml_and_toml(tmp_path):
+    yaml_file = tmp_path / "grid.yaml"
+    yaml_file.write_text("base:\n  epochs: 2\ngrid:\n  ratio: [10, 100]\n  seed: 3\n")
+    assert load_grid_file(yaml_file) == ({"epochs": 2}, {"ratio": [10, 100], "seed": [3]})
+    toml_file = tmp_path / "grid.toml"
+    toml_file.write_text("[base]\nepochs = 2\n[grid]\nmfw_strength = [0.0, 0.5]\n")
+    assert load_grid_file(toml_file) == ({"epochs": 2}, {"mfw_strength": [0.0, 0.5]})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grid: [unclosed")
+    with pytest.raises(ProcrustesError, match="bad.yaml.*not valid YAML"):
+        load_grid_file(bad)
+
+
+def test_cli_sweep_writes_table_runs_and_heatmaps(tmp_path, capsys):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("base:\n  n_samples: 1000\n  width: 8\n  epochs: 1\ngrid:\n  mfw_strength: [0.0, 0.9]\n")
+    out = tmp_path / "sweep"
+    code = main(["sweep", "--file", str(grid), "--grid", "ratio=10,50", "--out-dir", str(out),
+                 "--backend", "serial", "--quiet"])
+    assert code == 0
+    assert (out / "results.csv").read_text().count("\n") == 5
+    assert (out / "heatmap_balanced_acc.html").exists() and len(list((out / "runs").iterdir())) == 4
+    assert "4 runs" in capsys.readouterr().out
+
+
+def test_cli_sweep_errors_are_one_line(tmp_path, capsys):
+    assert main(["sweep", "--grid", "ratio", "--out-dir", str(tmp_path / "x")]) == 2
+    assert main(["sweep", "--out-dir", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert not (tmp_path / "x").exists()
