@@ -144,6 +144,14 @@ def test_drw_changes_the_weights_exactly_at_its_epoch_and_not_before(data):
     assert deferred_records[2].class_weights[minor] > deferred_records[2].class_weights[0]
 
 
+def test_gradient_scaling_starts_uniform_then_follows_the_measured_gradients(data):
+    records = list(Trainer(BASE.replace(epochs=2, grad_scale="adaptive"), data).epochs())
+    assert records[0].class_weights is None
+    weights = records[1].class_weights
+    assert min(weights) == pytest.approx(1.0)
+    assert all(1.0 <= w <= max(data.counts) / n + 1e-9 for w, n in zip(weights, data.counts))
+
+
 def test_naming_the_default_methods_changes_nothing():
     assert TrainConfig(loss="ce", sampler="instance", mixer="mfw", drw_epoch=0, la_tau=0, tau_norm=0) == TrainConfig()
 
