@@ -13,14 +13,16 @@ from procrustes_core.config import Choice, Number, field_help, field_rule
 FAST = os.environ.get("PROCRUSTES_FAST", "").strip() not in ("", "0")
 
 # The full size finishes each lesson in under a minute on 2 CPU cores; the fast size only checks
-# that every cell runs (the numbers it prints mean little).
-FULL_SIZE = dict(n_samples=12_000, width=32, epochs=30, batch_size=64, threads=2)
+# that every cell runs (the numbers it prints mean little). One torch thread: these small models
+# gain little from a second one, and on a busy laptop (browser, kernel, other programs) two threads
+# fighting for two cores made an epoch several times slower in our measurements.
+FULL_SIZE = dict(n_samples=12_000, width=32, epochs=30, batch_size=64, threads=1)
 FAST_SIZE = dict(n_samples=2_000, width=16, epochs=3, batch_size=64, threads=1)
 SIZE = FAST_SIZE if FAST else FULL_SIZE
 
 # Knob ranges narrower than the config allows, so a slider stays usable on a laptop.
-KNOB_LIMITS = {"epochs": (1, 100), "n_samples": (2_000, 20_000), "width": (8, 128), "batch_size": (16, 512),
-               "seed": (0, 20)}
+KNOB_LIMITS = {"mfw_gamma": (0.1, 4), "epochs": (1, 100), "n_samples": (2_000, 20_000), "width": (8, 128),
+               "batch_size": (16, 512), "seed": (0, 20)}
 # Settings that span orders of magnitude get a slider over a few round values.
 STEPPED_KNOBS = {"ratio": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
                  "lr": [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3],
@@ -56,6 +58,8 @@ def knob(name: str, value: Any = None, description: str | None = None, options: 
         return widgets.Text(value=str(value), description=label, tooltip=tooltip, style=style, layout=layout)
     lo, hi = KNOB_LIMITS.get(name, (rule.lo, rule.hi))
     lo, hi = max(lo, rule.lo), min(hi, rule.hi)
+    if rule.lo_open and lo <= rule.lo:  # the slider must not reach a value the config refuses
+        lo = rule.lo + (step or (1 if rule.integer else 0.05))
     if name in STEPPED_KNOBS:
         steps = [float(v) for v in STEPPED_KNOBS[name]]
         if float(value) not in steps:
@@ -72,25 +76,13 @@ def knob(name: str, value: Any = None, description: str | None = None, options: 
 class Knobs:
     """A column of knobs; ``values()`` gives their settings, ``config()`` a lesson config with them.
 
-    Move a knob, then run the next cell again (or press the button, when one is given)."""
+    Move a knob, then run the cells below it again; ``observe`` redraws cheap figures at once."""
 
-    def __init__(self, button: str | None = None, on_click: Callable[[], Any] | None = None, **knobs: Any):
+    def __init__(self, **knobs: Any):
         import ipywidgets as widgets
 
         self.widgets = {name: w if isinstance(w, widgets.Widget) else knob(name, w) for name, w in knobs.items()}
-        self.output = widgets.Output()
-        children = list(self.widgets.values())
-        if button and on_click:
-            self.button = widgets.Button(description=button, button_style="primary")
-
-            def clicked(_: Any) -> None:
-                self.output.clear_output()
-                with self.output:
-                    on_click()
-
-            self.button.on_click(clicked)
-            children.append(self.button)
-        self.box = widgets.VBox([*children, self.output])
+        self.box = widgets.VBox(list(self.widgets.values()))
 
     def values(self) -> dict[str, Any]:
         return {name: w.value for name, w in self.widgets.items()}

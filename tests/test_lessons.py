@@ -222,3 +222,72 @@ def test_check_prior_correctors():
     assert checks.check_prior_correctors(candidates, {"class-balanced", "logit-adjustment"})
     assert not checks.check_prior_correctors(candidates, {"class-balanced", "mfw"})
     assert not checks.check_prior_correctors(candidates, None)
+
+
+# ---------------------------------------------------------------- knobs and live figures
+
+
+def test_knobs_take_their_ranges_from_the_config_rules():
+    import kit
+
+    assert kit.knob("ratio", 50.0).value == 50.0
+    strength = kit.knob("mfw_strength", 0.9)
+    assert (strength.min, strength.max, strength.value) == (0.0, 1.0, 0.9)
+    assert kit.knob("mfw_gamma", 1.0).min > 0  # the config refuses gamma = 0
+    assert kit.knob("mfw_layer", "block2").options[0] == "input"
+    knobs = kit.Knobs(ratio=20.0, mfw_strength=0.5)
+    config = knobs.config()
+    assert (config.ratio, config.mfw_strength, config.dataset) == (20.0, 0.5, "mnist1d")
+
+
+def test_fast_mode_keeps_lesson_runs_small(monkeypatch):
+    import importlib
+
+    import kit
+
+    monkeypatch.setenv("PROCRUSTES_FAST", "1")
+    fast = importlib.reload(kit)
+    try:
+        assert fast.lesson_config(epochs=30, n_samples=12000).epochs == fast.FAST_SIZE["epochs"]
+        assert fast.lesson_config(n_samples=12000).n_samples == fast.FAST_SIZE["n_samples"]
+    finally:
+        monkeypatch.setenv("PROCRUSTES_FAST", "0")
+        assert not importlib.reload(kit).FAST
+
+
+def test_live_figure_outside_a_kernel_keeps_the_latest_figure():
+    import plotly.graph_objects as go
+
+    from procrustes_core.live import LiveFigure, live_mode
+
+    assert live_mode() == "none"
+    points = [1.0]
+    live = LiveFigure(lambda: go.Figure(go.Scatter(y=list(points)))).show()
+    points.append(2.0)
+    live.update()
+    assert list(live.figure.data[0].y) == [1.0, 2.0] and live.updates == 1
+    with pytest.raises(ValueError):
+        live_mode("sometimes")
+
+
+def test_widget_figures_are_replaced_in_place():
+    import plotly.graph_objects as go
+
+    from procrustes_core.live import _replace_in_place
+
+    widget = go.FigureWidget(go.Scatter(y=[1, 2]))
+    _replace_in_place(widget, go.Figure(go.Scatter(y=[3, 4, 5])).update_layout(title="new"))
+    assert list(widget.data[0].y) == [3, 4, 5] and widget.layout.title.text == "new"
+    _replace_in_place(widget, go.Figure([go.Bar(y=[1]), go.Scatter(y=[2])]))
+    assert [t.type for t in widget.data] == ["bar", "scatter"]
+
+
+def test_train_live_trains_several_runs_in_turn(capsys):
+    from procrustes_core import TrainConfig, Trainer, plots
+    from procrustes_core.live import train_live
+
+    config = TrainConfig(n_samples=2000, width=8, epochs=2, threads=1, ratio=10)
+    runs = train_live({"ERM": Trainer(config), "MFW": Trainer(config.replace(mfw_strength=0.9))},
+                      [lambda hs: plots.compare_runs(hs, "balanced_acc")])
+    assert {name: len(h.records) for name, h in runs.items()} == {"ERM": 2, "MFW": 2}
+    assert "MFW: epoch 2" in capsys.readouterr().out
