@@ -37,10 +37,15 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                             help=f"{help_text}{suffix} (default: {shown})")
     parser.add_argument("--config", dest="config_file", default=None,
                         help="JSON file of settings; flags given on the command line override it")
+    parser.add_argument("--preset", default=None,
+                        help="start from a named recipe (e.g. cifar10-lt-paper); --config and flags override it")
 
 
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> TrainConfig:
-    data: dict = dict(base or {})
+    from .presets import preset_settings
+
+    data: dict = preset_settings(args.preset) if args.preset else {}
+    data.update(base or {})
     if args.config_file:
         path = Path(args.config_file)
         try:

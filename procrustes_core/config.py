@@ -227,7 +227,10 @@ class TrainConfig:
     epochs: int = _field(30, Number(lo=1, hi=10_000, integer=True), "training epochs")
     batch_size: int = _field(128, Number(lo=1, hi=65_536, integer=True), "mini-batch size")
     lr: float = _field(0.05, Number(lo=0, hi=100, lo_open=True), "learning rate")
-    lr_schedule: str = _field("cosine", Choice(("cosine", "constant")), "learning-rate schedule")
+    lr_schedule: str = _field("cosine", Choice(("cosine", "constant", "step-warmup")),
+                              "learning-rate schedule (step-warmup: 5 warm-up epochs, x0.01 at 80 %, x0.0001 at 90 %)")
+    augment: str = _field("none", Choice(("none", "crop-flip")), "augmentation of image batches (on the device)")
+    amp: bool = _field(False, Flag(), "mixed precision (bfloat16) on CUDA")
     optimizer: str = _field("sgd", Choice(("sgd", "adam")), "optimiser")
     momentum: float = _field(0.9, Number(lo=0, hi=1, hi_open=True), "SGD momentum")
     weight_decay: float = _field(5e-4, Number(lo=0, hi=1), "L2 weight decay")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .augment import build_augment
 from .config import TrainConfig
 from .data import Data, build_data
 from .errors import ProcrustesError, TrainingDiverged
@@ -32,6 +33,7 @@ from .metrics import accuracy, balanced_accuracy, confusion_matrix, group_means,
 from .models import BlockNet, build_model, mix_position
 
 EVAL_BATCH = 2048
+WARMUP_EPOCHS = 5
 CONFUSION_EVERY_EPOCH_UP_TO = 20  # classes; above that only the last epoch keeps its confusion matrix
 
 
@@ -117,6 +119,8 @@ class Trainer:
         self.loss, self.sampler, self.mixer = self.methods.loss, self.methods.sampler, self.methods.mixer
         self.class_weights = self.methods.weights
         self.batch_rng = torch.Generator().manual_seed(config.seed)
+        self.augment = build_augment(config.augment, data, seed=config.seed)
+        self.autocast = config.amp and self.device.type == "cuda"
         self.x_train, self.y_train = data.x_train.to(self.device), data.y_train.to(self.device)
         # the pool the sampler draws from: the training set, plus synthetic samples for SMOTE
         self.x_pool, self.y_pool = self.sampler.prepare(self.x_train, self.y_train)
@@ -136,10 +140,19 @@ class Trainer:
         return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
 
     def lr_at(self, epoch: int) -> float:
-        """Learning rate of ``epoch`` (0-based): constant, or cosine from ``lr`` towards 0."""
+        """Learning rate of ``epoch`` (0-based): constant; cosine from ``lr`` towards 0; or the
+        long-tail recipe's step schedule (linear warm-up over 5 epochs, then x0.01 after 80 % of the
+        epochs and x0.0001 after 90 %: epochs 160 and 180 of 200)."""
         c = self.config
         if c.lr_schedule == "cosine":
             return c.lr * 0.5 * (1 + math.cos(math.pi * epoch / c.epochs))
+        if c.lr_schedule == "step-warmup":
+            if epoch < WARMUP_EPOCHS and c.epochs > 2 * WARMUP_EPOCHS:
+                return c.lr * (epoch + 1) / WARMUP_EPOCHS
+            if epoch >= round(0.9 * c.epochs):
+                return c.lr * 1e-4
+            if epoch >= round(0.8 * c.epochs):
+                return c.lr * 1e-2
         return c.lr
 
     # ------------------------------------------------------------------ training
@@ -166,14 +179,15 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         for b in range(batches):
             idx = order[b * c.batch_size:(b + 1) * c.batch_size]
-            xb, yb = self.x_pool[idx], self.y_pool[idx]
-            if self.mixer is not None:
-                mixing = self.mixer.draw(yb, strength)
-                logits = self.model(xb, mixing.apply, mixing.position)
-                loss = self.loss(logits, yb, weights_t, mixing.labels)
-            else:
-                logits = self.model(xb)
-                loss = self.loss(logits, yb, weights_t)
+            xb, yb = self.augment(self.x_pool[idx]), self.y_pool[idx]
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                if self.mixer is not None:
+                    mixing = self.mixer.draw(yb, strength)
+                    logits = self.model(xb, mixing.apply, mixing.position)
+                    loss = self.loss(logits.float(), yb, weights_t, mixing.labels)
+                else:
+                    logits = self.model(xb)
+                    loss = self.loss(logits.float(), yb, weights_t)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

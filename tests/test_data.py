@@ -1,12 +1,9 @@
 """Datasets: embedded ones, torchvision's on-disk formats, and imbalance applied to training only."""
 
-import os
-import pickle
-import struct
-
 import numpy as np
 import pytest
 import torch
+from fake_datasets import fake_cifar, fake_mnist, skip_cifar_checksums
 
 from procrustes_core import ProcrustesError, TrainConfig, build_data, counts_for
 from procrustes_core.data import load_pool
@@ -84,30 +81,9 @@ def test_custom_counts_must_match_the_number_of_classes():
 # ---------------------------------------------------------------- torchvision formats
 
 
-def _write_idx(path, array):
-    array = np.asarray(array, dtype=np.uint8)
-    magic = 0x0800 | array.ndim
-    with open(path, "wb") as f:
-        f.write(struct.pack(">I", magic))
-        f.write(struct.pack(">" + "I" * array.ndim, *array.shape))
-        f.write(array.tobytes())
-
-
-def _fake_mnist(root, folder, per_class_train=12, per_class_test=4):
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, per_class in (("train", per_class_train), ("t10k", per_class_test)):
-        labels = np.repeat(np.arange(10), per_class)
-        images = rng.integers(0, 255, (len(labels), 28, 28))
-        images[:, labels, labels] = 255  # something learnable per class
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
-
-
 @pytest.mark.parametrize("dataset, folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
 def test_mnist_formats_load_through_torchvision(tmp_path, dataset, folder):
-    _fake_mnist(tmp_path, folder)
+    fake_mnist(tmp_path, folder)
     data = build_data(TrainConfig(dataset=dataset, data_dir=str(tmp_path), ratio=4))
     assert data.input_shape == (1, 28, 28)
     assert data.counts == [12] * 5 + [3] * 5
@@ -115,41 +91,10 @@ def test_mnist_formats_load_through_torchvision(tmp_path, dataset, folder):
     assert abs(float(data.x_train.mean())) < 0.2  # standardised
 
 
-def _fake_cifar(root, per_class_train=6, per_class_test=2, classes=10):
-    folder = root / ("cifar-10-batches-py" if classes == 10 else "cifar-100-python")
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    key = "labels" if classes == 10 else "fine_labels"
-
-    def batch(per_class):
-        labels = np.repeat(np.arange(classes), per_class)
-        return {"data": rng.integers(0, 255, (len(labels), 3072), dtype=np.uint8), key: labels.tolist()}
-
-    if classes == 10:
-        for i in range(1, 6):
-            with open(folder / f"data_batch_{i}", "wb") as f:
-                pickle.dump(batch(per_class_train // 5 or 1), f)
-        with open(folder / "test_batch", "wb") as f:
-            pickle.dump(batch(per_class_test), f)
-        with open(folder / "batches.meta", "wb") as f:
-            pickle.dump({"label_names": [f"c{i}" for i in range(10)]}, f)
-    else:
-        with open(folder / "train", "wb") as f:
-            pickle.dump(batch(per_class_train), f)
-        with open(folder / "test", "wb") as f:
-            pickle.dump(batch(per_class_test), f)
-        with open(folder / "meta", "wb") as f:
-            pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, f)
-
-
 @pytest.mark.parametrize("dataset, classes", [("cifar10", 10), ("cifar100", 100)])
 def test_cifar_formats_load_through_torchvision(tmp_path, monkeypatch, dataset, classes):
-    import torchvision
-
-    # Our tiny files cannot match the md5 sums of the real archives: only the checksum test is replaced,
-    # everything else (finding, unpickling and decoding the batches) is torchvision's own code.
-    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda path, md5=None: os.path.isfile(path))
-    _fake_cifar(tmp_path, per_class_train=10, per_class_test=2, classes=classes)
+    skip_cifar_checksums(monkeypatch)
+    fake_cifar(tmp_path, per_class_train=10, per_class_test=2, classes=classes)
     data = build_data(TrainConfig(dataset=dataset, data_dir=str(tmp_path), ratio=2, profile="step"))
     assert data.input_shape == (3, 32, 32) and data.num_classes == classes
     assert data.class_names[0] == "c0"
