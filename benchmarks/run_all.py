@@ -14,6 +14,8 @@ BENCHMARKS = [
     ("app_latency.py", []),
     ("app_memory.py", []),
     ("lesson_times.py", []),
+    ("sweep_scaling.py", []),
+    ("cifar_epoch.py", []),
     ("reproduce.py", []),
     ("reproduce.py", ["--study"]),
     ("compare.py", []),
