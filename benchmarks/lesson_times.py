@@ -29,7 +29,7 @@ CPU_CELL = "import resource as _r, json as _j; _u = _r.getrusage(_r.RUSAGE_SELF)
            "print('CPU', _j.dumps(_u.ru_utime + _u.ru_stime))"
 
 
-def execute(path: Path, fast: bool) -> tuple[float, float]:
+def execute(path: Path, fast: bool, keep: Path | None = None) -> tuple[float, float]:
     """Wall seconds to run one notebook in a fresh kernel, and the CPU seconds its kernel used."""
     import nbformat
     from nbclient import NotebookClient
@@ -41,6 +41,9 @@ def execute(path: Path, fast: bool) -> tuple[float, float]:
     NotebookClient(notebook, timeout=1800, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     wall = time.perf_counter() - started
+    if keep is not None:  # the executed notebook, to read the numbers a lesson printed
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, str(keep / f"{path.stem}-{'fast' if fast else 'full'}.ipynb"))
     text = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
     cpu = float(text.split("CPU", 1)[1]) if "CPU" in text else float("nan")
     return wall, cpu
@@ -51,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=("full", "fast", "both"), default="both")
     parser.add_argument("--lessons", nargs="*", default=None, help="lesson numbers, e.g. 01 04 (default: all)")
     parser.add_argument("--name", default="lesson_times", help="name of the results files")
+    parser.add_argument("--keep", type=Path, default=None, help="folder to save the executed notebooks in")
     args = parser.parse_args(argv)
     notebooks = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
     if args.lessons:
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in notebooks:
         for size in sizes:
             load_before = os.getloadavg()[0]
-            seconds, cpu = execute(path, fast=size == "fast")
+            seconds, cpu = execute(path, fast=size == "fast", keep=args.keep)
             rows.append({"lesson": path.stem, "size": size, "seconds": round(seconds, 1), "kernel_cpu": round(cpu, 1),
                          "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)})
             print(f"{path.stem:<32} {size:>4}: {seconds:6.1f} s wall, kernel CPU {cpu:6.1f} s (load average "
