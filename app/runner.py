@@ -21,8 +21,8 @@ from procrustes_core.boundary import BoundaryGrid, decision_grid
 
 from .limits import SLOTS, Limits, check_run, server_settings, set_threads
 
-CHUNK_SECONDS = 2.0  # training per script run; longer means fewer page rebuilds
-REFRESH_SECONDS = 0.4  # at most this often are the live charts redrawn
+CHUNK_SECONDS = 5.0  # training per script run; longer means fewer page rebuilds (Stop still acts at once)
+REFRESH_SECONDS = 0.45  # at most this often are the live charts redrawn (about 2 per second)
 MAX_SESSION_RUNS = 30  # finished runs a session keeps for the Compare page
 log = logging.getLogger("procrustes.app")
 

@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` from a fresh clone
     sys.path.insert(0, str(ROOT))
 
+import os  # noqa: E402
+
+# Idle torch threads sleep instead of spinning, so several trainings share the cores politely.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import torch  # noqa: E402
 
 torch.classes.__path__ = []  # Streamlit's module watcher cannot walk torch.classes
@@ -27,7 +32,7 @@ from procrustes_core import ProcrustesError  # noqa: E402
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("procrustes.app")
 
-st.set_page_config(page_title="Procrustes — imbalanced deep learning", page_icon="⚖️", layout="wide")
+st.set_page_config(page_title="Procrustes — imbalanced deep learning", page_icon=":material/balance:", layout="wide")
 
 
 def server_limits() -> Limits:
@@ -60,10 +65,10 @@ def main() -> None:
     st.session_state["_views"] = {}
     controls.init_session(limits)
     pages = [
-        st.Page(HERE / "views" / "playground.py", title="Playground", icon="🎛️", default=True),
-        st.Page(HERE / "views" / "compare.py", title="Compare runs", icon="📈"),
-        st.Page(HERE / "views" / "sweep.py", title="Sweep", icon="🗺️"),
-        st.Page(HERE / "views" / "boundary.py", title="Decision boundary", icon="🧭"),
+        st.Page(HERE / "views" / "playground.py", title="Playground", icon=":material/tune:", default=True),
+        st.Page(HERE / "views" / "compare.py", title="Compare runs", icon=":material/compare_arrows:"),
+        st.Page(HERE / "views" / "sweep.py", title="Sweep", icon=":material/grid_on:"),
+        st.Page(HERE / "views" / "boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
     ]
     page = st.navigation(pages)
     config = controls.sidebar(limits)

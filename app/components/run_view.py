@@ -70,7 +70,10 @@ class LiveCharts:
 
     def draw(self, history: RunHistory | None, epochs: int, label: str = "", error: str | None = None) -> None:
         if history is None:
-            self.status.info(error or "Preparing data and model…")
+            if error:
+                self.status.error(error)
+            else:
+                self.status.info("Preparing data and model…")
             return
         text = status_line(history, epochs, label)
         if error:

@@ -78,9 +78,9 @@ for history in [*histories.values(), *training_runs(job).values()]:
 metric_options += [f"test_acc:{g}" for g in groups] + [f"train_acc:{g}" for g in groups] + \
     [f"grad_norm:{g}" for g in groups]
 left, right = st.columns(2)
-first = left.selectbox("Left chart", metric_options, index=0, key="compare_left")
+first = left.selectbox("Left chart", metric_options, index=0)
 tail = f"test_acc:{groups[-1]}" if groups else "accuracy"
-second = right.selectbox("Right chart", metric_options, index=metric_options.index(tail), key="compare_right")
+second = right.selectbox("Right chart", metric_options, index=metric_options.index(tail))
 charts = st.columns(2)
 slots = [charts[0].empty(), charts[1].empty()]
 table = st.empty()

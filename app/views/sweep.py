@@ -46,6 +46,11 @@ try:
                f"generated samples, width {base.get('width')}, {base.get('epochs')} epochs, MFW schedule "
                f"{base.get('mfw_schedule')}; mean over seeds {sorted(set(frame['seed']))}. Regenerate with "
                f"`{payload.get('command')}`.")
+    if "la_tau" in frame and frame["la_tau"].nunique() > 1:
+        taus = sorted(frame["la_tau"].unique())
+        tau = st.radio("Post-hoc logit adjustment (tau)", taus, index=len(taus) - 1, horizontal=True,
+                       format_func=lambda t: "off" if t == 0 else f"tau {t:g}")
+        frame = frame[frame["la_tau"] == tau]
     heatmaps(frame, st.columns(2))
 except (OSError, ValueError, KeyError) as err:
     st.warning(f"The precomputed grid ({GRID_FILE.name}) could not be read: {err}")

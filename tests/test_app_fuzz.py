@@ -1,0 +1,84 @@
+"""Fuzz the app with random valid settings (one epoch, tiny data): no exception ever reaches the page."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+from app_support import chart, new_app, texts
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from procrustes_core import ProcrustesError, TrainConfig
+from procrustes_core.config import field_names, field_rule
+
+
+def options(name: str, fallback: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return tuple(field_rule(name).options) if name in field_names() else fallback
+
+
+@st.composite
+def valid_settings(draw) -> TrainConfig:
+    dataset = draw(st.sampled_from(["mnist1d", "digits", "toy2d"]))
+    model = draw(st.sampled_from({"mnist1d": ["auto", "mlp", "cnn1d"], "digits": ["auto", "mlp", "cnn2d"],
+                                  "toy2d": ["auto", "mlp"]}[dataset]))
+    values = dict(
+        dataset=dataset, model=model, epochs=1, width=draw(st.sampled_from([4, 8])),
+        n_samples=draw(st.sampled_from([400, 600])), batch_size=draw(st.sampled_from([32, 64, 128])),
+        profile=draw(st.sampled_from(["longtail", "exp", "step"])),
+        ratio=draw(st.floats(1, 200).map(lambda r: round(r, 2))),
+        seed=draw(st.integers(0, 10_000)), lr=draw(st.sampled_from([0.005, 0.01, 0.05, 0.1])),
+        optimizer=draw(st.sampled_from(["sgd", "adam"])),
+        mfw_layer=draw(st.sampled_from(["input", "block1", "block2", "penultimate", "random"])),
+        mfw_schedule=draw(st.sampled_from(options("mfw_schedule"))),
+        mfw_weights=draw(st.sampled_from(options("mfw_weights"))),
+    )
+    if "toy_shape" in field_names():
+        values["toy_shape"] = draw(st.sampled_from(options("toy_shape")))
+    mixer = draw(st.sampled_from(options("mixer", ("mfw",))))
+    if mixer == "mfw":
+        values["mfw_strength"] = draw(st.floats(0, 1).map(lambda s: round(s, 2)))
+    else:
+        values["mixer"] = mixer
+    # at most one correction of the class prior per run (the core's rule)
+    correction = draw(st.sampled_from(["none", "loss", "sampler", "la"]))
+    plain_losses = [n for n in options("loss", ("ce",)) if n in ("ce", "focal", "ldam")]
+    correcting_losses = [n for n in options("loss") if n not in plain_losses]
+    if "loss" in field_names():
+        values["loss"] = draw(st.sampled_from(correcting_losses if correction == "loss" and correcting_losses
+                                              else plain_losses))
+    if "sampler" in field_names():
+        samplers = [n for n in options("sampler") if n != "instance"]
+        values["sampler"] = draw(st.sampled_from(samplers)) if correction == "sampler" and samplers else "instance"
+    if correction == "la":
+        values["la_tau"] = draw(st.sampled_from([0.5, 1.0, 2.0]))
+    try:
+        config = TrainConfig(**values)
+    except ProcrustesError:
+        assume(False)
+    return config
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    monkeypatch.setenv("PROCRUSTES_THREADS_PER_TRAINING", "1")
+
+
+@settings(max_examples=int(__import__("os").environ.get("FUZZ_N", 300)), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.function_scoped_fixture])
+@given(config=valid_settings())
+def test_random_valid_settings_render_and_train_without_exceptions(config):
+    at = new_app(dict(parse_qsl(config.to_query()))).run()
+    assert not at.exception
+    assert not at.warning, at.warning[0].value  # a valid link is taken as it is
+    assert at.session_state["config"] == config
+    at.button(key="train").click().run()
+    assert not at.exception
+    page = texts(at)
+    assert "training failed" not in page and "Something went wrong" not in page, page
+    curves = chart(at, "Training accuracy")
+    if curves is None:  # only a one-line message saying what is wrong may stand in its place
+        assert len(at.error) == 1 and "\n" not in at.error[0].value
+    else:
+        assert all(len(trace["x"]) == 1 for trace in curves["data"])
