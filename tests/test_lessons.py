@@ -3,6 +3,7 @@ exercise checks accept a right answer and reject a wrong one."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -20,20 +21,22 @@ sys.path.insert(0, str(LESSONS))
 import checks  # noqa: E402  (lives in lessons/, next to the notebooks that import it)
 
 
+@functools.lru_cache(maxsize=1)
 def kernel_name() -> str:
-    """A kernelspec that starts this interpreter (the venv's): install one into sys.prefix if missing."""
+    """A kernelspec that starts this interpreter (the venv's): ``python3`` when it does, otherwise one
+    installed into ``sys.prefix`` under its own name."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
         spec = KernelSpecManager().get_kernel_spec("python3")
         if spec.argv[0] in ("python", "python3", sys.executable):
-            return "python3"  # jupyter_client runs a bare "python" as sys.executable
+            return "python3"  # jupyter_client starts a bare "python" as sys.executable
     except NoSuchKernel:
         pass
     from ipykernel.kernelspec import install
 
-    install(prefix=sys.prefix, kernel_name="python3")
-    return "python3"
+    install(prefix=sys.prefix, kernel_name="procrustes-lessons", display_name="Python (procrustes lessons)")
+    return "procrustes-lessons"
 
 
 def execute(path: Path, env: dict[str, str] | None = None, timeout: int = 300):
