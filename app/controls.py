@@ -289,6 +289,15 @@ def _more_box() -> None:
                 generic_widget(name, st)
 
 
+def _check_combination(config: TrainConfig) -> None:
+    """The core's rule on which methods may be combined, when it has one (named at once, not at Train)."""
+    try:
+        from procrustes_core.methods.registry import check_combination
+    except ImportError:
+        return
+    check_combination(config)
+
+
 def sidebar(limits: Limits) -> TrainConfig | None:
     """Draw every control; return the validated config, or None (with one error line shown)."""
     if not hidden("presets"):
@@ -299,6 +308,7 @@ def sidebar(limits: Limits) -> TrainConfig | None:
     _more_box()
     try:
         config = TrainConfig.from_dict(dict(st.session_state.settings))
+        _check_combination(config)
     except ProcrustesError as err:
         st.sidebar.error(f"Setting not valid: {err}")
         return None

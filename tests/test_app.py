@@ -203,9 +203,9 @@ def test_sweep_page_shows_the_shipped_grid_at_once_and_a_live_grid():
     at.switch_page("views/sweep.py").run()
     assert not at.exception and not at.warning
     assert chart(at, "Balanced test accuracy") is not None
-    at.multiselect[0].set_value([10.0])
-    at.multiselect[1].set_value([0.0, 0.9])
-    at.number_input[0].set_value(1)
+    at.multiselect(key="sweep_ratios").set_value([10.0])
+    at.multiselect(key="sweep_strengths").set_value([0.0, 0.9])
+    at.number_input(key="sweep_epochs").set_value(1)
     at.button(key="sweep_start").click().run()
     assert not at.exception and not at.error
     assert "2 of 2 grid points trained" in texts(at)
@@ -215,7 +215,7 @@ def test_sweep_page_shows_the_shipped_grid_at_once_and_a_live_grid():
 def test_boundary_page_trains_with_and_without_mfw():
     at = new_app(TINY).run()
     at.switch_page("views/boundary.py").run()
-    at.number_input[0].set_value(2)
+    at.number_input(key="boundary_epochs").set_value(2)
     at.button(key="boundary_start").click().run()
     assert not at.exception and not at.error
     titles = [c["layout"]["title"]["text"] for c in charts(at) if "epoch" in c["layout"]["title"]["text"]]

@@ -23,6 +23,14 @@ from procrustes_core.plots import (
 LIVE_CHARTS = ("train_acc", "test_acc", "grad_norm", "loss")
 
 
+def draw_chart(slot, figure, name: str = "chart") -> None:
+    """Put a figure in a placeholder under a key of its own: one script run may redraw the same
+    figure (between two epochs of another run), and Streamlit refuses two charts with one ID."""
+    seq = st.session_state.get("_chart_seq", 0) + 1
+    st.session_state["_chart_seq"] = seq
+    slot.plotly_chart(figure, key=f"{name}-{seq}")
+
+
 def class_count_chart(config: TrainConfig) -> None:
     """The training samples per class the settings ask for (drawn before any training)."""
     try:
@@ -95,7 +103,7 @@ class LiveCharts:
             "loss": loss_curve(history),
         }
         for name, fig in figures.items():
-            self.slots[name].plotly_chart(fig)
+            draw_chart(self.slots[name], fig, name)
 
 
 def final_results(history: RunHistory, key: str) -> None:

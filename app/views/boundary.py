@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import runner
+from app.components.run_view import draw_chart
 from procrustes_core import ProcrustesError
 from procrustes_core.boundary import boundary_figure
 from procrustes_core.config import field_rule
@@ -20,15 +21,18 @@ st.caption("Two runs on the same imbalanced toy data and seed: plain training (E
 config = st.session_state.get("config")
 limits = st.session_state.limits
 cols = st.columns(3)
-shape = cols[0].selectbox("Shape", field_rule("toy_shape").options,
-                          index=list(field_rule("toy_shape").options).index("spiral"))
-epochs = cols[1].number_input("Epochs", 1, min(100, limits.max_epochs), value=min(30, limits.max_epochs))
-strength = cols[2].slider("MFW strength", 0.05, 1.0, value=float(config.mfw_strength or 0.9) if config else 0.9,
-                          step=0.05)
+cols[0].selectbox("Shape", field_rule("toy_shape").options, index=list(field_rule("toy_shape").options).index("spiral"),
+                  key="boundary_shape")
+cols[1].number_input("Epochs", 1, min(100, limits.max_epochs), value=min(30, limits.max_epochs), key="boundary_epochs")
+cols[2].slider("MFW strength", 0.05, 1.0, value=float(config.mfw_strength or 0.9) if config else 0.9, step=0.05,
+               key="boundary_strength")
 
 
 def start() -> None:
+    """Train both pressed (a callback: it reads the widgets' current values from the session)."""
     base = st.session_state.get("config")
+    shape, epochs = st.session_state.boundary_shape, st.session_state.boundary_epochs
+    strength = st.session_state.boundary_strength
     profile = base.profile if base.profile != "custom" else "step"
     try:
         toy = base.replace(dataset="toy2d", toy_shape=shape, model="auto", n_samples=N_SAMPLES, profile=profile,
@@ -68,9 +72,9 @@ if job is not None:
                 continue
             grid = run.grids[min(epoch_pick, len(run.grids)) - 1] if epoch_pick else run.grids[-1]
             data = run.trainer.data
-            figure_slot.plotly_chart(boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
-                                                     title=f"{run.label}: epoch {grid.epoch}"))
-            curve_slot.plotly_chart(group_curves(run.history))
+            draw_chart(figure_slot, boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
+                                                    title=f"{run.label}: epoch {grid.epoch}"), "boundary")
+            draw_chart(curve_slot, group_curves(run.history), "boundary_groups")
 
     draw(job)
     runner.register_view(KIND, draw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import runner
-from app.components.run_view import LiveCharts, final_results
+from app.components.run_view import LiveCharts, draw_chart, final_results
 from procrustes_core import ProcrustesError, RunHistory
 from procrustes_core.plots import compare_runs
 from procrustes_core.sweep import result_row
@@ -90,8 +90,8 @@ def draw(histories: dict[str, RunHistory]) -> None:
     shown = {n: h for n, h in histories.items() if h.records}
     if not shown:
         return
-    slots[0].plotly_chart(compare_runs(shown, first))
-    slots[1].plotly_chart(compare_runs(shown, second))
+    draw_chart(slots[0], compare_runs(shown, first), "compare_left")
+    draw_chart(slots[1], compare_runs(shown, second), "compare_right")
     import pandas as pd
 
     table.dataframe(pd.DataFrame([{"run": n, **result_row(h)} for n, h in shown.items()]), hide_index=True)

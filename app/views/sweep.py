@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import runner
+from app.components.run_view import draw_chart
 from procrustes_core import ProcrustesError
 from procrustes_core.plots import sweep_heatmap
 from procrustes_core.sweep import grid_configs, result_row
@@ -31,10 +32,10 @@ def tail_column(frame: pd.DataFrame) -> str:
 
 
 def heatmaps(frame: pd.DataFrame, slots) -> None:
-    slots[0].plotly_chart(sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc",
-                                        title="Balanced test accuracy"))
-    slots[1].plotly_chart(sweep_heatmap(frame, "ratio", "mfw_strength", tail_column(frame),
-                                        title="Minor-class test accuracy"))
+    draw_chart(slots[0], sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc",
+                                       title="Balanced test accuracy"), "sweep_balanced")
+    draw_chart(slots[1], sweep_heatmap(frame, "ratio", "mfw_strength", tail_column(frame),
+                                       title="Minor-class test accuracy"), "sweep_minor")
 
 
 st.title("Sweep: imbalance ratio × mixing strength")
@@ -60,13 +61,18 @@ st.caption("Uses the sidebar's settings for everything else (the ratio and stren
 config = st.session_state.get("config")
 limits = st.session_state.limits
 cols = st.columns(3)
-ratios = cols[0].multiselect("Ratios", LIVE_RATIOS, default=[10.0, 100.0], format_func=lambda v: f"{v:g}")
-strengths = cols[1].multiselect("Strengths", LIVE_STRENGTHS, default=[0.0, 0.9], format_func=lambda v: f"{v:g}")
-epochs = cols[2].number_input("Epochs per run", 1, min(50, limits.max_epochs), value=min(10, limits.max_epochs))
+cols[0].multiselect("Ratios", LIVE_RATIOS, default=[10.0, 100.0], format_func=lambda v: f"{v:g}", key="sweep_ratios")
+cols[1].multiselect("Strengths", LIVE_STRENGTHS, default=[0.0, 0.9], format_func=lambda v: f"{v:g}",
+                    key="sweep_strengths")
+cols[2].number_input("Epochs per run", 1, min(50, limits.max_epochs), value=min(10, limits.max_epochs),
+                     key="sweep_epochs")
 
 
 def start() -> None:
+    """Compute grid pressed (a callback: it reads the widgets' current values from the session)."""
     base = st.session_state.get("config")
+    ratios, strengths = st.session_state.sweep_ratios, st.session_state.sweep_strengths
+    epochs = st.session_state.sweep_epochs
     points = len(ratios) * len(strengths)
     if not points:
         st.session_state.sweep_problem = "choose at least one ratio and one strength"
