@@ -1,0 +1,1 @@
+"""The Procrustes Streamlit app: widgets → TrainConfig → core trainer → core figures."""
