@@ -8,13 +8,16 @@ shows up under "More settings" (or under "Method" for method fields) with no cha
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from procrustes_core import ProcrustesError, TrainConfig, field_help, field_names
+from procrustes_core import ProcrustesError, TrainConfig
+from procrustes_core.config import field_help as core_field_help
+from procrustes_core.config import field_names as core_field_names
 from procrustes_core.config import field_rule
 
 from .limits import Limits
@@ -37,6 +40,17 @@ ADVANCED_FIELDS = ("model", "width", "epochs", "lr", "seed", "device", "batch_si
                    "momentum", "weight_decay", "n_samples", "toy_shape", "n_max", "val_per_class", "data_seed")
 PLACED = set(DATA_FIELDS) | {"mfw_strength", "la_tau"} | set(MFW_FIELDS) | set(ADVANCED_FIELDS) | set(SERVER_FIELDS)
 TORCHVISION = ("mnist", "fashion-mnist", "cifar10", "cifar100")
+
+
+@functools.cache
+def field_names() -> tuple[str, ...]:
+    """The core's settings (fixed while the server runs; asked for hundreds of times per page)."""
+    return tuple(core_field_names())
+
+
+@functools.cache
+def field_help() -> dict[str, str]:
+    return core_field_help()
 
 
 # ------------------------------------------------------------------ session state
@@ -213,14 +227,15 @@ def _registry() -> dict:
     return found
 
 
-def method_fields() -> list[str]:
+@functools.cache
+def method_fields() -> tuple[str, ...]:
     """Settings that select or tune a method, beyond MFW strength and logit adjustment."""
     names = [n for n in METHOD_FIELDS if n in field_names()]
     for method in _registry().values():
         for name in [*method.settings, *method.params]:
             if name in field_names() and name not in names:
                 names.append(name)
-    return [n for n in names if n not in PLACED]
+    return tuple(n for n in names if n not in PLACED)
 
 
 def _zoo_box() -> None:
