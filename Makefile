@@ -22,7 +22,7 @@ lessons: $(STAMP)
 	$(VENV)/bin/jupyter lab lessons/
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check procrustes_core app tests benchmarks
+	$(VENV)/bin/ruff check procrustes_core app tests benchmarks lessons
 	$(PY) -m pytest -q -ra
 
 bench: $(STAMP)
