@@ -37,6 +37,10 @@ STUDY_VARIANTS = {
     "warmup s0.9 block2 progress weights": dict(MFW_DEFAULT, mfw_weights="progress"),
     "linear s0.9 block2": dict(MFW_DEFAULT, mfw_schedule="linear"),
     "until-equal s0.9 block2": dict(MFW_DEFAULT, mfw_schedule="until-equal"),
+    "linear s0.5 penultimate": dict(MFW_DEFAULT, mfw_schedule="linear", mfw_strength=0.5, mfw_layer="penultimate"),
+    "linear s0.9 penultimate": dict(MFW_DEFAULT, mfw_schedule="linear", mfw_layer="penultimate"),
+    "constant s0.5 penultimate": dict(MFW_DEFAULT, mfw_schedule="constant", mfw_strength=0.5,
+                                      mfw_layer="penultimate"),
 }
 
 
@@ -89,9 +93,10 @@ def spec(config: TrainConfig, **meta) -> dict:
 
 def study(args, base: TrainConfig) -> str:
     base = base.replace(profile="step", val_per_class=args.val_per_class)
-    seeds = list(range(100, 100 + args.study_seeds))
+    seeds = list(range(args.study_first_seed, args.study_first_seed + args.study_seeds))
+    variants = {n: STUDY_VARIANTS[n] for n in args.variants.split(";")} if args.variants else STUDY_VARIANTS
     specs = [spec(base.replace(seed=s), study="erm", seed=s) for s in seeds]
-    for name, changes in STUDY_VARIANTS.items():
+    for name, changes in variants.items():
         specs += [spec(base.replace(seed=s, **changes), study=name, seed=s) for s in seeds]
     rows = run_jobs(specs, args.workers, RESULTS / "reproduce_runs.jsonl")
     by = {}
@@ -106,7 +111,7 @@ def study(args, base: TrainConfig) -> str:
              f"| ERM | {mean_std([erm[s]['val_bal_la'] for s in seeds])} | | "
              f"{mean_std([erm[s]['test_bal_la'] for s in seeds])} |"]
     summary = {}
-    for name in STUDY_VARIANTS:
+    for name in variants:
         v = by[name]
         diff, lo, hi = paired_interval([v[s]["val_bal_la"] for s in seeds], [erm[s]["val_bal_la"] for s in seeds])
         summary[name] = {"val_bal_la": float(np.mean([v[s]["val_bal_la"] for s in seeds])), "delta": diff}
@@ -114,7 +119,11 @@ def study(args, base: TrainConfig) -> str:
                      f" | {mean_std([v[s]['test_bal_la'] for s in seeds])} |")
     best = max(summary, key=lambda n: summary[n]["val_bal_la"])
     lines += ["", f"Best on validation: **{best}**."]
-    save("reproduce_study", {"rows": rows, "summary": summary, "best": best, "machine": machine()},
+    lines += ["", "Reproduce: `.venv/bin/python benchmarks/reproduce.py --study --study-seeds "
+              f"{args.study_seeds} --study-first-seed {args.study_first_seed} --epochs {base.epochs} "
+              f"--n-samples {base.n_samples}" + (f" --variants '{args.variants}'" if args.variants else "")
+              + f" --name {args.name}`"]
+    save(args.name, {"rows": rows, "summary": summary, "best": best, "machine": machine()},
          "\n".join(lines) + "\n")
     return best
 
@@ -126,32 +135,42 @@ def main() -> None:
     parser.add_argument("--n-samples", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profiles", default="step,longtail", help="comma-separated imbalance profiles")
-    parser.add_argument("--name", default="reproduce", help="results file name (without extension)")
+    parser.add_argument("--name", default=None,
+                        help="results file name without extension (default: reproduce, or reproduce_study)")
     parser.add_argument("--study", action="store_true", help="compare MFW variants on a validation split instead")
     parser.add_argument("--study-seeds", type=int, default=3)
+    parser.add_argument("--study-first-seed", type=int, default=100)
+    parser.add_argument("--variants", default="", help="';'-separated names of the variants to study (default: all)")
+    parser.add_argument("--mfw-variant", default="", help="the MFW settings of the main table, by study name")
     parser.add_argument("--val-per-class", type=int, default=50)
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     base = TrainConfig(epochs=args.epochs, n_samples=args.n_samples, threads=1)
     load_pool("mnist1d", args.n_samples)  # generate the cached pool once, before the workers start
     if args.study:
+        args.name = args.name or "reproduce_study"
         study(args, base)
         return
+    args.name = args.name or "reproduce"
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    mfw_name = "MFW" if not args.mfw_variant else f"MFW {args.mfw_variant}"
+    mfw = STUDY_VARIANTS[args.mfw_variant] if args.mfw_variant else MFW_DEFAULT
     specs = []
     for profile in profiles:
         for seed in range(args.seeds):
             config = base.replace(profile=profile, seed=seed)
             specs.append(spec(config, profile=profile, method="ERM", seed=seed))
-            specs.append(spec(config.replace(**MFW_DEFAULT), profile=profile, method="MFW", seed=seed))
+            specs.append(spec(config.replace(**mfw), profile=profile, method=mfw_name, seed=seed))
     rows = run_jobs(specs, args.workers, RESULTS / "reproduce_runs.jsonl")
     table = {}
     lines = ["# ERM vs MFW, with and without post-hoc logit adjustment (MNIST-1D)", "",
              f"{args.seeds} seeds (0..{args.seeds - 1}; each draws its own subset and initialisation), "
              f"{args.epochs} epochs, {args.n_samples} generated samples, default model (1-D CNN, width 64). "
-             f"MFW = {MFW_DEFAULT}. Last-epoch balanced test accuracy; LA = post-hoc logit adjustment, tau = 1.", ""]
+             f"MFW = {mfw}. Last-epoch balanced test accuracy; LA = post-hoc logit adjustment, tau = 1.", ""]
     for profile in profiles:
-        get = {m: {r["seed"]: r for r in rows if r["profile"] == profile and r["method"] == m} for m in ("ERM", "MFW")}
+        labels = {"ERM": "ERM", "MFW": mfw_name}
+        get = {m: {r["seed"]: r for r in rows if r["profile"] == profile and r["method"] == labels[m]}
+               for m in ("ERM", "MFW")}
         seeds = sorted(get["ERM"])
         tail = "minor" if profile == "step" else "few"
         lines += [f"## {profile}-100", "", f"| method | balanced acc | {tail}-class acc | seconds/run |",
@@ -178,7 +197,7 @@ def main() -> None:
         lines.append(f"Target (step-100: the interval lies above +2 points): {'met' if step_lo > 0.02 else 'NOT met'}.")
     lines += ["", "Reproduce: `.venv/bin/python benchmarks/reproduce.py "
               f"--seeds {args.seeds} --epochs {args.epochs} --n-samples {args.n_samples} --profiles {args.profiles}"
-              f" --name {args.name}`"]
+              f" --name {args.name}" + (f" --mfw-variant '{args.mfw_variant}'" if args.mfw_variant else "") + "`"]
     save(args.name, {"table": table, "rows": rows, "args": vars(args), "machine": machine()}, "\n".join(lines) + "\n")
 
 
