@@ -138,7 +138,7 @@ def _preset_box() -> None:
         key = preset_key(st.session_state.w_preset)
         st.session_state.preset = key
         if key is not None:
-            link = read_link({"preset": key}, Limits())
+            link = read_link({"preset": key}, st.session_state.get("limits") or Limits())
             apply_config(link.config, link.hide)
             st.session_state.w_preset = PRESETS[key].title
 

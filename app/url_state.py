@@ -17,7 +17,7 @@ from .limits import Limits
 from .presets import PRESETS
 
 SERVER_FIELDS = ("data_dir", "download", "threads")  # set by the operator, never by a link
-CONTROL_GROUPS = ("presets", "data", "imbalance", "method", "mfw", "la", "zoo", "advanced", "more", "train")
+CONTROL_GROUPS = ("presets", "data", "imbalance", "method", "mfw", "la", "zoo", "advanced", "more")
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,11 +83,16 @@ def app_run(epochs: int | None) -> dict:
         page.get_by_text("Results of the last epoch").wait_for(timeout=900_000)
         pressed = page.evaluate("() => window.__pressed")
         updates = page.evaluate("() => window.__updates")
+        # the status line ends with the Trainer's own time for the epochs (training and evaluation)
+        status = page.evaluate("""() => [...document.querySelectorAll('.stMarkdown')].map(e => e.innerText)
+            .find(t => /epoch \\d+\\/\\d+ ·/.test(t)) || ''""")
     updates = [(t, n) for t, n in updates if n > 0 and t > pressed]
     first_t, first_n = updates[0]
     last_t, last_n = updates[-1]
     span = (last_t - first_t) / 1000
+    found = re.search(r"· ([0-9.]+) s$", status.strip())
     return {
+        "trainer_seconds_in_app": float(found.group(1)) if found else float("nan"),
         "first_update_s": (first_t - pressed) / 1000,
         "chart_updates": len(updates),
         "refreshes_per_s": (len(updates) - 1) / span if span > 0 else float("nan"),
@@ -107,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     app_rate = app["epochs"] / app["app_seconds"]
     cli_rate = config.epochs / cli_seconds
     data = {"config": config.to_dict(), **app, "trainer_seconds": cli_seconds, "app_epochs_per_s": app_rate,
-            "trainer_epochs_per_s": cli_rate, "throughput_ratio": app_rate / cli_rate,
+            "trainer_epochs_per_s": cli_rate, "throughput_ratio_separate_runs": app_rate / cli_rate,
+            "throughput_ratio_same_run": app["trainer_seconds_in_app"] / app["app_seconds"],
             "load_average": [load_before, load_after], "machine": machine()}
     markdown = (
         "# App responsiveness (real browser)\n\n"
@@ -118,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         f"| Train pressed → first chart update | {app['first_update_s']:.2f} s | ≤ 2 s |\n"
         f"| chart refreshes per second while training | {app['refreshes_per_s']:.2f} | ≥ 2 |\n"
         f"| app: {app['epochs']} epochs, press → last epoch drawn | {app['app_seconds']:.1f} s | |\n"
-        f"| Trainer loop (as `procrustes train`), same config | {cli_seconds:.1f} s | |\n"
-        f"| throughput app / Trainer | {app_rate / cli_rate:.2f}× | ≥ 0.8× |\n"
+        f"| of which the Trainer's own epochs (training + evaluation) | {app['trainer_seconds_in_app']:.1f} s | |\n"
+        f"| throughput app / Trainer, same run (Trainer time / app time) | "
+        f"{app['trainer_seconds_in_app'] / app['app_seconds']:.2f}× | ≥ 0.8× |\n"
+        f"| Trainer loop alone (as `procrustes train`), same config, right after | {cli_seconds:.1f} s | |\n"
+        f"| throughput app / Trainer, separate runs (load may differ) | {app_rate / cli_rate:.2f}× | |\n"
     )
     save("app_latency", data, markdown)
     return 0

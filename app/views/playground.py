@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import controls, runner
+from app import runner
 from app.components.run_view import LiveCharts, class_count_chart, final_results
 
 KIND = "playground"
@@ -33,12 +33,12 @@ with top_left:
         class_count_chart(config)
 with top_right:
     if config is not None:
-        st.markdown(f"**This run:** {runner.run_label(config)}, {config.epochs} epochs, model {config.model}")
+        st.markdown(f"**Settings:** {runner.run_label(config)}, {config.epochs} epochs, model {config.model}")
     job = runner.job(KIND)
     training = job is not None and job.training
     buttons = st.columns(3)
     buttons[0].button("Train", type="primary", key="train", width="stretch", on_click=start,
-                      disabled=config is None or training or controls.hidden("train"))
+                      disabled=config is None or training)
     buttons[1].button("Stop", key="stop", width="stretch", disabled=not training, on_click=runner.stop, args=(KIND,))
     buttons[2].button("Reset", key="reset", width="stretch", disabled=job is None, on_click=runner.reset,
                       args=(KIND,))
@@ -52,8 +52,8 @@ job = runner.job(KIND)
 if job is not None:
     run = job.runs[0]
     live = LiveCharts()
-    live.draw(run.history, run.config.epochs, error=run.error)
-    runner.register_view(KIND, lambda j: live.draw(j.runs[0].history, j.runs[0].config.epochs,
+    live.draw(run.history, run.config.epochs, label=run.label, error=run.error)
+    runner.register_view(KIND, lambda j: live.draw(j.runs[0].history, j.runs[0].config.epochs, label=j.runs[0].label,
                                                    error=j.runs[0].error))
     if not job.training and run.history is not None:
         st.subheader("Results of the last epoch")
