@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 PROFILES = {"step": "step-100", "longtail": "long-tailed-100"}
 TAIL_GROUP = {"step": "minor", "longtail": "few"}
+MFW_PARTNER = {"mfw": "erm", "mfw+la": "logit-adjustment", "mfw+drw": "drw",
+               "mfw+balanced-softmax": "balanced-softmax"}  # what MFW is added to in each combination
 
 
 @dataclass
@@ -153,6 +155,14 @@ def t_quantile(n: int) -> float:
     return float(stats.t.ppf(0.975, n - 1)) if n > 1 else math.nan
 
 
+def paired(a: list[float], b: list[float]) -> dict:
+    """Mean of the per-seed differences ``a - b`` with its 95 % t-interval."""
+    diff = np.asarray(a) - np.asarray(b)
+    half = t_quantile(len(diff)) * diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan
+    return {"mean": float(diff.mean()), "lo": float(diff.mean() - half), "hi": float(diff.mean() + half),
+            "better": int((diff > 0).sum()), "n": len(diff)}
+
+
 def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
     """Choose each recipe's grid point on validation; test mean ± std and paired difference to ERM."""
     from procrustes_core.methods.registry import METHODS
@@ -182,8 +192,7 @@ def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
         for name, (settings, label) in chosen.items():
             test = per_seed(settings, label, "test")
             tail = per_seed(settings, label, "tail")
-            diff = np.asarray(test) - np.asarray(erm)
-            half = t_quantile(len(diff)) * diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan
+            diff = paired(test, erm)
             seconds = [done[job_key(profile, s, settings)]["seconds"] for s in args.seeds]
             shown = dict(settings)
             if label:
@@ -198,8 +207,8 @@ def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
                 "val_balanced_acc": float(np.mean(per_seed(settings, label, "val"))),
                 "balanced_acc_mean": float(np.mean(test)), "balanced_acc_std": float(np.std(test, ddof=1)),
                 "tail_acc_mean": float(np.mean(tail)), "tail_acc_std": float(np.std(tail, ddof=1)),
-                "diff_to_erm_mean": float(diff.mean()), "diff_to_erm_lo": float(diff.mean() - half),
-                "diff_to_erm_hi": float(diff.mean() + half), "seeds_better_than_erm": int((diff > 0).sum()),
+                "diff_to_erm_mean": diff["mean"], "diff_to_erm_lo": diff["lo"],
+                "diff_to_erm_hi": diff["hi"], "seeds_better_than_erm": diff["better"],
                 "seconds_per_run": float(np.mean(seconds)),
                 "balanced_acc_per_seed": test,
             })
@@ -207,8 +216,12 @@ def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
         for row in rows:
             row["gap_to_best"] = row["balanced_acc_mean"] - rows[0]["balanced_acc_mean"]
         best_tail = max(rows, key=lambda row: row["tail_acc_mean"])
+        by_name = {row["method"]: row for row in rows}
+        mfw_added = {combo: {"to": partner, **paired(by_name[combo]["balanced_acc_per_seed"],
+                                                      by_name[partner]["balanced_acc_per_seed"])}
+                     for combo, partner in MFW_PARTNER.items()}
         summary[profile] = {"name": PROFILES[profile], "tail_group": TAIL_GROUP[profile], "rows": rows,
-                            "best": rows[0]["method"], "best_tail": best_tail["method"]}
+                            "best": rows[0]["method"], "best_tail": best_tail["method"], "mfw_added": mfw_added}
     return summary
 
 
@@ -220,6 +233,10 @@ def markdown(result: dict) -> str:
         f"{s['n_samples']} generated samples, {s['val_per_class']} validation samples per class, 1-D CNN of width "
         f"{s['width']}, {s['epochs']} epochs, SGD lr 0.05 cosine, batch 128, seeds {s['seeds']} (paired), "
         f"1 CPU thread per run. Hyper-parameters chosen on the validation split; test numbers at the last epoch.",
+        "",
+        "Wall times are per run (training and per-epoch evaluation) on a machine shared with other jobs: "
+        "they vary with the load, so only large differences (oversample and SMOTE train on longer epochs, "
+        "undersample on shorter ones) mean anything.",
         "",
         f"Regenerate: `{result['command']}`",
         "",
@@ -243,6 +260,10 @@ def markdown(result: dict) -> str:
         lines += ["", f"Best balanced accuracy: **{best['method']}** ({best['balanced_acc_mean']:.3f}); best {tail} "
                   f"accuracy: **{summary['best_tail']}**. MFW rows, distance to the best: "
                   + ", ".join(f"{row['method']} {row['gap_to_best']:+.3f}" for row in mfw) + "."]
+        lines += ["", "What adding MFW changes (paired, balanced test accuracy): "
+                  + "; ".join(f"{combo} vs {d['to']} {d['mean']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}] "
+                              f"({d['better']}/{d['n']} seeds better)" for combo, d in summary["mfw_added"].items())
+                  + "."]
         lines.append("")
     return "\n".join(lines)
 
@@ -294,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result, indent=1)
     atomic_write_text(out / f"{stem}.json", text, "out")
     atomic_write_text(out / f"{stem}.md", markdown(result), "out")
+    written = [out / f"{stem}.json", out / f"{stem}.md"]
     if not args.quick and not args.no_assets:
-        atomic_write_text(ROOT / "assets" / "compare.json", text, "assets")
+        written.append(atomic_write_text(ROOT / "assets" / "compare.json", text, "assets"))
+    for path in written:
+        path.chmod(0o644)  # readable like any other shipped file
     print(markdown(result))
     print(f"wrote {out / (stem + '.md')} and {out / (stem + '.json')}; regenerate with: {command}")
     return 0
