@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = "\n".join(f"| {n} | {mb:.0f} MB |" for n, mb in enumerate(readings, start=1))
     markdown = (
         "# App server memory (real browser sessions, default config)\n\n"
-        f"Server RSS after start-up and one page view: {idle:.0f} MB.\n\n"
+        f"Server RSS after start-up, before any page is opened (torch not yet loaded): {idle:.0f} MB.\n\n"
         "| training sessions | server RSS |\n|---|---|\n" + rows + "\n\n"
         f"One training session: {readings[0]:.0f} MB (target ≤ 1500 MB); each extra concurrent session: "
         f"{per_extra:.0f} MB on average (target ≤ 150 MB).\n"
