@@ -34,7 +34,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         shown = getattr(default, name)
         suffix = f" {{{','.join(choices)}}}" if choices else ""
         parser.add_argument(*flags, dest=name, default=None, metavar=name.upper() if not choices else "",
-                            help=f"{help_text}{suffix} (default: {shown})")
+                            help=f"{help_text}{suffix} (default: {shown})".replace("%", "%%"))
     parser.add_argument("--config", dest="config_file", default=None,
                         help="JSON file of settings; flags given on the command line override it")
     parser.add_argument("--preset", default=None,

@@ -190,3 +190,11 @@ def test_the_methods_page_documents_every_method():
     page = (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
     missing = [name for name in METHODS if f"`{name}`" not in page]
     assert not missing
+
+
+def test_train_help_lists_the_method_flags(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli_main(["train", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert all(flag in text for flag in ("--loss", "--sampler", "--mixer", "--drw-epoch", "--tau-norm"))

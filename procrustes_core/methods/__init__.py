@@ -9,15 +9,18 @@ from .losses import Loss, build_loss, effective_number_weights, inverse_frequenc
 from .mfw import MajorFeatureWeakening, count_weights, progress_weights, strength_at
 from .mixers import Mixer, Mixing, Mixup, Remix
 from .posthoc import adjust_logits, log_prior, tau_normalise
+from .registry import METHODS, Method, check_combination
 from .samplers import Sampler, build_sampler
 from .schedules import ClassWeights, DeferredReweighting, GradientScaling, ramp
 
 __all__ = [
+    "METHODS",
     "ClassWeights",
     "DeferredReweighting",
     "GradientScaling",
     "Loss",
     "MajorFeatureWeakening",
+    "Method",
     "Mixer",
     "Mixing",
     "Mixup",
@@ -26,6 +29,7 @@ __all__ = [
     "adjust_logits",
     "build_loss",
     "build_sampler",
+    "check_combination",
     "count_weights",
     "effective_number_weights",
     "inverse_frequency_weights",
