@@ -17,6 +17,7 @@ def atomic_write_text(path: str | os.PathLike, text: str, what: str = "out") -> 
         raise ProcrustesError(f"{what}={str(path)!r}: folder {str(folder)!r} does not exist")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -24,3 +25,9 @@ def atomic_write_text(path: str | os.PathLike, text: str, what: str = "out") -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import pytest
 
@@ -32,9 +33,14 @@ def test_save_and_load_round_trip(tmp_path):
     assert loaded.records[0].val_acc is None and loaded.records[0].confusion == history.records[0].confusion
 
 
-def test_save_leaves_no_temporary_file(tmp_path):
-    _history().save(tmp_path / "run.json")
+def test_save_leaves_no_temporary_file_and_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = _history().save(tmp_path / "run.json")
+    finally:
+        os.umask(old)
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_save_into_missing_folder_is_a_clear_error(tmp_path):
