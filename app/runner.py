@@ -9,12 +9,14 @@ what was trained is kept and the next run continues or stops it. One job trains 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
+import torch
 
 from procrustes_core import ProcrustesError, RunHistory, TrainConfig, Trainer, TrainingDiverged
 from procrustes_core.boundary import BoundaryGrid, decision_grid
@@ -25,6 +27,26 @@ CHUNK_SECONDS = 5.0  # training per script run; longer means fewer page rebuilds
 REFRESH_SECONDS = 0.45  # at most this often are the live charts redrawn (about 2 per second)
 MAX_SESSION_RUNS = 30  # finished runs a session keeps for the Compare page
 log = logging.getLogger("procrustes.app")
+
+
+_warm_up_lock = threading.Lock()
+_warm_up_started = False
+
+
+def warm_up() -> None:
+    """Once per server, in the background: build an optimiser, whose first use imports torch's
+    compiler stack (about 2 s), so that a learner's first Train draws its first epoch sooner."""
+    global _warm_up_started
+    with _warm_up_lock:
+        if _warm_up_started:
+            return
+        _warm_up_started = True
+
+    def work() -> None:
+        parameters = torch.nn.Linear(2, 2).parameters()
+        torch.optim.SGD(parameters, lr=0.1)
+
+    threading.Thread(target=work, name="procrustes-warm-up", daemon=True).start()
 
 
 @dataclass

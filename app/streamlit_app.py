@@ -61,6 +61,7 @@ def train_active_job(limits: Limits, status) -> None:
 
 def main() -> None:
     limits = server_limits()
+    runner.warm_up()
     st.session_state.limits = limits
     st.session_state["_views"] = {}
     controls.init_session(limits)
