@@ -186,7 +186,7 @@ class TrainConfig:
     width: int = _field(64, Number(lo=4, hi=1024, integer=True), "channels / hidden units of the model")
     # major feature weakening
     mfw_strength: float = _field(0.0, Number(lo=0, hi=1), "MFW mixing strength s (0: plain training)")
-    mfw_layer: str = _field("block2", Choice(MFW_LAYERS), "where features are mixed")
+    mfw_layer: str = _field("penultimate", Choice(MFW_LAYERS), "where features are mixed")
     mfw_gamma: float = _field(1.0, Number(lo=0, hi=10, lo_open=True), "exponent of the class weights")
     mfw_schedule: str = _field("warmup", Choice(MFW_SCHEDULES), "how the strength changes over epochs")
     mfw_until: float = _field(0.5, Number(lo=0, hi=1), "fraction of epochs warmup / linear weaken for")

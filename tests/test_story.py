@@ -29,7 +29,7 @@ def runs():
     found = {}
     for seed in SEEDS:
         found["erm", seed] = run(base.replace(seed=seed))
-        found["mfw", seed] = run(base.replace(seed=seed, mfw_strength=0.9, mfw_schedule="constant"))
+        found["mfw", seed] = run(base.replace(seed=seed, mfw_strength=0.9, mfw_layer="block2", mfw_schedule="constant"))
     return found
 
 

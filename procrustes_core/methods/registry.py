@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import ProcrustesError
 from .losses import Loss, build_loss, effective_number_weights
-from .mfw import MajorFeatureWeakening, count_weights
+from .mfw import RECOMMENDED_STRENGTH, MajorFeatureWeakening, count_weights
 from .mixers import FeatureWeakening, Mixer, Mixup, Remix
 from .samplers import IMAGE_DATASETS, SYNTHETIC, Sampler, build_sampler
 from .schedules import ClassWeights, DeferredReweighting, GradientScaling
@@ -101,7 +101,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     # ---------------------------------------------------------------- mixers
     _m("mfw", "mixer", "major feature weakening: mix major-class features with other samples', keep the label",
        "h_i ← λ_i h_i + (1 − λ_i) h_j,  λ_i = 1 − s·w_{y_i}·u_i,  w_c = ((n_c − n_min)/(n_max − n_min))^γ",
-       {"mixer": "mfw", "mfw_strength": 0.9},
+       {"mixer": "mfw", "mfw_strength": RECOMMENDED_STRENGTH},
        ("mfw_strength", "mfw_layer", "mfw_schedule", "mfw_until", "mfw_gamma", "mfw_coef", "mfw_alpha",
         "mfw_prob", "mfw_weights"),
        reference="Procrustean Training for Imbalanced Deep Learning, arXiv 2104.01769 (our formulation)"),
@@ -122,7 +122,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
        {"loss": "weighted-ce", "weight_schedule": "linear"}, ("weight_schedule", "weight_until")),
     _m("mfw-curriculum", "schedule", "curriculum of MFW strength: warm-up only, linear or cosine decay",
        "s(e) = s for e < until·E (warmup), s(1 − e/(until·E)) (linear), s·½(1 + cos(π e/(until·E))) (cosine)",
-       {"mfw_strength": 0.9, "mfw_schedule": "cosine"}, ("mfw_schedule", "mfw_until")),
+       {"mfw_strength": RECOMMENDED_STRENGTH, "mfw_schedule": "cosine"}, ("mfw_schedule", "mfw_until")),
     _m("grad-scale", "schedule", "adaptive gradient scaling: lift each class's total feature gradient",
        "w_c = min((max_k G_k / G_c)^q, n_max/n_c),  G_c = n_c · mean ‖∂ℓ/∂h‖ of class c (last epoch)",
        {"grad_scale": "adaptive"}, ("grad_scale_power", "weight_schedule", "weight_until"), corrects_prior=True),
