@@ -19,6 +19,7 @@ from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import field_help as core_field_help
 from procrustes_core.config import field_names as core_field_names
 from procrustes_core.config import field_rule
+from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
 
 from .limits import Limits
 from .presets import PRESETS, preset_key
@@ -29,7 +30,7 @@ LRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 PROFILE_LABELS = {"longtail": "long-tailed", "exp": "long-tailed (exp)", "step": "step", "custom": "custom counts"}
 METHODS = ("ERM", "MFW")
 METHOD_LABELS = {"ERM": "ERM (plain training)", "MFW": "MFW (Procrustean training)"}
-DEFAULT_STRENGTH = 0.9
+DEFAULT_STRENGTH = RECOMMENDED_STRENGTH
 DEFAULT_TAU = 1.0
 # Method fields the core may offer (the method zoo); shown under "Method" when they exist.
 METHOD_FIELDS = ("loss", "sampler", "mixer", "reweight", "schedule", "drw", "posthoc")

@@ -8,6 +8,7 @@ import pytest
 from app_support import TINY, chart, charts, new_app, texts
 
 from procrustes_core import RunHistory, TrainConfig, counts_for
+from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
 
 
 @pytest.fixture(autouse=True)
@@ -151,7 +152,7 @@ def test_choosing_a_preset_sets_its_settings():
     at = new_app().run()
     at.selectbox(key="w_preset").set_value("Procrustean training vs ERM").run()
     config = at.session_state["config"]
-    assert (config.mfw_strength, config.la_tau, config.epochs) == (0.9, 1.0, 40)
+    assert (config.mfw_strength, config.la_tau, config.epochs) == (RECOMMENDED_STRENGTH, 1.0, 40)
     assert at.radio(key="w_method").value == "MFW"
 
 

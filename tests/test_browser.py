@@ -1,7 +1,8 @@
 """The app in a real headless Chromium: press Train, see one curve per class grow, save screenshots.
 
 Needs Debian's Chromium (``apt-get install chromium``). Without it the test is skipped, unless the
-environment variable ``CI`` is set: there it must run. Screenshots go to ``assets/app_*.png``.
+environment variable ``CI`` is set: there it must run. Screenshots go to a temporary folder, or to
+``assets/app_*.png`` (the README's pictures) when ``PROCRUSTES_UPDATE_ASSETS=1``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def browser():
 
 
 @pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: the README's assets/ when PROCRUSTES_UPDATE_ASSETS=1, else a temporary folder."""
+    return ASSETS if os.environ.get("PROCRUSTES_UPDATE_ASSETS") == "1" else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
 def server():
     with app_server(env={"PROCRUSTES_THREADS_PER_TRAINING": "1"}) as (url, _process):
         yield url
@@ -62,7 +69,7 @@ def open_page(browser, url: str, height: int = 2300):
     return page
 
 
-def test_train_in_the_browser_draws_one_curve_per_class(browser, server):
+def test_train_in_the_browser_draws_one_curve_per_class(browser, server, shots):
     page = open_page(browser, server + LINK)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 1", timeout=30_000)
     assert plot(page, "Training samples per class")["traces"] == 1
@@ -76,7 +83,8 @@ def test_train_in_the_browser_draws_one_curve_per_class(browser, server):
         assert found["traces"] == 10 and set(found["points"]) == {EPOCHS}, title
     assert plot(page, "Test confusion matrix") is not None
     page.wait_for_timeout(1500)  # let the last charts settle before the picture
-    page.screenshot(path=str(ASSETS / "app_playground.png"))
+    page.screenshot(path=str(shots / "app_playground.png"))
+    assert (shots / "app_playground.png").stat().st_size > 10_000
     assert f"epochs={EPOCHS}" in page.url  # the experiment is in the link
     page.close()
 
@@ -93,7 +101,7 @@ def test_stop_in_the_browser_keeps_the_partial_run(browser, server):
     page.close()
 
 
-def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server):
+def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server, shots):
     page = open_page(browser, server + "/?n_samples=4000&width=16&epochs=10&mfw_strength=0.9&la_tau=1.0",
                      height=1500)
     page.get_by_role("link", name="Compare runs").click()
@@ -102,7 +110,7 @@ def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server):
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
         gd => gd.data && gd.data.length === 4 && gd.data.every(t => (t.x || []).length === 10))""", timeout=WAIT)
     page.wait_for_timeout(1000)
-    page.screenshot(path=str(ASSETS / "app_compare.png"))
+    page.screenshot(path=str(shots / "app_compare.png"))
 
     page.get_by_role("link", name="Decision boundary").click()
     page.get_by_role("button", name="Train both").click()
@@ -110,11 +118,11 @@ def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server):
     page.wait_for_timeout(1000)
     titles = [p["title"] for p in plots(page)]
     assert any(t.startswith("ERM: epoch") for t in titles) and any(t.startswith("MFW") for t in titles)
-    page.screenshot(path=str(ASSETS / "app_boundary.png"))
+    page.screenshot(path=str(shots / "app_boundary.png"))
 
     page.get_by_role("link", name="Sweep").click()
     page.get_by_text("Precomputed grid").wait_for(timeout=30_000)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
     page.wait_for_timeout(1000)
-    page.screenshot(path=str(ASSETS / "app_sweep.png"))
+    page.screenshot(path=str(shots / "app_sweep.png"))
     page.close()

@@ -9,6 +9,7 @@ from app.components.run_view import draw_chart
 from procrustes_core import ProcrustesError
 from procrustes_core.boundary import boundary_figure
 from procrustes_core.config import field_rule
+from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
 from procrustes_core.plots import group_curves
 
 KIND = "boundary"
@@ -24,7 +25,8 @@ cols = st.columns(3)
 cols[0].selectbox("Shape", field_rule("toy_shape").options, index=list(field_rule("toy_shape").options).index("spiral"),
                   key="boundary_shape")
 cols[1].number_input("Epochs", 1, min(100, limits.max_epochs), value=min(30, limits.max_epochs), key="boundary_epochs")
-cols[2].slider("MFW strength", 0.05, 1.0, value=float(config.mfw_strength or 0.9) if config else 0.9, step=0.05,
+start_strength = float(config.mfw_strength or RECOMMENDED_STRENGTH) if config else RECOMMENDED_STRENGTH
+cols[2].slider("MFW strength", 0.05, 1.0, value=start_strength, step=0.05,
                key="boundary_strength")
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from app import runner
 from app.components.run_view import LiveCharts, draw_chart, final_results
 from procrustes_core import ProcrustesError, RunHistory
+from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
 from procrustes_core.plots import compare_runs
 from procrustes_core.sweep import result_row
 
@@ -23,7 +24,7 @@ limits = st.session_state.limits
 def trio() -> None:
     """ERM, ERM + logit adjustment, MFW and MFW + logit adjustment on the current data and seed."""
     base = st.session_state.get("config")
-    strength = base.mfw_strength or 0.9
+    strength = base.mfw_strength or RECOMMENDED_STRENGTH
     tau = base.la_tau or 1.0
     try:
         plain = base.replace(mfw_strength=0.0, la_tau=0.0, mixer="mfw") if "mixer" in base.to_dict() \
