@@ -173,16 +173,14 @@ def main() -> None:
                for m in ("ERM", "MFW")}
         seeds = sorted(get["ERM"])
         tail = "minor" if profile == "step" else "few"
-        lines += [f"## {profile}-100", "", f"| method | balanced acc | {tail}-class acc | seconds/run |",
-                  "|---|---|---|---|"]
+        lines += [f"## {profile}-100", "", f"| method | balanced acc | {tail}-class acc |", "|---|---|---|"]
         cells = {}
         for method in ("ERM", "MFW"):
             for suffix, label in (("", ""), ("_la", " + LA")):
                 bal = [get[method][s][f"test_bal{suffix}"] for s in seeds]
                 tails = [get[method][s][f"test_tail{suffix}"] for s in seeds]
                 cells[method + label] = bal
-                secs = np.mean([get[method][s]["seconds"] for s in seeds])
-                lines.append(f"| {method}{label} | {mean_std(bal)} | {mean_std(tails)} | {secs:.0f} |")
+                lines.append(f"| {method}{label} | {mean_std(bal)} | {mean_std(tails)} |")
         diff, lo, hi = paired_interval(cells["MFW + LA"], cells["ERM + LA"])
         wins = sum(a > b for a, b in zip(cells["MFW + LA"], cells["ERM + LA"]))
         diff_plain, lo_plain, hi_plain = paired_interval(cells["MFW"], cells["ERM"])
