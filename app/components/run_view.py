@@ -133,3 +133,21 @@ def _report_html(history: RunHistory) -> str:
         path = Path(folder) / "report.html"
         write_html_report(history, path)
         return path.read_text(encoding="utf-8")
+
+
+def job_buttons(kind: str, label: str, on_start, can_start: bool, keys: tuple[str, str],
+                widths: tuple[int, ...] = (1, 1, 3)):
+    """A page's Train and Stop buttons for its background job, then the job's last problem in one line.
+
+    Returns the job (or None) and whether it is training now."""
+    from app import runner
+
+    job = runner.job(kind)
+    training = job is not None and job.training
+    cols = st.columns(list(widths))
+    cols[0].button(label, type="primary", key=keys[0], on_click=on_start, disabled=not can_start or training)
+    cols[1].button("Stop", key=keys[1], disabled=not training, on_click=runner.stop, args=(kind,))
+    problem = st.session_state.get(f"{kind}_problem")
+    if problem:
+        st.error(problem)
+    return job, training

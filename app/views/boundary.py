@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import runner
-from app.components.run_view import draw_chart
+from app.components.run_view import draw_chart, job_buttons
 from procrustes_core import ProcrustesError
 from procrustes_core.boundary import boundary_figure
 from procrustes_core.config import field_rule
@@ -47,14 +47,7 @@ def start() -> None:
     st.session_state.boundary_problem = runner.start(KIND, runs, limits, boundaries=True)
 
 
-job = runner.job(KIND)
-training = job is not None and job.training
-buttons = st.columns([1, 1, 3])
-buttons[0].button("Train both", type="primary", key="boundary_start", on_click=start,
-                  disabled=config is None or training)
-buttons[1].button("Stop", key="boundary_stop", disabled=not training, on_click=runner.stop, args=(KIND,))
-if st.session_state.get("boundary_problem"):
-    st.error(st.session_state.boundary_problem)
+job, training = job_buttons(KIND, "Train both", start, config is not None, ("boundary_start", "boundary_stop"))
 
 if job is not None:
     columns = st.columns(len(job.runs))

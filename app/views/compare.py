@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import runner
-from app.components.run_view import LiveCharts, draw_chart, final_results
+from app.components.run_view import LiveCharts, draw_chart, final_results, job_buttons
 from procrustes_core import ProcrustesError, RunHistory
 from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
 from procrustes_core.plots import compare_runs
@@ -37,14 +37,8 @@ def trio() -> None:
     st.session_state.compare_problem = runner.start(KIND, [(runner.run_label(c), c) for c in configs], limits)
 
 
-job = runner.job(KIND)
-training = job is not None and job.training
-cols = st.columns([2, 1, 1])
-cols[0].button("Train ERM vs MFW (each ± logit adjustment) on these settings", key="train_trio", on_click=trio,
-               disabled=config is None or training, type="primary")
-cols[1].button("Stop", key="stop_trio", disabled=not training, on_click=runner.stop, args=(KIND,))
-if st.session_state.get("compare_problem"):
-    st.error(st.session_state.compare_problem)
+job, training = job_buttons(KIND, "Train ERM vs MFW (each ± logit adjustment) on these settings", trio,
+                            config is not None, ("train_trio", "stop_trio"), widths=(2, 1, 1))
 
 uploads = st.file_uploader("Add saved runs (JSON)", type=["json"], accept_multiple_files=True, key="uploads")
 uploaded: list[tuple[str, RunHistory]] = []

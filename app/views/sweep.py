@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import runner
-from app.components.run_view import draw_chart
+from app.components.run_view import draw_chart, job_buttons
 from procrustes_core import ProcrustesError
 from procrustes_core.plots import sweep_heatmap
 from procrustes_core.sweep import grid_configs, result_row
@@ -89,14 +89,7 @@ def start() -> None:
                                                   sequential=True)
 
 
-job = runner.job(KIND)
-training = job is not None and job.training
-buttons = st.columns([1, 1, 3])
-buttons[0].button("Compute grid", type="primary", key="sweep_start", on_click=start,
-                  disabled=config is None or training)
-buttons[1].button("Stop", key="sweep_stop", disabled=not training, on_click=runner.stop, args=(KIND,))
-if st.session_state.get("sweep_problem"):
-    st.error(st.session_state.sweep_problem)
+job, training = job_buttons(KIND, "Compute grid", start, config is not None, ("sweep_start", "sweep_stop"))
 progress = st.empty()
 slots = st.columns(2)
 slots = [slots[0].empty(), slots[1].empty()]
