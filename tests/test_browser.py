@@ -75,6 +75,9 @@ def test_train_in_the_browser_draws_one_curve_per_class(browser, server, shots):
     assert plot(page, "Training samples per class")["traces"] == 1
     main(page).get_by_role("button", name="Train", exact=True).click()
     page.get_by_text(f"epoch 1/{EPOCHS}", exact=False).wait_for(timeout=WAIT)
+    # Plotly draws a moment after the status line changes: wait for the live chart itself.
+    page.wait_for_function(f"() => ({PLOTS})().some(p => p.title.startsWith('Training accuracy') && p.traces > 0)",
+                           timeout=WAIT)
     live = plot(page, "Training accuracy")
     assert live is not None and live["traces"] == 10
     page.get_by_text("Results of the last epoch").wait_for(timeout=WAIT)
