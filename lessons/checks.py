@@ -16,6 +16,7 @@ import numpy as np
 from procrustes_core import RunHistory
 from procrustes_core.imbalance import class_counts, head_and_tail
 from procrustes_core.methods import count_weights
+from procrustes_core.metrics import accuracy, balanced_accuracy
 
 # Columns of a sweep table that name a setting (a run is paired with another by these).
 SETTING_COLUMNS = ("seed", "method", "profile", "ratio", "mfw_strength", "mfw_layer", "mfw_schedule", "la_tau")
@@ -101,11 +102,9 @@ def check_balanced_accuracy(history: RunHistory, answer: Any) -> bool:
     if _missing(answer, "a number between 0 and 1"):
         return False
     confusion = np.asarray(history.last.confusion, dtype=float)
-    recall = np.diag(confusion) / np.maximum(confusion.sum(1), 1)
-    truth = float(recall.mean())
-    if _close(answer, truth):
+    if _close(answer, balanced_accuracy(confusion)):
         return _feedback(True, "", "It is the mean of the per-class recalls: every class counts the same.")
-    if _close(answer, np.trace(confusion) / confusion.sum()):
+    if _close(answer, accuracy(confusion)):
         return _feedback(False, "that is overall accuracy; average the recall of each class instead.")
     return _feedback(False, "divide each diagonal entry by its row sum (the true class), then average.")
 
