@@ -10,8 +10,8 @@ trimmed to the same number of samples in every class.
 from __future__ import annotations
 
 import functools
+import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import ProcrustesError
+from .files import atomic_write_bytes
 from .imbalance import class_counts, class_groups, subsample
 
 POOL_SEED = 42  # the pool (generation and the train/test split) is fixed; subsets vary with the run seed
@@ -110,13 +111,12 @@ def _mnist1d(n_samples: int) -> Pool:
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except OSError:
+        atomic_write_bytes(path, buffer.getvalue(), "cache")
+    except (OSError, ProcrustesError):
         pass  # a cache that cannot be written only costs time
 
 

@@ -10,7 +10,12 @@ from .errors import ProcrustesError
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, what: str = "out") -> Path:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never half."""
+    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the whole new one, never half."""
+    return atomic_write_bytes(path, text.encode("utf-8"), what)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "out") -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -18,8 +23,8 @@ def atomic_write_text(path: str | os.PathLike, text: str, what: str = "out") -> 
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

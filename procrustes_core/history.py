@@ -12,6 +12,7 @@ from typing import Any
 from .config import TrainConfig
 from .errors import ProcrustesError
 from .files import atomic_write_text
+from .metrics import group_means
 
 FORMAT = "procrustes-run"
 VERSION = 1
@@ -69,6 +70,11 @@ class RunHistory:
     def series(self, name: str) -> list[Any]:
         """One record field over epochs, e.g. ``series("balanced_acc")``."""
         return [getattr(r, name) for r in self.records]
+
+    def group_series(self, metric: str) -> dict[str, list[float]]:
+        """A per-class metric averaged over each group, per epoch: ``{"minor": [...], ...}``."""
+        means = [group_means(getattr(r, metric), self.groups) for r in self.records]
+        return {group: [m[group] for m in means] for group in self.groups}
 
     def to_frame(self):
         """Tidy table: one row per (epoch, class) with every per-class metric, count and group."""

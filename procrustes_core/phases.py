@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .history import RunHistory
-from .imbalance import head_and_tail
 
 UNDERFIT_FRACTION = 0.5  # minor training accuracy below half the major classes' counts as under-fit
 FIT = 0.99  # training accuracy at which a group counts as fitted
@@ -24,13 +23,9 @@ class Phase:
 
 def group_series(history: RunHistory, metric: str = "train_acc") -> tuple[list[float], list[float]]:
     """Per-epoch mean of ``metric`` over the head group (major / many) and the tail group (minor / few)."""
-    head, tail = head_and_tail(history.groups)
-    head_values, tail_values = [], []
-    for r in history.records:
-        values = getattr(r, metric)
-        head_values.append(sum(values[c] for c in head) / len(head))
-        tail_values.append(sum(values[c] for c in tail) / len(tail))
-    return head_values, tail_values
+    by_group = history.group_series(metric)
+    names = list(by_group)
+    return by_group[names[0]], by_group[names[-1]]
 
 
 def find_phases(history: RunHistory) -> list[Phase]:

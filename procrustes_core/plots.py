@@ -120,8 +120,7 @@ def group_curves(history: RunHistory, metrics: Sequence[str] = ("train_acc", "te
     palette = {g: GROUP_PALETTES.get(g, GROUP_PALETTES["all"])[1] for g in history.groups}
     fig = go.Figure()
     for metric, dash in zip(metrics, ("solid", "dash", "dot")):
-        for group, members in history.groups.items():
-            values = [float(np.mean([getattr(r, metric)[c] for c in members])) for r in history.records]
+        for group, values in history.group_series(metric).items():
             fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{group} {metric}",
                                      line=dict(color=palette[group], dash=dash, width=3)))
     _add_phases(fig, history)
@@ -135,8 +134,7 @@ def loss_curve(history: RunHistory) -> go.Figure:
     fig = go.Figure(go.Scatter(x=epochs, y=history.series("train_loss"), mode="lines+markers",
                                name="training objective", line=dict(color="black", width=3)))
     palette = {g: GROUP_PALETTES.get(g, GROUP_PALETTES["all"])[1] for g in history.groups}
-    for group, members in history.groups.items():
-        values = [float(np.mean([r.loss[c] for c in members])) for r in history.records]
+    for group, values in history.group_series("loss").items():
         fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{group} classes (un-mixed)",
                                  line=dict(color=palette[group], dash="dash")))
     fig.update_layout(title="Loss", xaxis_title="epoch", yaxis_title="cross-entropy", height=340,
@@ -189,8 +187,8 @@ def compare_runs(histories: Mapping[str, RunHistory], metric: str = "balanced_ac
         epochs = [r.epoch for r in history.records]
         if ":" in metric:
             per_class, group = metric.split(":", 1)
-            members = history.groups.get(group) or list(history.groups.values())[-1]
-            values = [float(np.mean([getattr(r, per_class)[c] for c in members])) for r in history.records]
+            by_group = history.group_series(per_class)
+            values = by_group.get(group) or list(by_group.values())[-1]
         else:
             values = history.series(metric)
         color = GROUP_PALETTES["all"][i % len(GROUP_PALETTES["all"])]
