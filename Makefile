@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: app lessons test bench lint setup clean
+.PHONY: app lessons test test-fast bench lint setup clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ lessons: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check procrustes_core app tests benchmarks lessons
 	$(PY) -m pytest -q -ra
+
+test-fast: $(STAMP)  # everything but the tests marked slow (notebooks, browser, fuzzing, Ray, story runs)
+	$(VENV)/bin/ruff check procrustes_core app tests benchmarks lessons
+	$(PY) -m pytest -q -ra -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -19,7 +19,7 @@ from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import field_help as core_field_help
 from procrustes_core.config import field_names as core_field_names
 from procrustes_core.config import field_rule
-from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
+from procrustes_core.methods.catalogue import check_combination
 
 from .limits import Limits
 from .presets import PRESETS, preset_key
@@ -30,7 +30,6 @@ LRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 PROFILE_LABELS = {"longtail": "long-tailed", "exp": "long-tailed (exp)", "step": "step", "custom": "custom counts"}
 METHODS = ("ERM", "MFW")
 METHOD_LABELS = {"ERM": "ERM (plain training)", "MFW": "MFW (Procrustean training)"}
-DEFAULT_STRENGTH = RECOMMENDED_STRENGTH
 DEFAULT_TAU = 1.0
 # Method fields the core may offer (the method zoo); shown under "Method" when they exist.
 METHOD_FIELDS = ("loss", "sampler", "mixer", "reweight", "schedule", "drw", "posthoc")
@@ -180,29 +179,26 @@ def _method_box() -> None:
         return
     box.subheader("Method")
     if "w_method" not in st.session_state:
-        st.session_state.w_method = "MFW" if settings["mfw_strength"] > 0 else "ERM"
+        st.session_state.w_method = "MFW" if settings["mixer"] == "mfw" else "ERM"
     method = box.radio("Training", METHODS, key="w_method", format_func=METHOD_LABELS.get, horizontal=True,
                        help="ERM: plain training. MFW: major feature weakening — major-class features are mixed "
                             "with other samples' so the network cannot fit the major classes first.")
-    if method == "MFW":
-        if settings["mfw_strength"] == 0:
-            settings["mfw_strength"] = st.session_state.get("last_strength", DEFAULT_STRENGTH)
-        if "mixer" in settings:  # MFW is the 'mfw' mixer; mixup and remix go with Training: ERM
-            settings["mixer"] = "mfw"
-            if "w_mixer" in st.session_state:
-                st.session_state.w_mixer = "mfw"
+    if method == "MFW":  # MFW is the 'mfw' mixer; mixup and remix go with Training: ERM
+        settings["mixer"] = "mfw"
+        if "w_mixer" in st.session_state:
+            st.session_state.w_mixer = "mfw"
         if not hidden("mfw_strength"):
             _bind("mfw_strength", lambda k: box.slider("Mixing strength s", 0.0, 1.0, step=0.05, key=k,
                                                        help=field_help()["mfw_strength"]))
-        st.session_state.last_strength = settings["mfw_strength"] or DEFAULT_STRENGTH
         if not hidden("mfw"):
             with box.expander("MFW options"):
                 for name in MFW_FIELDS:
                     if name in field_names() and not hidden(name):
                         generic_widget(name, st)
-    else:
-        settings["mfw_strength"] = 0.0
-        st.session_state.pop("w_mfw_strength", None)
+    elif settings["mixer"] == "mfw":
+        settings["mixer"] = "none"
+        if "w_mixer" in st.session_state:
+            st.session_state.w_mixer = "none"
     if not hidden("la", "la_tau"):
         if "w_la" not in st.session_state:
             st.session_state.w_la = settings["la_tau"] > 0
@@ -220,12 +216,10 @@ def _method_box() -> None:
 
 
 def _registry() -> dict:
-    """The core's methods by name (empty when the core has no registry)."""
-    try:
-        from procrustes_core.methods.registry import METHODS as found
-    except ImportError:
-        return {}
-    return found
+    """The core's methods by name."""
+    from procrustes_core.methods.catalogue import METHODS
+
+    return METHODS
 
 
 @functools.cache
@@ -305,15 +299,6 @@ def _more_box() -> None:
                 generic_widget(name, st)
 
 
-def _check_combination(config: TrainConfig) -> None:
-    """The core's rule on which methods may be combined, when it has one (named at once, not at Train)."""
-    try:
-        from procrustes_core.methods.registry import check_combination
-    except ImportError:
-        return
-    check_combination(config)
-
-
 def sidebar(limits: Limits) -> TrainConfig | None:
     """Draw every control; return the validated config, or None (with one error line shown)."""
     if not hidden("presets"):
@@ -324,9 +309,9 @@ def sidebar(limits: Limits) -> TrainConfig | None:
     _more_box()
     try:
         config = TrainConfig.from_dict(dict(st.session_state.settings))
-        _check_combination(config)
+        check_combination(config)  # contradicting methods are named at once, not at Train
     except ProcrustesError as err:
         st.sidebar.error(f"Setting not valid: {err}")
-        return None
+        config = None  # every page's Train button is off until the settings are valid again
     st.session_state.config = config
     return config

@@ -22,7 +22,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "procrustes-vs-erm": Preset(
         "Procrustean training vs ERM",
-        "profile=step&ratio=100.0&mfw_strength=0.5&la_tau=1.0&epochs=40",
+        "profile=step&ratio=100.0&mixer=mfw&la_tau=1.0&epochs=40",
         note="Major feature weakening (s = 0.5 on the penultimate features, first half of training: the defaults "
              "chosen on a validation split) with post-hoc "
              "logit adjustment. Train it, then switch Method to ERM and train again; compare both on the "
@@ -30,7 +30,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "classroom-strength": Preset(
         "Classroom: only the mixing strength",
-        "profile=step&ratio=50.0&mfw_strength=0.5&epochs=20",
+        "profile=step&ratio=50.0&mixer=mfw&epochs=20",
         hide=("presets", "data", "advanced", "more", "la", "zoo"),
         note="Everything but the mixing strength is fixed: move it and see how the minor classes respond.",
     ),

@@ -19,7 +19,8 @@ import streamlit as st
 import torch
 
 from procrustes_core import ProcrustesError, RunHistory, TrainConfig, Trainer, TrainingDiverged
-from procrustes_core.boundary import BoundaryGrid, decision_grid
+from procrustes_core.analysis.boundary import BoundaryGrid, decision_grid
+from procrustes_core.methods.posthoc import PostHoc
 
 from .limits import SLOTS, Limits, check_run, server_settings, set_threads
 
@@ -55,6 +56,7 @@ class Run:
 
     label: str
     config: TrainConfig
+    variants: dict[str, PostHoc] = field(default_factory=dict)  # post-hoc settings scored on the same model
     trainer: Trainer | None = None
     error: str | None = None
     grids: list[BoundaryGrid] = field(default_factory=list)  # decision regions per epoch (2-D data)
@@ -128,19 +130,24 @@ def session_runs() -> list[tuple[str, RunHistory]]:
 
 
 def _keep(run: Run) -> None:
+    """List a finished or stopped run (and each of its post-hoc variants) for the Compare page."""
     history = run.history
     if history is None or not history.records:
         return
     runs = session_runs()
     if any(h is history for _, h in runs):
         return
-    runs.append((f"#{len(runs) + 1} {run.label}", history))
+    number = len(runs) + 1
+    runs.append((f"#{number} {run.label}", history))
+    for name in history.variants:
+        runs.append((f"#{number} {run_label(history.variant(name).config)}", history.variant(name)))
     del runs[:-MAX_SESSION_RUNS]
 
 
 def start(kind: str, runs: list[tuple[str, TrainConfig]], limits: Limits, sequential: bool = False,
-          boundaries: bool = False) -> str | None:
-    """Start a job; returns one line saying why not, or None. A job already training is stopped."""
+          boundaries: bool = False, variants: dict[str, PostHoc] | None = None) -> str | None:
+    """Start a job; returns one line saying why not, or None. A job already training is stopped.
+    ``variants``: post-hoc settings every run of the job is also scored under."""
     try:
         configs = [(label, server_settings(config, limits)) for label, config in runs]
         for _, config in configs:
@@ -153,7 +160,8 @@ def start(kind: str, runs: list[tuple[str, TrainConfig]], limits: Limits, sequen
                 "(PROCRUSTES_MAX_TRAININGS); try again in a minute.")
     if current is not None:
         stop(current.kind, "stopped when another training started")
-    jobs()[kind] = Job(kind, [Run(label, config) for label, config in configs], sequential, boundaries)
+    jobs()[kind] = Job(kind, [Run(label, config, dict(variants or {})) for label, config in configs], sequential,
+                       boundaries)
     return None
 
 
@@ -164,8 +172,8 @@ def stop(kind: str, reason: str | None = None) -> None:
         return
     found.state = "stopped"
     for run in found.runs:
-        if not run.done and run.history is not None:
-            run.history.stopped = reason or f"stopped by the learner after {run.epoch} epochs"
+        if not run.done and run.trainer is not None:
+            run.trainer.stop(reason or f"stopped by the learner after {run.epoch} epochs")
         run.done = True
         _keep(run)
     SLOTS.release(session_id())
@@ -187,7 +195,7 @@ def _finish(current: Job) -> None:
 def _train_one_epoch(current: Job, run: Run, limits: Limits) -> None:
     try:
         if run.trainer is None:
-            run.trainer = Trainer(run.config)
+            run.trainer = Trainer(run.config, variants=run.variants)
             set_threads(limits)  # the Trainer set its own count; the server's share wins
         run.trainer.train_epoch()
         if current.boundaries:
@@ -247,10 +255,10 @@ def view_for(kind: str) -> Callable[[Job], None] | None:
 
 def run_label(config: TrainConfig) -> str:
     """A short name of a run for legends: method, imbalance and seed."""
-    method = "ERM" if config.mfw_strength == 0 else f"MFW {config.mfw_strength:g}"
-    for name in ("loss", "sampler", "mixer"):  # method-zoo settings, when the core has them
-        value = getattr(config, name, None)
-        if isinstance(value, str) and value not in ("ce", "none", "instance", "mfw", ""):
+    method = f"MFW {config.mfw_strength:g}" if config.mixer == "mfw" else "ERM"
+    for name in ("loss", "sampler", "mixer"):
+        value = getattr(config, name)
+        if value not in ("ce", "none", "instance", "mfw"):
             method += f" {value}"
     if config.la_tau:
         method += f" + LA {config.la_tau:g}"

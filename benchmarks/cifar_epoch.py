@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from procrustes_core.augment import CropFlip
+from procrustes_core.data.augment import CropFlip
 from procrustes_core.models import resnet32
 
 from common import machine, save

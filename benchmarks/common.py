@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import platform
 import subprocess
 from pathlib import Path
@@ -43,12 +42,7 @@ def mean_std(values: list[float]) -> str:
 
 
 def paired_interval(a: list[float], b: list[float]) -> tuple[float, float, float]:
-    """Mean of ``a - b`` and its 95 % t-interval (paired by seed)."""
-    from scipy import stats
+    """Mean of ``a - b`` and its 95 % t-interval (paired by seed), from the core's paired comparison."""
+    from procrustes_core.analysis.compare import paired_comparison
 
-    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    mean = float(diff.mean())
-    if len(diff) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff)))
-    return mean, mean - half, mean + half
+    return paired_comparison(b, a, scale=1.0).interval

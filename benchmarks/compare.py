@@ -80,10 +80,10 @@ def recipes(epochs: int) -> list[Recipe]:
         Recipe("weight-curriculum", {"loss": "weighted-ce", "weight_schedule": "linear"}),
         Recipe("logit-adjustment", {}, posthoc=("la_tau", taus), base="erm"),
         Recipe("tau-norm", {}, posthoc=("tau_norm", taus), base="erm"),
-        Recipe("mfw", {"mfw_strength": 0.9}, {"mfw_strength": [0.5, 0.9]}),
-        Recipe("mfw+drw", {"mfw_strength": 0.9}, {"drw_epoch": [late, later]}),
-        Recipe("mfw+la", {"mfw_strength": 0.9}, posthoc=("la_tau", taus), base="mfw"),
-        Recipe("mfw+balanced-softmax", {"mfw_strength": 0.9, "loss": "balanced-softmax"},
+        Recipe("mfw", {"mixer": "mfw"}, {"mfw_strength": [0.5, 0.9]}),
+        Recipe("mfw+drw", {"mixer": "mfw"}, {"drw_epoch": [late, later]}),
+        Recipe("mfw+la", {"mixer": "mfw"}, posthoc=("la_tau", taus), base="mfw"),
+        Recipe("mfw+balanced-softmax", {"mixer": "mfw", "loss": "balanced-softmax"},
                {"mfw_strength": [0.5, 0.9]}),
     ]
 
@@ -100,16 +100,15 @@ def job_key(profile: str, seed: int, settings: dict) -> str:
     return json.dumps([profile, seed, settings], sort_keys=True)
 
 
-def scores(trainer, x, y, groups, tail) -> tuple[float, float]:
-    """Balanced accuracy and the tail group's accuracy of the trainer's (post-hoc) logits."""
-    pred = trainer.test_logits(x, y).argmax(1)
-    recall = [float((pred[y == c] == c).float().mean()) for c in range(int(y.max()) + 1)]
-    return float(np.mean(recall)), float(np.mean([recall[c] for c in groups[tail]]))
+def scores(trainer, split: str, posthoc) -> tuple[float, float]:
+    """Balanced accuracy and the tail group's accuracy of the trained model under a post-hoc setting."""
+    scored = trainer.score(split, posthoc)
+    return scored.balanced_acc, scored.group_recall(trainer.data.groups)[trainer.history.tail]
 
 
 def run_job(args: argparse.Namespace, profile: str, seed: int, settings: dict, posthoc: list) -> dict:
     """Train one configuration on one seed; evaluate plain and each post-hoc variant on val and test."""
-    from procrustes_core import Trainer
+    from procrustes_core import PostHoc, Trainer
 
     config = base_config(args, profile, seed).replace(**settings)
     started = time.perf_counter()
@@ -117,15 +116,13 @@ def run_job(args: argparse.Namespace, profile: str, seed: int, settings: dict, p
     for _ in trainer.epochs():
         pass
     seconds = time.perf_counter() - started
-    data, tail = trainer.data, TAIL_GROUP[profile]
     out = {"key": job_key(profile, seed, settings), "seconds": seconds, "variants": {}}
-    for name, value in [(None, None), *posthoc]:
-        trainer.config = config if name is None else config.replace(**{name: value})
-        val_bal, _ = scores(trainer, trainer.x_val, trainer.y_val, data.groups, tail)
-        test_bal, test_tail = scores(trainer, trainer.x_test, trainer.y_test, data.groups, tail)
+    for name, value in [(None, None), *posthoc]:  # post-hoc variants re-score the same trained model
+        setting = None if name is None else PostHoc(**{**vars(trainer.posthoc), name: value})
+        val_bal, _ = scores(trainer, "val", setting)
+        test_bal, test_tail = scores(trainer, "test", setting)
         label = "" if name is None else f"{name}={value}"
         out["variants"][label] = {"val": val_bal, "test": test_bal, "tail": test_tail}
-    trainer.config = config
     return out
 
 
@@ -165,7 +162,7 @@ def paired(a: list[float], b: list[float]) -> dict:
 
 def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
     """Choose each recipe's grid point on validation; test mean ± std and paired difference to ERM."""
-    from procrustes_core.methods.registry import METHODS
+    from procrustes_core.methods.catalogue import METHODS
 
     all_recipes = {r.name: r for r in recipes(args.epochs)}
     summary = {}

@@ -22,7 +22,7 @@ from procrustes_core.files import atomic_write_text
 from procrustes_core.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE = TrainConfig(n_samples=10_000, width=32, epochs=30, threads=1)
+BASE = TrainConfig(n_samples=10_000, width=32, epochs=30, threads=1, mixer="mfw")  # strength 0: plain
 GRID = {"ratio": [1.0, 10.0, 50.0, 100.0, 200.0], "mfw_strength": [0.0, 0.3, 0.6, 0.9], "seed": [0, 1]}
 QUICK_GRID = {"ratio": [10.0, 100.0], "mfw_strength": [0.0, 0.9], "seed": [0]}
 

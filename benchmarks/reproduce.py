@@ -20,13 +20,12 @@ import time
 
 import numpy as np
 
-from procrustes_core import TrainConfig, Trainer
+from procrustes_core import PostHoc, TrainConfig, Trainer
 from procrustes_core.data import load_pool
-from procrustes_core.metrics import balanced_accuracy, confusion_matrix, group_means, per_class_scores
 
 from common import RESULTS, machine, mean_std, paired_interval, save
 
-MFW_DEFAULT = dict(mfw_strength=0.9, mfw_layer="block2", mfw_schedule="warmup", mfw_until=0.5)
+MFW_DEFAULT = dict(mixer="mfw", mfw_strength=0.9, mfw_layer="block2", mfw_schedule="warmup", mfw_until=0.5)
 STUDY_VARIANTS = {
     "warmup s0.9 block2 (default)": MFW_DEFAULT,
     "constant s0.9 block2": dict(MFW_DEFAULT, mfw_schedule="constant"),
@@ -52,16 +51,12 @@ def evaluate_run(spec: dict) -> dict:
     for _ in trainer.epochs():
         pass
     out = dict(spec["meta"], seconds=time.perf_counter() - started)
-    splits = {"test": (trainer.x_test, trainer.y_test)}
-    if trainer.x_val is not None:
-        splits["val"] = (trainer.x_val, trainer.y_val)
-    tail = list(trainer.data.groups)[-1]
-    for split, (x, y) in splits.items():
-        for tau, suffix in ((0.0, ""), (1.0, "_la")):
-            pred = trainer.test_logits(x, y, tau).argmax(1)
-            confusion = confusion_matrix(y, pred, trainer.data.num_classes)
-            out[f"{split}_bal{suffix}"] = balanced_accuracy(confusion)
-            out[f"{split}_tail{suffix}"] = group_means(per_class_scores(confusion)["recall"], trainer.data.groups)[tail]
+    splits = ["test"] + (["val"] if trainer.x_val is not None else [])
+    for split in splits:
+        for tau, suffix in ((0.0, ""), (1.0, "_la")):  # one training, scored with and without LA
+            scored = trainer.score(split, PostHoc(la_tau=tau))
+            out[f"{split}_bal{suffix}"] = scored.balanced_acc
+            out[f"{split}_tail{suffix}"] = scored.group_recall(trainer.data.groups)[trainer.history.tail]
     return out
 
 

@@ -14,7 +14,7 @@ from procrustes_core.sweep import run_sweep
 
 from common import machine, save
 
-BASE = TrainConfig(n_samples=10_000, width=64, epochs=8, threads=1)
+BASE = TrainConfig(n_samples=10_000, width=64, epochs=8, threads=1, mixer="mfw")
 GRID = {"ratio": [10.0, 100.0], "mfw_strength": [0.0, 0.5, 0.9], "seed": [0, 1]}  # 12 points
 
 

@@ -1,30 +1,31 @@
 """Procrustes core: imbalanced data, Procrustean training (major feature weakening), per-class
-diagnostics recorded epoch by epoch, run histories and figures."""
+diagnostics recorded epoch by epoch, run histories and figures.
 
-from .config import TrainConfig, field_help, field_names
-from .data import Data, build_data, counts_for, load_pool
-from .errors import ProcrustesError, TrainingDiverged
-from .history import EpochRecord, RunHistory
-from .imbalance import class_counts, class_groups
-from .trainer import Trainer, evaluate, run, train
+The folders follow the flow of a run, and a module imports only from its own stage or an earlier one:
 
-__all__ = [
-    "Data",
-    "EpochRecord",
-    "ProcrustesError",
-    "RunHistory",
-    "TrainConfig",
-    "Trainer",
-    "TrainingDiverged",
-    "build_data",
-    "class_counts",
-    "class_groups",
-    "counts_for",
-    "evaluate",
-    "field_help",
-    "field_names",
-    "load_pool",
-    "run",
-    "train",
-]
-__version__ = "0.1.0"
+    config.py, errors.py, files.py   the validated settings of a run (no torch)
+    data/       datasets, imbalance profiles and class groups, augmentation
+    models/     networks with exposed blocks, classifier heads, seeded initialisation
+    methods/    the catalogue of methods (no torch), their builders, one file per kind
+    analysis/   metrics and scores, run histories, phases of training, decision regions
+    training/   the trainer, its step events, evaluation passes
+    figures/    run figures, lesson figures, the HTML report, live notebook figures
+    cli.py, sweep.py, presets.py     the command line and grids of runs
+
+Names below are imported on first use, so ``import procrustes_core`` (and the config) loads no torch.
+"""
+
+from ._lazy import lazy_exports
+
+_EXPORTS = {
+    "TrainConfig": ".config", "field_help": ".config", "field_names": ".config", "field_rule": ".config",
+    "ProcrustesError": ".errors", "TrainingDiverged": ".errors",
+    "Data": ".data.datasets", "build_data": ".data.datasets", "counts_for": ".data.datasets",
+    "load_pool": ".data.datasets", "class_counts": ".data.imbalance", "class_groups": ".data.imbalance",
+    "EpochRecord": ".analysis.history", "RunHistory": ".analysis.history", "Scores": ".analysis.metrics",
+    "PostHoc": ".methods.posthoc", "StepEvent": ".training.events", "evaluate": ".training.evaluation",
+    "Trainer": ".training.trainer", "run": ".training.trainer", "train": ".training.trainer",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)
+__version__ = "0.2.0"

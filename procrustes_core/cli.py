@@ -56,17 +56,18 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Trai
             data.update(TrainConfig.from_json(text).to_dict())
         except ProcrustesError as err:
             raise ProcrustesError(f"config file {str(path)!r}: {err}") from None
-    for name in field_names():
-        raw = getattr(args, name)
-        if raw is not None:
-            data[name] = field_rule(name).parse(raw)
+    flags = [name for name in field_names() if getattr(args, name) is not None]
+    for name in flags:
+        data[name] = field_rule(name).parse(getattr(args, name))
+    if "mixer" not in data and any(name.startswith("mfw_") for name in flags):
+        data["mixer"] = "mfw"  # --strength 0.9 (or another MFW flag) asks for major feature weakening
     return TrainConfig.from_dict(data)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .trainer import Trainer
+    from .training.trainer import Trainer
 
     config = config_from_args(args)
     out = Path(args.out) if args.out else None
@@ -89,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         code = 1
     except KeyboardInterrupt:
         bar.close()
-        trainer.history.stopped = f"stopped by the user after {trainer.epoch} epochs"
+        trainer.stop(f"stopped by the user after {trainer.epoch} epochs")
         print(trainer.history.stopped, file=sys.stderr)
         code = 130
     bar.close()
@@ -104,8 +105,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .history import RunHistory
-    from .plots import write_html_report
+    from .analysis.history import RunHistory
+    from .figures.report import write_html_report
 
     history = RunHistory.load(args.run)
     if args.html:
@@ -131,43 +132,74 @@ def cmd_lessons(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ROOT / "lessons")])
 
 
+def method_knobs(name: str) -> dict:
+    """What selecting method ``name`` gives each of its knobs: the defaults once its settings are applied."""
+    from .methods.catalogue import METHODS, method_settings
+
+    selected = TrainConfig().replace(**method_settings(name))
+    return {knob: getattr(selected, knob) for knob in METHODS[name].params}
+
+
 def methods_text(kind: str | None = None) -> str:
-    """Every method grouped by kind: name, one line, formula, how to select it, its knobs' defaults."""
-    from .methods.registry import KINDS, methods_of
+    """Every method grouped by kind: name, one line, formula, how to select it, and its knobs' values then."""
+    from .methods.catalogue import KINDS, methods_of
 
     lines = []
     for k in KINDS if kind is None else (kind,):
         lines.append({"loss": "LOSSES", "post-hoc": "POST-HOC STEPS"}.get(k, f"{k}s".upper()))
         for m in methods_of(k):
             select = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in m.settings.items())
-            knobs = ", ".join(f"{name}={value}" for name, value in m.defaults().items())
+            knobs = ", ".join(f"{name}={value}" for name, value in method_knobs(m.name).items())
             lines.append(f"  {m.name:18s} {m.description}")
             lines.append(f"  {'':18s}   formula: {m.formula}")
-            lines.append(f"  {'':18s}   select:  {select}" + (f"   (defaults: {knobs})" if knobs else ""))
+            lines.append(f"  {'':18s}   select:  {select}" + (f"   (then {knobs})" if knobs else ""))
+            if m.reference:
+                lines.append(f"  {'':18s}   source:  {m.reference}")
         lines.append("")
-    lines.append("A run combines one loss, one sampler, one mixer, weight schedules and post-hoc steps, and corrects "
-                 "for the class prior at most once.")
+    lines.append("A run combines one loss, one sampler, one mixer, loss-weight schedules and post-hoc steps, and "
+                 "corrects for the class prior at most once.")
     return "\n".join(lines)
 
 
 def methods_json() -> str:
-    from .methods.registry import METHODS
+    from .methods.catalogue import METHODS
 
     rows = [{"name": m.name, "kind": m.kind, "description": m.description, "formula": m.formula,
-             "settings": m.settings, "defaults": m.defaults(), "corrects_prior": m.corrects_prior,
+             "settings": m.settings, "knobs": method_knobs(m.name), "corrects_prior": m.corrects_prior,
              "reference": m.reference} for m in METHODS.values()]
     return json.dumps(rows, indent=1, ensure_ascii=False)
 
 
+def methods_markdown() -> str:
+    """The tables of docs/methods.md: one per kind, a row per method (the page embeds this output)."""
+    from .methods.catalogue import KINDS, methods_of
+
+    titles = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "schedule": "Schedules",
+              "post-hoc": "Post-hoc steps"}
+    parts = []
+    for kind in KINDS:
+        rows = [f"### {titles[kind]}", "", "| name | what it does | formula | select with | knobs then |",
+                "|---|---|---|---|---|"]
+        for m in methods_of(kind):
+            select = " ".join(f"`{key}={value}`" for key, value in m.settings.items())
+            knobs = ", ".join(f"`{name}={value}`" for name, value in method_knobs(m.name).items()) or "—"
+            rows.append(f"| `{m.name}` | {m.description} | {m.formula} | {select} | {knobs} |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts) + "\n"
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
-    print(methods_json() if args.json else methods_text(args.kind))
+    if args.markdown:
+        print(methods_markdown(), end="")
+    else:
+        print(methods_json() if args.json else methods_text(args.kind))
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .plots import write_figures_html
+    from .figures.report import write_figures_html
     from .sweep import load_grid_file, parse_grid_values, run_sweep, sweep_figures
 
     base = {}
@@ -230,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     methods.add_argument("--kind", choices=["loss", "sampler", "mixer", "schedule", "post-hoc"], default=None,
                          help="only methods of this kind")
     methods.add_argument("--json", action="store_true", help="machine-readable list")
+    methods.add_argument("--markdown", action="store_true", help="the tables of docs/methods.md")
     methods.set_defaults(func=cmd_methods)
     sweep = sub.add_parser("sweep", help="train a grid of configs, resumable, on a local pool or a Ray cluster")
     add_config_flags(sweep)

@@ -10,8 +10,16 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from .errors import ProcrustesError
-from .methods.registry import LOSSES, MIXERS, SAMPLERS
-from .methods.schedules import RAMPS
+from .methods.catalogue import (
+    LOSSES,
+    MFW_LAYERS,
+    MFW_SCHEDULES,
+    MIXERS,
+    RAMPS,
+    RECOMMENDED_STRENGTH,
+    SAMPLERS,
+    method_settings,
+)
 
 # ---------------------------------------------------------------- declared constraints
 
@@ -157,8 +165,6 @@ def _field(default: Any, rule: Any, help: str) -> Any:
 
 DATASETS = ("mnist1d", "digits", "toy2d", "mnist", "fashion-mnist", "cifar10", "cifar100")
 MODELS = ("auto", "mlp", "cnn1d", "cnn2d", "resnet32")
-MFW_LAYERS = ("input", "block1", "block2", "block3", "block4", "block5", "penultimate", "random")
-MFW_SCHEDULES = ("constant", "warmup", "linear", "cosine", "until-equal")
 
 
 @dataclass
@@ -185,7 +191,8 @@ class TrainConfig:
     model: str = _field("auto", Choice(MODELS), "network (auto: the dataset's usual one)")
     width: int = _field(64, Number(lo=4, hi=1024, integer=True), "channels / hidden units of the model")
     # major feature weakening
-    mfw_strength: float = _field(0.0, Number(lo=0, hi=1), "MFW mixing strength s (0: plain training)")
+    mfw_strength: float = _field(RECOMMENDED_STRENGTH, Number(lo=0, hi=1),
+                                 "MFW mixing strength s (with mixer mfw; 0 mixes nothing)")
     mfw_layer: str = _field("penultimate", Choice(MFW_LAYERS), "where features are mixed")
     mfw_gamma: float = _field(1.0, Number(lo=0, hi=10, lo_open=True), "exponent of the class weights")
     mfw_schedule: str = _field("warmup", Choice(MFW_SCHEDULES), "how the strength changes over epochs")
@@ -198,8 +205,8 @@ class TrainConfig:
     # methods (see `procrustes methods`): one loss, one sampler, one mixer, weight schedules, post-hoc steps
     loss: str = _field("ce", Choice(LOSSES), "training loss")
     sampler: str = _field("instance", Choice(SAMPLERS), "how an epoch draws its training samples")
-    mixer: str = _field("mfw", Choice(MIXERS),
-                        "how samples of a batch are mixed (mfw only when mfw_strength > 0)")
+    mixer: str = _field("none", Choice(MIXERS),
+                        "how samples of a batch are mixed: none, mfw (major feature weakening), mixup, remix")
     focal_gamma: float = _field(1.0, Number(lo=0, hi=10), "focal loss exponent gamma")
     cb_beta: float = _field(0.999, Number(lo=0, hi=1, lo_open=True, hi_open=True),
                             "beta of the effective number of samples (cb-ce, DRW)")
@@ -212,7 +219,7 @@ class TrainConfig:
     remix_kappa: float = _field(3.0, Number(lo=1, hi=100), "remix: class-size ratio that moves the label")
     remix_tau: float = _field(0.5, Number(lo=0, hi=1), "remix: mixing share below which the label moves")
     drw_epoch: int = _field(0, Number(lo=0, hi=10_000, integer=True),
-                            "deferred re-weighting: class-balanced weights from this epoch on (0: off)")
+                            "deferred re-weighting: plain epochs before class-balanced weights start (0: off)")
     weight_schedule: str = _field("constant", Choice(RAMPS),
                                   "curriculum of class weights: constant, or from uniform linearly / by cosine")
     weight_until: float = _field(1.0, Number(lo=0, hi=1, lo_open=True),
@@ -253,6 +260,11 @@ class TrainConfig:
         if unknown:
             raise ProcrustesError(f"unknown setting {sorted(unknown)[0]!r}: expected one of {', '.join(field_names())}")
         return dataclasses.replace(self, **changes)
+
+    def with_methods(self, *names: str, **changes: Any) -> TrainConfig:
+        """A copy with the settings that select each named method (``procrustes methods``) applied,
+        then ``changes``: ``TrainConfig().with_methods("mfw", "logit-adjustment", seed=3)``."""
+        return self.replace(**{**method_settings(*names), **changes})
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _copy(getattr(self, f.name)) for f in fields(self)}

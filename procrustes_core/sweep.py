@@ -4,8 +4,9 @@ Backends: ``serial`` (in this process), ``local`` (a process pool sized to the c
 (an existing Ray cluster with ``address``, otherwise a local Ray started for the sweep). Every point
 trains with a fixed number of torch threads (the base config's, else 1), so the same seeds give the
 same results on every backend. With ``out_dir`` each finished run is saved at once as
-``runs/<id>.json``; running the sweep again reads those back instead of training them again, so an
-interrupted sweep loses at most the runs that were in flight.
+``runs/<id>.json`` — by this process alone: workers (local processes or Ray tasks on other machines)
+send their histories back and never touch ``out_dir``. Running the sweep again reads those files back
+instead of training them again, so an interrupted sweep loses at most the runs that were in flight.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .analysis.history import RunHistory
 from .config import TrainConfig, field_names, field_rule
 from .errors import ProcrustesError
 from .files import atomic_write_text
-from .history import RunHistory
 
 BACKENDS = ("serial", "local", "ray")
 Progress = Callable[[int, int, dict], None]
@@ -33,6 +34,10 @@ def grid_configs(base: TrainConfig, grid: Mapping[str, Sequence[Any]]) -> list[T
             raise ProcrustesError(f"grid setting {name!r}: expected one of {', '.join(field_names())}")
         if not isinstance(values, (list, tuple)) or not values:
             raise ProcrustesError(f"grid {name}={values!r}: expected a non-empty list of values")
+    mfw_knobs = [name for name in grid if name.startswith("mfw_")]
+    if mfw_knobs and base.mixer != "mfw" and "mixer" not in grid:
+        raise ProcrustesError(f"grid {mfw_knobs[0]}={list(grid[mfw_knobs[0]])!r} with mixer={base.mixer!r}: "
+                              "MFW settings act only with the mfw mixer; add mixer=mfw to the base settings")
     names = list(grid)
     return [base.replace(**dict(zip(names, combo))) for combo in itertools.product(*(grid[n] for n in names))]
 
@@ -87,26 +92,24 @@ def result_row(history: RunHistory, settings: Sequence[str] = ()) -> dict[str, A
         row.update({"balanced_acc": last.balanced_acc, "accuracy": last.accuracy, "seconds": last.seconds})
         row.update({f"test_acc_{g}": v for g, v in last.group_test_acc.items()})
         row.update({f"train_acc_{g}": v for g, v in last.group_train_acc.items()})
-        names = list(history.groups)
-        row["tail_test_acc"] = last.group_test_acc[names[-1]]
+        row["tail_test_acc"] = last.group_test_acc[history.tail]
     return row
 
 
-def train_point(config_dict: dict[str, Any], path: str | None, settings: Sequence[str]) -> dict[str, Any]:
-    """Train one grid point (in any process), save its history if asked, and return its row."""
-    from .errors import TrainingDiverged
-    from .trainer import Trainer
+def train_point(config_dict: dict[str, Any]) -> dict[str, Any]:
+    """Train one grid point (in any process, on any machine) and return its history as a dict.
 
-    config = TrainConfig.from_dict(config_dict)
-    trainer = Trainer(config)
+    Nothing is written here: the sweep's driver saves what comes back."""
+    from .errors import TrainingDiverged
+    from .training.trainer import Trainer
+
+    trainer = Trainer(TrainConfig.from_dict(config_dict))
     try:
         for _ in trainer.epochs():
             pass
     except TrainingDiverged:
-        pass  # the row records where and why it stopped
-    if path is not None:
-        trainer.history.save(path)
-    return result_row(trainer.history, settings)
+        pass  # the history records where and why it stopped
+    return trainer.history.to_dict()
 
 
 def _pool_initializer() -> None:
@@ -150,40 +153,43 @@ def run_sweep(base: TrainConfig, grid: Mapping[str, Sequence[Any]], out_dir: str
     if progress is not None and done:
         progress(done, len(configs), {})
 
-    def finished(i: int, row: dict[str, Any]) -> None:
+    def finished(i: int, history_dict: dict[str, Any]) -> None:
         nonlocal done
-        rows[i] = row
+        history = RunHistory.from_dict(history_dict, f"grid point {i}")
+        if paths[i] is not None:
+            history.save(paths[i])
+        rows[i] = result_row(history, settings)
         done += 1
         if progress is not None:
-            progress(done, len(configs), row)
+            progress(done, len(configs), rows[i])
 
-    jobs = [(i, configs[i].to_dict(), paths[i]) for i in todo]
+    jobs = [(i, configs[i].to_dict()) for i in todo]
     if backend == "serial" or not jobs:
-        for i, config_dict, path in jobs:
-            finished(i, train_point(config_dict, path, settings))
+        for i, config_dict in jobs:
+            finished(i, train_point(config_dict))
     elif backend == "local":
-        _run_local(jobs, settings, workers or max(1, (os.cpu_count() or 1) // threads), finished)
+        _run_local(jobs, workers or max(1, (os.cpu_count() or 1) // threads), finished)
     else:
-        _run_ray(jobs, settings, workers, address, finished)
+        _run_ray(jobs, workers, address, finished)
     frame = pd.DataFrame(rows)
     if folder is not None:
         atomic_write_text(folder / "results.csv", frame.to_csv(index=False), "out_dir")
     return frame
 
 
-def _run_local(jobs, settings, workers, finished) -> None:
+def _run_local(jobs, workers, finished) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited torch threads or locks
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
                              initializer=_pool_initializer) as pool:
-        futures = {pool.submit(train_point, config_dict, path, settings): i for i, config_dict, path in jobs}
+        futures = {pool.submit(train_point, config_dict): i for i, config_dict in jobs}
         for future in as_completed(futures):
             finished(futures[future], future.result())
 
 
-def _run_ray(jobs, settings, workers, address, finished) -> None:
+def _run_ray(jobs, workers, address, finished) -> None:
     try:
         import ray
     except ImportError:
@@ -201,7 +207,7 @@ def _run_ray(jobs, settings, workers, address, finished) -> None:
             raise ProcrustesError(f"backend='ray': {where} ({first})") from None
     try:
         remote = ray.remote(num_cpus=1)(train_point)
-        pending = {remote.remote(config_dict, path, settings): i for i, config_dict, path in jobs}
+        pending = {remote.remote(config_dict): i for i, config_dict in jobs}
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
@@ -213,7 +219,7 @@ def _run_ray(jobs, settings, workers, address, finished) -> None:
 
 def sweep_figures(frame, grid: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
     """Heatmaps of balanced and tail-class accuracy over the first two grid settings with several values."""
-    from .plots import sweep_heatmap
+    from .figures.runs import sweep_heatmap
 
     axes = [name for name, values in grid.items() if len(values) > 1 and name != "seed"]
     if len(axes) < 2 or "balanced_acc" not in frame:

@@ -8,7 +8,7 @@ import pytest
 from app_support import TINY, chart, charts, new_app, texts
 
 from procrustes_core import RunHistory, TrainConfig, counts_for
-from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
+from procrustes_core.methods.catalogue import RECOMMENDED_STRENGTH
 
 
 @pytest.fixture(autouse=True)
@@ -82,8 +82,8 @@ def test_stop_keeps_the_partial_run():
 
 
 def test_a_shared_link_restores_the_settings():
-    wanted = TrainConfig(dataset="toy2d", profile="longtail", ratio=50, mfw_strength=0.7, la_tau=1.5, epochs=12,
-                         seed=3, n_samples=800)
+    wanted = TrainConfig(dataset="toy2d", profile="longtail", ratio=50, mixer="mfw", mfw_strength=0.7, la_tau=1.5,
+                         epochs=12, seed=3, n_samples=800)
     at = new_app(dict(parse_qsl(wanted.to_query()))).run()
     assert not at.exception and not at.warning
     assert at.session_state["config"] == wanted
@@ -152,7 +152,7 @@ def test_choosing_a_preset_sets_its_settings():
     at = new_app().run()
     at.selectbox(key="w_preset").set_value("Procrustean training vs ERM").run()
     config = at.session_state["config"]
-    assert (config.mfw_strength, config.la_tau, config.epochs) == (RECOMMENDED_STRENGTH, 1.0, 40)
+    assert (config.mixer, config.mfw_strength, config.la_tau, config.epochs) == ("mfw", RECOMMENDED_STRENGTH, 1.0, 40)
     assert at.radio(key="w_method").value == "MFW"
 
 
@@ -172,7 +172,10 @@ def test_an_invalid_combination_is_one_line_and_train_is_off():
     at.checkbox(key="w_la").check().run()
     assert not at.exception
     assert any("Setting not valid" in e.value for e in at.error)
-    assert at.button(key="train").disabled is False or at.session_state["config"].la_tau == 0
+    assert at.button(key="train").disabled
+    assert at.session_state["config"] is None  # no stale valid config for any page to train
+    at.switch_page("views/compare.py").run()
+    assert at.button(key="train_trio").disabled
 
 
 def test_compare_page_overlays_session_runs_and_uploaded_files(tmp_path):
@@ -190,13 +193,15 @@ def test_compare_page_overlays_session_runs_and_uploaded_files(tmp_path):
     assert {t["name"] for t in figure["data"]} >= {"mine.json (file)"}
 
 
-def test_compare_page_trains_erm_against_mfw():
+def test_compare_page_trains_erm_and_mfw_once_each_and_scores_both_with_and_without_la():
     at = new_app(TINY).run()
     at.switch_page("views/compare.py").run()
     at.button(key="train_trio").click().run()
     assert not at.exception and not at.error
+    job = at.session_state["jobs"]["compare"]
+    assert [run.config.mixer for run in job.runs] == ["none", "mfw"]  # two trainings, not four
     names = {t["name"] for t in chart(at, "Balanced test accuracy")["data"]}
-    assert len(names) == 4 and any("MFW" in n for n in names) and any("ERM" in n for n in names)
+    assert len(names) == 4 and sum("MFW" in n for n in names) == 2 and sum("+ LA" in n for n in names) == 2
 
 
 def test_sweep_page_shows_the_shipped_grid_at_once_and_a_live_grid():

@@ -35,11 +35,9 @@ def valid_settings(draw) -> TrainConfig:
     )
     if "toy_shape" in field_names():
         values["toy_shape"] = draw(st.sampled_from(options("toy_shape")))
-    mixer = draw(st.sampled_from(options("mixer", ("mfw",))))
-    if mixer == "mfw":
+    values["mixer"] = draw(st.sampled_from(options("mixer")))
+    if values["mixer"] == "mfw":
         values["mfw_strength"] = draw(st.floats(0, 1).map(lambda s: round(s, 2)))
-    else:
-        values["mixer"] = mixer
     # at most one correction of the class prior per run (the core's rule)
     correction = draw(st.sampled_from(["none", "loss", "sampler", "la"]))
     plain_losses = [n for n in options("loss", ("ce",)) if n in ("ce", "focal", "ldam")]
@@ -64,6 +62,7 @@ def one_thread(monkeypatch):
     monkeypatch.setenv("PROCRUSTES_THREADS_PER_TRAINING", "1")
 
 
+@pytest.mark.slow
 @settings(max_examples=int(__import__("os").environ.get("FUZZ_N", 300)), deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])

@@ -24,7 +24,7 @@ PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
     traces: (gd.data || []).length,
     points: (gd.data || []).map(t => (t.x || []).length)}))"""
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_stop_in_the_browser_keeps_the_partial_run(browser, server):
 
 
 def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server, shots):
-    page = open_page(browser, server + "/?n_samples=4000&width=16&epochs=10&mfw_strength=0.9&la_tau=1.0",
+    page = open_page(browser, server + "/?n_samples=4000&width=16&epochs=10&mixer=mfw&mfw_strength=0.9&la_tau=1.0",
                      height=1500)
     page.get_by_role("link", name="Compare runs").click()
     page.get_by_role("button", name="Train ERM vs MFW", exact=False).click()

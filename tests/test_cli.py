@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from procrustes_core.analysis.history import RunHistory
 from procrustes_core.cli import main
-from procrustes_core.history import RunHistory
 
 TINY = ["--n-samples", "2000", "--ratio", "10", "--width", "8", "--epochs", "2", "--threads", "1", "--quiet"]
 

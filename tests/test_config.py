@@ -12,7 +12,22 @@ from procrustes_core.config import Choice, Number, field_names, field_rule
 
 def test_defaults_are_valid_and_plain_training():
     config = TrainConfig()
-    assert config.dataset == "mnist1d" and config.mfw_strength == 0.0 and config.la_tau == 0.0
+    assert config.dataset == "mnist1d" and config.mixer == "none" and config.la_tau == 0.0
+
+
+def test_importing_the_config_loads_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, procrustes_core.config; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_with_methods_applies_what_selecting_each_method_sets():
+    config = TrainConfig().with_methods("mfw", "logit-adjustment", seed=3)
+    assert (config.mixer, config.la_tau, config.seed) == ("mfw", 1.0, 3)
+    with pytest.raises(ProcrustesError, match="method='magic'"):
+        TrainConfig().with_methods("magic")
 
 
 @pytest.mark.parametrize(

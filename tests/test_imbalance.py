@@ -54,9 +54,16 @@ def test_step_groups_are_major_and_minor():
     assert class_groups([100, 100, 10, 10]) == {"major": [0, 1], "minor": [2, 3]}
 
 
-def test_longtail_groups_are_thirds_by_count():
-    groups = class_groups(class_counts(1000, 9, "longtail", 100))
-    assert groups == {"many": [0, 1, 2], "medium": [3, 4, 5], "few": [6, 7, 8]}
+def test_longtail_groups_follow_the_literature_thresholds_where_they_split_the_classes():
+    counts = class_counts(1000, 9, "longtail", 100)  # 1000 562 316 177 100 56 31 17 10
+    assert class_groups(counts) == {"many": [0, 1, 2, 3], "medium": [4, 5, 6], "few": [7, 8]}
+    assert class_groups([5000, 2000, 500, 150, 90, 50]) == {"many": [0, 1, 2, 3], "medium": [4, 5]}
+
+
+def test_longtail_groups_fall_back_to_named_thirds_when_the_thresholds_do_not_split():
+    counts = class_counts(100_000, 9, "longtail", 10)  # every class above 100
+    assert class_groups(counts) == {"top third": [0, 1, 2], "middle third": [3, 4, 5], "bottom third": [6, 7, 8]}
+    assert class_groups(class_counts(1000, 9, "longtail", 100), "thirds")["bottom third"] == [6, 7, 8]
 
 
 def test_balanced_data_form_one_group():

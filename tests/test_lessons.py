@@ -73,6 +73,7 @@ def outputs(notebook, mime: str | None = None) -> list:
 STATIC = [p for p in NOTEBOOKS if int(p.name[:2]) % 2 == 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
 def test_notebook_runs_end_to_end(path):
     static = path in STATIC
@@ -150,13 +151,20 @@ def test_check_most_confused(history):
 
 
 def test_checks_of_training_phases(history):
-    from procrustes_core.imbalance import head_and_tail
+    from procrustes_core.analysis.phases import find_phases
+    from procrustes_core.data.imbalance import head_and_tail
 
     head, tail = head_and_tail(history.groups)
     mean = lambda values, members: float(np.mean([values[c] for c in members]))  # noqa: E731
-    under = sum(mean(r.train_acc, tail) < 0.5 * mean(r.train_acc, head) for r in history.records)
+    under = 0
+    for r in history.records:  # the opening epochs where minor < half of major
+        if mean(r.train_acc, tail) >= 0.5 * mean(r.train_acc, head):
+            break
+        under += 1
     assert checks.check_underfit_epochs(history, under)
     assert not checks.check_underfit_epochs(history, under + 1)
+    shaded = next((p for p in find_phases(history) if p.name == "under-fit"), None)
+    assert under == (0 if shaded is None else shaded.last_epoch - shaded.first_epoch + 1)  # what the plot shades
     gap = mean(history.last.train_acc, tail) - mean(history.last.test_acc, tail)
     assert checks.check_generalisation_gap(history, gap)
     assert not checks.check_generalisation_gap(history, gap + 0.2)
@@ -175,7 +183,7 @@ def test_check_logit_gradient():
 
 
 def test_checks_of_gradient_norms(history):
-    from procrustes_core.imbalance import head_and_tail
+    from procrustes_core.data.imbalance import head_and_tail
 
     head, tail = head_and_tail(history.groups)
     norms = [(np.mean([r.grad_norm[c] for c in tail]), np.mean([r.grad_norm[c] for c in head]))
@@ -242,7 +250,7 @@ def test_knobs_take_their_ranges_from_the_config_rules():
     assert (strength.min, strength.max, strength.value) == (0.0, 1.0, 0.9)
     assert kit.knob("mfw_gamma", 1.0).min > 0  # the config refuses gamma = 0
     assert kit.knob("mfw_layer", "block2").options[0] == "input"
-    knobs = kit.Knobs(ratio=20.0, mfw_strength=0.5)
+    knobs = kit.Knobs(ratio=20.0, mixer="mfw", mfw_strength=0.5)
     config = knobs.config()
     assert (config.ratio, config.mfw_strength, config.dataset) == (20.0, 0.5, "mnist1d")
 
@@ -265,7 +273,7 @@ def test_fast_mode_keeps_lesson_runs_small(monkeypatch):
 def test_live_figure_outside_a_kernel_keeps_the_latest_figure():
     import plotly.graph_objects as go
 
-    from procrustes_core.live import LiveFigure, live_mode
+    from procrustes_core.figures.live import LiveFigure, live_mode
 
     assert live_mode() == "none"
     points = [1.0]
@@ -280,7 +288,7 @@ def test_live_figure_outside_a_kernel_keeps_the_latest_figure():
 def test_widget_figures_are_replaced_in_place():
     import plotly.graph_objects as go
 
-    from procrustes_core.live import _replace_in_place
+    from procrustes_core.figures.live import _replace_in_place
 
     widget = go.FigureWidget(go.Scatter(y=[1, 2]))
     _replace_in_place(widget, go.Figure(go.Scatter(y=[3, 4, 5])).update_layout(title="new"))
@@ -290,11 +298,11 @@ def test_widget_figures_are_replaced_in_place():
 
 
 def test_train_live_trains_several_runs_in_turn(capsys):
-    from procrustes_core import TrainConfig, Trainer, plots
-    from procrustes_core.live import train_live
+    from procrustes_core import TrainConfig, Trainer, figures
+    from procrustes_core.figures.live import train_live
 
     config = TrainConfig(n_samples=2000, width=8, epochs=2, threads=1, ratio=10)
-    runs = train_live({"ERM": Trainer(config), "MFW": Trainer(config.replace(mfw_strength=0.9))},
-                      [lambda hs: plots.compare_runs(hs, "balanced_acc")])
+    runs = train_live({"ERM": Trainer(config), "MFW": Trainer(config.replace(mixer="mfw", mfw_strength=0.9))},
+                      [lambda hs: figures.compare_runs(hs, "balanced_acc")])
     assert {name: len(h.records) for name, h in runs.items()} == {"ERM": 2, "MFW": 2}
     assert "MFW: epoch 2" in capsys.readouterr().out

@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from procrustes_core import ProcrustesError, TrainConfig
-from procrustes_core.methods import effective_number_weights, inverse_frequency_weights, strength_at, tau_normalise
-from procrustes_core.methods.losses import LabelMix, build_loss
+from procrustes_core.methods.catalogue import check_combination
+from procrustes_core.methods.losses import LabelMix, build_loss, effective_number_weights, inverse_frequency_weights
+from procrustes_core.methods.mfw import strength_at
 from procrustes_core.methods.mixers import Remix
-from procrustes_core.methods.registry import check_combination
+from procrustes_core.methods.posthoc import tau_normalise
 from procrustes_core.methods.samplers import build_sampler
-from procrustes_core.methods.schedules import ClassWeights, DeferredReweighting, GradientScaling, ramp
+from procrustes_core.methods.schedules import DeferredReweighting, GradientScaling, LossWeights, ramp
+from procrustes_core.models.heads import CosineClassifier, LinearClassifier
 
 COUNTS = [100, 10, 1]
 LOGITS = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3], [-0.5, 1.5, 0.0], [1.0, -2.0, 3.0]])
@@ -68,7 +69,7 @@ def test_weighted_loss_is_the_weighted_mean_of_per_sample_losses():
     ell = np_ce(LOGITS, LABELS)
     assert float(value) == pytest.approx((w[LABELS] * ell).sum() / w[LABELS].sum())
     cb = build_loss("cb-ce", COUNTS, cb_beta=0.9)
-    assert cb.class_weights == pytest.approx(effective_number_weights(COUNTS, 0.9))
+    assert cb.loss_weights == pytest.approx(effective_number_weights(COUNTS, 0.9))
 
 
 def test_focal_loss_matches_numpy_and_is_cross_entropy_at_gamma_zero():
@@ -79,26 +80,29 @@ def test_focal_loss_matches_numpy_and_is_cross_entropy_at_gamma_zero():
 
 
 def test_ldam_margins_grow_as_classes_shrink_with_the_largest_equal_to_max_margin():
-    loss = build_loss("ldam", COUNTS, ldam_max_margin=0.5, ldam_scale=1.0, ldam_cosine=False)
+    loss = build_loss("ldam", COUNTS, ldam_max_margin=0.5, ldam_scale=1.0)
     expected = np.array([100 ** -0.25, 10 ** -0.25, 1.0]) * 0.5
     assert loss.margins == pytest.approx(expected)
     shifted = LOGITS.copy()
     shifted[np.arange(4), LABELS] -= expected[LABELS]
-    assert per_sample("ldam", ldam_max_margin=0.5, ldam_scale=1.0, ldam_cosine=False) == pytest.approx(
+    assert per_sample("ldam", ldam_max_margin=0.5, ldam_scale=1.0) == pytest.approx(
         np_ce(shifted, LABELS))
 
 
-def test_ldam_scales_the_margin_by_s_and_can_install_a_cosine_classifier():
+def test_ldam_scales_the_margin_by_s():
     shifted = LOGITS.copy()
     margins = np.array([100 ** -0.25, 10 ** -0.25, 1.0]) * 0.3
     shifted[np.arange(4), LABELS] -= 10 * margins[LABELS]
     assert per_sample("ldam", ldam_max_margin=0.3, ldam_scale=10.0) == pytest.approx(np_ce(shifted, LABELS))
-    model = nn.Sequential()
-    model.head = nn.Linear(4, 3)
-    build_loss("ldam", COUNTS, ldam_scale=10.0).adapt_model(model)
-    h = torch.randn(6, 4)
-    cosine = F.normalize(h, dim=1) @ F.normalize(model.head.weight, dim=1).T
-    assert torch.allclose(model.head(h), 10 * cosine)
+
+
+def test_the_cosine_classifier_gives_s_times_cosine_and_starts_with_unit_norm_class_vectors():
+    head = CosineClassifier(4, 3, scale=10.0)
+    assert head.weight.norm(dim=1).tolist() == pytest.approx([1.0, 1.0, 1.0])
+    h = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    cosine = F.normalize(h, dim=1) @ F.normalize(head.weight, dim=1).T
+    assert torch.allclose(head(h), 10 * cosine)
+    assert torch.equal(tau_normalise(head(h), head, 1.0), head(h))  # its class vectors are normalised already
 
 
 def test_balanced_softmax_adds_log_counts_and_equals_the_logit_adjusted_loss_at_tau_one():
@@ -181,7 +185,7 @@ def test_smote_is_refused_for_images_with_a_one_line_message():
     with pytest.raises(ProcrustesError, match=r"sampler='smote' with dataset='cifar10': SMOTE interpolates"):
         check_combination(TrainConfig(dataset="cifar10", sampler="smote"))
     with pytest.raises(ProcrustesError, match="^sampler='borderline-smote' with dataset='mnist': .* not images"):
-        build_sampler("borderline-smote", dataset="mnist")
+        check_combination(TrainConfig(dataset="mnist", sampler="borderline-smote"))
 
 
 # ---------------------------------------------------------------- mixers, schedules, post-hoc
@@ -204,14 +208,16 @@ def test_ramps_reach_full_weight_at_the_given_fraction():
     assert ramp("constant", 0, 10) == 1.0
     assert [ramp("linear", e, 10, 0.5) for e in (0, 2, 5, 9)] == pytest.approx([0, 0.4, 1, 1])
     assert ramp("cosine", 5, 10, 1.0) == pytest.approx(0.5)
-    weights = ClassWeights(np.array([0.5, 1.5]), "linear", 10, 1.0)
+    weights = LossWeights(np.array([0.5, 1.5]), "linear", 10, 1.0)
     assert weights.at(0) is None and weights.at(5) == pytest.approx([0.75, 1.25])
 
 
-def test_drw_weights_switch_on_exactly_at_their_epoch():
+def test_drw_trains_plain_for_its_epochs_then_reweights():
     drw = DeferredReweighting(np.array([0.2, 1.8]), start=3)
-    assert drw.at(0) is None and drw.at(1) is None  # epochs 1 and 2
-    assert drw.at(2) == pytest.approx([0.2, 1.8])  # epoch 3
+    assert drw.at(0) is None and drw.at(1) is None and drw.at(2) is None  # the first 3 epochs (0-based 0..2)
+    assert drw.at(3) == pytest.approx([0.2, 1.8])  # from the 4th epoch on
+    ldam_drw = DeferredReweighting(np.array([0.2, 1.8]), start=160)  # LDAM-DRW: epoch // 160 picks the weights
+    assert [ldam_drw.at(e) is None for e in (159, 160)] == [True, False]
 
 
 def test_gradient_scaling_lifts_small_total_gradients_but_never_beyond_inverse_frequency():
@@ -224,7 +230,7 @@ def test_gradient_scaling_lifts_small_total_gradients_but_never_beyond_inverse_f
 
 
 def test_tau_normalisation_divides_each_class_weight_vector_by_its_norm_to_the_tau():
-    head = nn.Linear(3, 2)
+    head = LinearClassifier(3, 2)
     with torch.no_grad():
         head.weight.copy_(torch.tensor([[3.0, 0.0, 4.0], [0.0, 1.0, 0.0]]))
         head.bias.copy_(torch.tensor([0.5, -0.5]))

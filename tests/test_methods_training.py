@@ -11,7 +11,7 @@ import pytest
 from procrustes_core import ProcrustesError, TrainConfig, Trainer, build_data
 from procrustes_core.cli import main as cli_main
 from procrustes_core.config import field_rule
-from procrustes_core.methods.registry import LOSSES, METHODS, MIXERS, SAMPLERS, check_combination
+from procrustes_core.methods.catalogue import LOSSES, METHODS, MIXERS, SAMPLERS, check_combination
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = TrainConfig(n_samples=1000, ratio=10, width=8, epochs=1, threads=1, device="cpu")
@@ -30,7 +30,7 @@ def pair_settings(a: str, b: str) -> dict | None:
         return None
     merged = {**first, **second}
     if "drw_epoch" in merged:
-        merged["drw_epoch"] = 1  # re-weight in the single epoch trained
+        merged.update(drw_epoch=1, epochs=2)  # one plain epoch, then one re-weighted
     return merged
 
 
@@ -66,7 +66,7 @@ def test_every_compatible_pair_trains_one_epoch(data):
     for a, b, settings in COMPATIBLE:
         trainer = Trainer(BASE.replace(**settings), data)
         try:
-            record = next(trainer.epochs())
+            record = list(trainer.epochs())[-1]
         except Exception as err:  # collect them all, then fail once with the list
             failures.append(f"{a} + {b}: {err}")
             continue
@@ -86,8 +86,6 @@ def test_every_incompatible_pair_is_refused_with_one_line_naming_a_field_of_each
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"mixer": "mixup", "mfw_strength": 0.5},
-     "mixer='mixup' and mfw_strength=0.5: a run has one mixer; set mfw_strength=0 to use mixup, or mixer='mfw'"),
     ({"loss": "balanced-softmax", "la_tau": 1.0},
      "loss='balanced-softmax' and la_tau=1: both correct for the class prior; a run corrects it once, "
      "so keep one of them"),
@@ -103,7 +101,8 @@ def test_every_incompatible_pair_is_refused_with_one_line_naming_a_field_of_each
     ({"weight_schedule": "cosine"},
      "weight_schedule='cosine' with loss='ce': there are no class weights to schedule; use loss='weighted-ce' "
      "or 'cb-ce', or grad_scale='adaptive'"),
-    ({"drw_epoch": 31}, "drw_epoch=31: after the last epoch (epochs=30); use 0 (off) or an epoch within the run"),
+    ({"drw_epoch": 30}, "drw_epoch=30: re-weighting would start after the last epoch (epochs=30); use 0 (off) "
+                        "or fewer plain epochs than the run has"),
     ({"loss": "ldam", "tau_norm": 1.0},
      "tau_norm=1 with loss='ldam' and ldam_cosine=true: the cosine classifier's weights are already normalised; "
      "set ldam_cosine=false or tau_norm=0"),
@@ -131,44 +130,44 @@ def test_smote_trains_on_feature_vectors(dataset, sampler):
     assert 0 <= record.balanced_acc <= 1
 
 
-def test_drw_changes_the_weights_exactly_at_its_epoch_and_not_before(data):
+def test_drw_trains_plain_for_its_epochs_then_reweights(data):
     plain = Trainer(BASE.replace(epochs=3), data)
-    deferred = Trainer(BASE.replace(epochs=3, drw_epoch=3), data)
+    deferred = Trainer(BASE.replace(epochs=3, drw_epoch=2), data)
     plain_records, deferred_records = list(plain.epochs()), list(deferred.epochs())
-    assert [r.class_weights is None for r in deferred_records] == [True, True, False]
+    assert [r.loss_weights is None for r in deferred_records] == [True, True, False]
     for before, same in zip(plain_records[:2], deferred_records[:2]):
         assert (before.train_loss, before.train_acc, before.test_acc) == (same.train_loss, same.train_acc,
                                                                           same.test_acc)
     assert deferred_records[2].train_loss != plain_records[2].train_loss
     minor = data.groups["minor"][0]
-    assert deferred_records[2].class_weights[minor] > deferred_records[2].class_weights[0]
+    assert deferred_records[2].loss_weights[minor] > deferred_records[2].loss_weights[0]
 
 
 def test_gradient_scaling_starts_uniform_then_follows_the_measured_gradients(data):
     records = list(Trainer(BASE.replace(epochs=2, grad_scale="adaptive"), data).epochs())
-    assert records[0].class_weights is None
-    weights = records[1].class_weights
+    assert records[0].loss_weights is None
+    weights = records[1].loss_weights
     assert min(weights) == pytest.approx(1.0)
     assert all(1.0 <= w <= max(data.counts) / n + 1e-9 for w, n in zip(weights, data.counts))
 
 
 def test_naming_the_default_methods_changes_nothing():
-    assert TrainConfig(loss="ce", sampler="instance", mixer="mfw", drw_epoch=0, la_tau=0, tau_norm=0) == TrainConfig()
+    assert TrainConfig(loss="ce", sampler="instance", mixer="none", drw_epoch=0, la_tau=0, tau_norm=0) == TrainConfig()
 
 
 def test_config_choices_are_the_registry_names():
     assert field_rule("loss").options == LOSSES
     assert field_rule("sampler").options == SAMPLERS
     assert field_rule("mixer").options == MIXERS
-    assert len(LOSSES) == 8 and len(SAMPLERS) == 7 and len(MIXERS) == 3
+    assert len(LOSSES) == 8 and len(SAMPLERS) == 7 and MIXERS == ("none", "mfw", "mixup", "remix")
 
 
 def test_every_method_selects_a_valid_config_and_says_what_it_is():
     for name, method in METHODS.items():
-        check_combination(TrainConfig().replace(**method.settings))
+        check_combination(TrainConfig().with_methods(name))
         assert method.description and "\n" not in method.description, name
         assert method.formula, name
-        assert set(method.defaults()) == set(method.params), name
+        assert set(method.params) <= set(TrainConfig().to_dict()), name
 
 
 def test_method_settings_round_trip_through_the_url():
@@ -177,10 +176,14 @@ def test_method_settings_round_trip_through_the_url():
     assert TrainConfig.from_query(config.to_query()) == config
 
 
-def test_the_methods_command_lists_every_method(capsys):
+def test_the_methods_command_lists_every_method_with_what_selecting_it_sets(capsys):
     assert cli_main(["methods"]) == 0
     text = capsys.readouterr().out
     assert all(name in text for name in METHODS)
+    mfw_line = next(line for line in text.splitlines() if "select:  --mixer mfw" in line)
+    assert f"mfw_strength={TrainConfig().mfw_strength}" in mfw_line and "mfw_strength=0.0" not in mfw_line
+    drw_line = next(line for line in text.splitlines() if "select:  --drw-epoch" in line)
+    assert "cb_beta=0.9999" in drw_line
     assert cli_main(["methods", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == list(METHODS)
@@ -198,3 +201,10 @@ def test_train_help_lists_the_method_flags(capsys):
     assert done.value.code == 0
     text = capsys.readouterr().out
     assert all(flag in text for flag in ("--loss", "--sampler", "--mixer", "--drw-epoch", "--tau-norm"))
+
+
+def test_the_methods_page_tables_are_the_catalogue_as_printed():
+    from procrustes_core.cli import methods_markdown
+
+    page = (ROOT / "docs" / "methods.md").read_text(encoding="utf-8")
+    assert methods_markdown() in page

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from sklearn import metrics as skm
 
-from procrustes_core.metrics import (
+from procrustes_core.analysis.metrics import (
     accuracy,
     balanced_accuracy,
     confusion_matrix,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from procrustes_core.methods import MajorFeatureWeakening, count_weights, progress_weights, strength_at
+from procrustes_core.methods.mfw import MajorFeatureWeakening, count_weights, progress_weights, strength_at
 
 
 def test_class_weights_are_1_for_the_largest_and_0_for_the_smallest():
@@ -25,7 +25,7 @@ def test_progress_weights_weaken_the_classes_fitted_best():
 
 
 def _mixer(counts=(1000, 1000, 10), **kwargs):
-    return MajorFeatureWeakening(count_weights(list(counts)), seed=0, **kwargs)
+    return MajorFeatureWeakening(list(counts), seed=0, **kwargs)
 
 
 def test_strength_zero_returns_the_features_bit_for_bit():
@@ -37,7 +37,7 @@ def test_strength_zero_returns_the_features_bit_for_bit():
 def test_the_smallest_class_is_never_weakened():
     h = torch.randn(256, 16)
     labels = torch.randint(0, 3, (256,))
-    lam, partner = _mixer().draw(labels, 1.0)
+    lam, partner = _mixer().coefficients(labels, 1.0)
     minor = labels == 2
     assert torch.all(lam[minor] == 1)
     mixed = MajorFeatureWeakening.mix(h, lam, partner)
@@ -47,7 +47,7 @@ def test_the_smallest_class_is_never_weakened():
 
 def test_coefficient_follows_lam_equals_1_minus_s_w_u():
     labels = torch.tensor([0] * 2000)
-    lam, partner = _mixer().draw(labels, 0.8)
+    lam, partner = _mixer().coefficients(labels, 0.8)
     # w = 1 for class 0, so lam = 1 - 0.8 u with u ~ U(0, 1): uniform on [0.2, 1]
     assert lam.min() >= 0.2 - 1e-6 and lam.max() <= 1.0
     assert abs(lam.mean().item() - 0.6) < 0.02
@@ -57,7 +57,7 @@ def test_coefficient_follows_lam_equals_1_minus_s_w_u():
 def test_mixing_is_a_convex_combination_with_the_partner():
     h = torch.randn(32, 4)
     labels = torch.zeros(32, dtype=torch.long)
-    lam, partner = _mixer().draw(labels, 1.0)
+    lam, partner = _mixer().coefficients(labels, 1.0)
     mixed = MajorFeatureWeakening.mix(h, lam, partner)
     expected = lam[:, None] * h + (1 - lam[:, None]) * h[partner]
     assert torch.allclose(mixed, expected)
@@ -65,15 +65,15 @@ def test_mixing_is_a_convex_combination_with_the_partner():
 
 def test_beta_coefficient_and_weakening_probability():
     labels = torch.zeros(4000, dtype=torch.long)
-    lam, _ = _mixer(coefficient="beta", alpha=0.5).draw(labels, 1.0)
+    lam, _ = _mixer(coefficient="beta", alpha=0.5).coefficients(labels, 1.0)
     assert abs(lam.mean().item() - 0.5) < 0.03 and (lam < 0.1).float().mean() > 0.15  # U-shaped
-    lam, _ = _mixer(prob=0.25).draw(labels, 1.0)
+    lam, _ = _mixer(prob=0.25).coefficients(labels, 1.0)
     assert abs((lam < 1).float().mean().item() - 0.25) < 0.03
 
 
 def test_mixer_draws_from_its_own_random_stream():
     before = torch.random.get_rng_state()
-    _mixer().draw(torch.zeros(10, dtype=torch.long), 1.0)
+    _mixer().coefficients(torch.zeros(10, dtype=torch.long), 1.0)
     assert torch.equal(before, torch.random.get_rng_state())
 
 

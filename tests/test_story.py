@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from procrustes_core import TrainConfig, run
-from procrustes_core.phases import find_phases
+from procrustes_core.analysis.phases import find_phases
+
+pytestmark = pytest.mark.slow
 
 SEEDS = (0, 1)
 EPOCHS = 6
@@ -16,11 +18,7 @@ EPOCHS = 6
 
 def _gaps(history):
     """Per epoch: major minus minor training accuracy, and minor / major mean feature-gradient norm."""
-    major, minor = history.groups["major"], history.groups["minor"]
-    acc_gap = [r.group_train_acc["major"] - r.group_train_acc["minor"] for r in history.records]
-    grad_ratio = [np.mean([r.grad_norm[c] for c in minor]) / np.mean([r.grad_norm[c] for c in major])
-                  for r in history.records]
-    return np.array(acc_gap), np.array(grad_ratio)
+    return np.array(history.gap("train_acc")), np.array(history.gradient_ratio())
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +27,8 @@ def runs():
     found = {}
     for seed in SEEDS:
         found["erm", seed] = run(base.replace(seed=seed))
-        found["mfw", seed] = run(base.replace(seed=seed, mfw_strength=0.9, mfw_layer="block2", mfw_schedule="constant"))
+        found["mfw", seed] = run(base.replace(seed=seed, mixer="mfw", mfw_strength=0.9, mfw_layer="block2",
+                                              mfw_schedule="constant"))
     return found
 
 

@@ -1,5 +1,8 @@
 """Sweeps: grids, resuming from saved runs, the same results on every backend, and the CLI."""
 
+import os
+from pathlib import Path
+
 import pytest
 
 from procrustes_core import ProcrustesError, TrainConfig
@@ -7,7 +10,7 @@ from procrustes_core import sweep as sweep_module
 from procrustes_core.cli import main
 from procrustes_core.sweep import grid_configs, load_grid_file, parse_grid_values, run_sweep
 
-BASE = TrainConfig(n_samples=1000, width=8, epochs=1, batch_size=64)
+BASE = TrainConfig(n_samples=1000, width=8, epochs=1, batch_size=64, mixer="mfw")
 GRID = {"ratio": [10.0, 50.0], "mfw_strength": [0.0, 0.9]}
 
 
@@ -42,6 +45,7 @@ def test_sweep_resumes_without_training_finished_points(tmp_path, monkeypatch):
     assert again.drop(columns="seconds").equals(first.drop(columns="seconds"))
 
 
+@pytest.mark.slow
 def test_local_pool_gives_the_same_results_as_serial(tmp_path):
     serial = run_sweep(BASE, GRID)
     pooled = run_sweep(BASE, GRID, backend="local", workers=2)
@@ -49,17 +53,34 @@ def test_local_pool_gives_the_same_results_as_serial(tmp_path):
     assert serial[columns].equals(pooled[columns])
 
 
-def test_ray_gives_the_same_results_as_serial():
-    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'procrustes[cluster]'")
-    serial = run_sweep(BASE, {"ratio": [10.0, 50.0]})
+@pytest.mark.slow
+def test_a_ray_cluster_sweep_matches_serial_and_only_the_driver_writes(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray", reason="Ray is in the dev extra: pip install -e '.[dev]'")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})  # the head trains nothing
+    cluster.add_node(num_cpus=2)  # a second node: every grid point trains there
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    monkeypatch.chdir(driver)  # out_dir below is relative: a worker writing it would write into its own folder
     try:
-        on_ray = run_sweep(BASE, {"ratio": [10.0, 50.0]}, backend="ray", workers=2)
-    except ProcrustesError as err:
-        if "did not start" in str(err):
-            pytest.skip(f"a local Ray could not start on this machine: {err}")
-        raise
+        serial = run_sweep(BASE, {"ratio": [10.0, 50.0]})
+        on_ray = run_sweep(BASE, {"ratio": [10.0, 50.0]}, out_dir="sweep", backend="ray", address=cluster.address)
+        ray.init(address=cluster.address, log_to_driver=False)
+        worker_folder = ray.get(ray.remote(num_cpus=1)(lambda: os.getcwd()).remote())
+        ray.shutdown()
+    finally:
+        cluster.shutdown()
     columns = ["ratio", "balanced_acc", "tail_test_acc"]
     assert serial[columns].equals(on_ray[columns])
+    assert len(list((driver / "sweep" / "runs").glob("*.json"))) == 2 and (driver / "sweep" / "results.csv").exists()
+    assert Path(worker_folder).resolve() != driver.resolve() and not (Path(worker_folder) / "sweep").exists()
+
+
+def test_a_grid_over_mfw_settings_without_the_mfw_mixer_is_refused():
+    with pytest.raises(ProcrustesError, match="grid mfw_strength=.*mixer='none'.*mixer=mfw"):
+        grid_configs(BASE.replace(mixer="none"), GRID)
+    assert len(grid_configs(BASE.replace(mixer="none"), {**GRID, "mixer": ["mfw"]})) == 4
 
 
 def test_unknown_backend_is_named():
@@ -82,7 +103,8 @@ def test_grid_file_yaml_and_toml(tmp_path):
 
 def test_cli_sweep_writes_table_runs_and_heatmaps(tmp_path, capsys):
     grid = tmp_path / "grid.yaml"
-    grid.write_text("base:\n  n_samples: 1000\n  width: 8\n  epochs: 1\ngrid:\n  mfw_strength: [0.0, 0.9]\n")
+    grid.write_text("base:\n  n_samples: 1000\n  width: 8\n  epochs: 1\n  mixer: mfw\n"
+                    "grid:\n  mfw_strength: [0.0, 0.9]\n")
     out = tmp_path / "sweep"
     code = main(["sweep", "--file", str(grid), "--grid", "ratio=10,50", "--out-dir", str(out),
                  "--backend", "serial", "--quiet"])

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from procrustes_core import ProcrustesError, RunHistory, Trainer, TrainingDiverged, build_data, run, train
-from procrustes_core.trainer import evaluate
+from procrustes_core.training.trainer import evaluate
 
 
 def _same(a: RunHistory, b: RunHistory) -> bool:
@@ -26,7 +26,7 @@ def test_train_yields_one_record_per_epoch_with_per_class_lists(tiny):
 
 
 def test_same_seed_gives_an_identical_history_on_cpu(tiny):
-    config = tiny.replace(mfw_strength=0.9, mfw_layer="random")
+    config = tiny.replace(mixer="mfw", mfw_strength=0.9, mfw_layer="random")
     assert _same(run(config), run(config))
 
 
@@ -37,20 +37,20 @@ def test_other_seed_gives_another_history(tiny):
 def test_strength_zero_reproduces_plain_training_bit_for_bit(tiny):
     plain = run(tiny)
     # The mixer runs every step, but the schedule gives strength 0 from the first epoch on.
-    mixed_at_zero = run(tiny.replace(mfw_strength=0.9, mfw_schedule="warmup", mfw_until=0.0))
+    mixed_at_zero = run(tiny.replace(mixer="mfw", mfw_strength=0.9, mfw_schedule="warmup", mfw_until=0.0))
     assert mixed_at_zero.series("mfw_strength") == [0.0, 0.0]
     assert _same(plain, mixed_at_zero)
 
 
 def test_mfw_changes_training_and_follows_its_schedule(tiny):
-    config = tiny.replace(epochs=4, mfw_strength=0.9, mfw_schedule="warmup", mfw_until=0.5)
+    config = tiny.replace(epochs=4, mixer="mfw", mfw_strength=0.9, mfw_schedule="warmup", mfw_until=0.5)
     history = run(config)
     assert history.series("mfw_strength") == [0.9, 0.9, 0.0, 0.0]
     assert not _same(history, run(tiny.replace(epochs=4)))
 
 
 def test_evaluation_is_unmixed_and_repeatable(tiny):
-    trainer = Trainer(tiny.replace(mfw_strength=1.0, mfw_schedule="constant"))
+    trainer = Trainer(tiny.replace(mixer="mfw", mfw_strength=1.0, mfw_schedule="constant"))
     next(trainer.epochs())
     first = evaluate(trainer.model, trainer.x_test, trainer.y_test).logits
     again = evaluate(trainer.model, trainer.x_test, trainer.y_test).logits
@@ -59,7 +59,7 @@ def test_evaluation_is_unmixed_and_repeatable(tiny):
 
 
 def test_labels_are_never_changed_by_mixing(tiny):
-    trainer = Trainer(tiny.replace(mfw_strength=1.0, mfw_schedule="constant"))
+    trainer = Trainer(tiny.replace(mixer="mfw", mfw_strength=1.0, mfw_schedule="constant"))
     labels = trainer.y_train.clone()
     list(trainer.epochs())
     assert torch.equal(labels, trainer.y_train)
@@ -108,7 +108,7 @@ def test_cuda_without_a_gpu_is_a_user_error(tiny):
 
 def test_unknown_block_for_the_model_is_named(tiny):
     with pytest.raises(ProcrustesError, match="mfw_layer='block5'"):
-        Trainer(tiny.replace(mfw_strength=0.5, mfw_layer="block5"))
+        Trainer(tiny.replace(mixer="mfw", mfw_strength=0.5, mfw_layer="block5"))
 
 
 @pytest.mark.parametrize(
@@ -117,8 +117,8 @@ def test_unknown_block_for_the_model_is_named(tiny):
         dict(dataset="digits", model="mlp"),
         dict(dataset="digits", model="cnn2d"),
         dict(dataset="toy2d", toy_shape="moons", n_samples=600),
-        dict(model="mlp", mfw_strength=0.5, mfw_layer="input"),
-        dict(optimizer="adam", lr=0.01, lr_schedule="constant", mfw_strength=0.5, mfw_weights="progress",
+        dict(model="mlp", mixer="mfw", mfw_strength=0.5, mfw_layer="input"),
+        dict(optimizer="adam", lr=0.01, lr_schedule="constant", mixer="mfw", mfw_strength=0.5, mfw_weights="progress",
              mfw_schedule="until-equal", mfw_coef="beta", mfw_alpha=0.4, mfw_prob=0.5),
         dict(val_per_class=10),
     ],
@@ -138,6 +138,6 @@ def test_resnet32_trains_on_small_images():
     data.x_train, data.x_test = (torch.nn.functional.interpolate(t, size=16).repeat(1, 3, 1, 1)
                                  for t in (data.x_train, data.x_test))
     config = TrainConfig(dataset="digits", model="resnet32", ratio=5, epochs=1, width=4, threads=1,
-                         mfw_strength=0.5, mfw_layer="block3")
+                         mixer="mfw", mfw_strength=0.5, mfw_layer="block3")
     history = run(config, data=data)
     assert len(history.records) == 1 and len(history.last.grad_norm) == 10

@@ -8,9 +8,9 @@ from pathlib import Path
 import streamlit as st
 
 from procrustes_core import ProcrustesError, RunHistory, TrainConfig, counts_for, load_pool
-from procrustes_core.imbalance import class_groups
-from procrustes_core.phases import find_phases
-from procrustes_core.plots import (
+from procrustes_core.analysis.phases import find_phases
+from procrustes_core.data.imbalance import class_groups
+from procrustes_core.figures import (
     class_count_bars,
     class_curves,
     confusion_figure,

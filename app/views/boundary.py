@@ -7,10 +7,10 @@ import streamlit as st
 from app import runner
 from app.components.run_view import draw_chart, job_buttons
 from procrustes_core import ProcrustesError
-from procrustes_core.boundary import boundary_figure
 from procrustes_core.config import field_rule
-from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
-from procrustes_core.plots import group_curves
+from procrustes_core.figures.boundary import boundary_figure
+from procrustes_core.figures.runs import group_curves
+from procrustes_core.methods.catalogue import RECOMMENDED_STRENGTH
 
 KIND = "boundary"
 N_SAMPLES = 4000
@@ -39,8 +39,8 @@ def start() -> None:
     try:
         toy = base.replace(dataset="toy2d", toy_shape=shape, model="auto", n_samples=N_SAMPLES, profile=profile,
                            counts=None, epochs=int(epochs), mfw_layer="block2", n_max=None, val_per_class=0,
-                           mfw_strength=0.0)
-        runs = [("ERM", toy), (f"MFW {strength:g}", toy.replace(mfw_strength=strength))]
+                           mixer="none")
+        runs = [("ERM", toy), (f"MFW {strength:g}", toy.replace(mixer="mfw", mfw_strength=strength))]
     except ProcrustesError as err:
         st.session_state.boundary_problem = f"These settings cannot train the toy data: {err}"
         return

@@ -7,8 +7,8 @@ import streamlit as st
 from app import runner
 from app.components.run_view import LiveCharts, draw_chart, final_results, job_buttons
 from procrustes_core import ProcrustesError, RunHistory
-from procrustes_core.methods.mfw import RECOMMENDED_STRENGTH
-from procrustes_core.plots import compare_runs
+from procrustes_core.figures.runs import compare_runs
+from procrustes_core.methods.posthoc import PostHoc
 from procrustes_core.sweep import result_row
 
 KIND = "compare"
@@ -21,23 +21,22 @@ config = st.session_state.get("config")
 limits = st.session_state.limits
 
 
-def trio() -> None:
-    """ERM, ERM + logit adjustment, MFW and MFW + logit adjustment on the current data and seed."""
+def pair() -> None:
+    """ERM and MFW on the current data and seed — two trainings, each also scored with post-hoc logit
+    adjustment (the same trained model, so ± LA costs no second training)."""
     base = st.session_state.get("config")
-    strength = base.mfw_strength or RECOMMENDED_STRENGTH
     tau = base.la_tau or 1.0
     try:
-        plain = base.replace(mfw_strength=0.0, la_tau=0.0, mixer="mfw") if "mixer" in base.to_dict() \
-            else base.replace(mfw_strength=0.0, la_tau=0.0)
-        configs = [plain, plain.replace(la_tau=tau), plain.replace(mfw_strength=strength),
-                   plain.replace(mfw_strength=strength, la_tau=tau)]
+        plain = base.replace(mixer="none", la_tau=0.0)
+        configs = [plain, plain.replace(mixer="mfw")]
     except ProcrustesError as err:
         st.session_state.compare_problem = f"These settings cannot be compared this way: {err}"
         return
-    st.session_state.compare_problem = runner.start(KIND, [(runner.run_label(c), c) for c in configs], limits)
+    st.session_state.compare_problem = runner.start(KIND, [(runner.run_label(c), c) for c in configs], limits,
+                                                    variants={"LA": PostHoc(la_tau=tau)})
 
 
-job, training = job_buttons(KIND, "Train ERM vs MFW (each ± logit adjustment) on these settings", trio,
+job, training = job_buttons(KIND, "Train ERM vs MFW (each ± logit adjustment) on these settings", pair,
                             config is not None, ("train_trio", "stop_trio"), widths=(2, 1, 1))
 
 uploads = st.file_uploader("Add saved runs (JSON)", type=["json"], accept_multiple_files=True, key="uploads")
@@ -55,7 +54,13 @@ for upload in uploads or []:
 def training_runs(current: runner.Job | None) -> dict[str, RunHistory]:
     if current is None or not current.training:
         return {}
-    return {f"{r.label} (training)": r.history for r in current.runs if r.history is not None}
+    found = {}
+    for r in current.runs:
+        if r.history is not None:
+            found[f"{r.label} (training)"] = r.history
+            found.update({f"{runner.run_label(r.history.variant(n).config)} (training)": r.history.variant(n)
+                          for n in r.history.variants})
+    return found
 
 
 available = dict(runner.session_runs())

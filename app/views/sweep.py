@@ -11,7 +11,7 @@ import streamlit as st
 from app import runner
 from app.components.run_view import draw_chart, job_buttons
 from procrustes_core import ProcrustesError
-from procrustes_core.plots import sweep_heatmap
+from procrustes_core.figures import sweep_heatmap
 from procrustes_core.sweep import grid_configs, result_row
 
 KIND = "sweep"
@@ -81,7 +81,9 @@ def start() -> None:
         st.session_state.sweep_problem = f"{points} grid points: at most {MAX_LIVE_POINTS} are trained live"
         return
     try:
-        configs = grid_configs(base.replace(epochs=int(epochs)), {"ratio": ratios, "mfw_strength": strengths})
+        # strength 0 with the mfw mixer mixes nothing: the plain-training column of the grid
+        configs = grid_configs(base.replace(epochs=int(epochs), mixer="mfw"),
+                               {"ratio": ratios, "mfw_strength": strengths})
     except ProcrustesError as err:
         st.session_state.sweep_problem = str(err)
         return

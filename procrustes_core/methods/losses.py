@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 
 @dataclass
@@ -49,7 +48,7 @@ class Loss:
     """Base class: subclasses define ``per_sample``; ``__call__`` averages it over the batch."""
 
     name = "loss"
-    class_weights: np.ndarray | None = None  # weights this loss brings itself (weighted CE)
+    loss_weights: np.ndarray | None = None  # per-class weights this loss brings itself (weighted CE)
 
     def per_sample(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -57,11 +56,11 @@ class Loss:
     def plain_mean(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.per_sample(logits, labels).mean()
 
-    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor | None = None,
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor, loss_weights: torch.Tensor | None = None,
                  mix: LabelMix | None = None) -> torch.Tensor:
-        if class_weights is None and mix is None:
+        if loss_weights is None and mix is None:
             return self.plain_mean(logits, labels)
-        w = class_weights if class_weights is not None else torch.ones(logits.shape[1], device=logits.device)
+        w = loss_weights if loss_weights is not None else torch.ones(logits.shape[1], device=logits.device)
         own = w[labels] * self.per_sample(logits, labels)
         if mix is None:
             return own.sum() / w[labels].sum()
@@ -70,9 +69,6 @@ class Loss:
         total = mix.lam * own + (1 - mix.lam) * other
         weight = mix.lam * w[labels] + (1 - mix.lam) * w[other_labels]
         return total.sum() / weight.sum()
-
-    def adapt_model(self, model: nn.Module) -> None:
-        """Change the model before training if the loss needs it (LDAM's cosine classifier)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -83,8 +79,8 @@ class CrossEntropy(Loss):
 
     name = "ce"
 
-    def __init__(self, class_weights: np.ndarray | None = None):
-        self.class_weights = None if class_weights is None else np.asarray(class_weights, dtype=np.float64)
+    def __init__(self, loss_weights: np.ndarray | None = None):
+        self.loss_weights = None if loss_weights is None else np.asarray(loss_weights, dtype=np.float64)
 
     def per_sample(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, labels, reduction="none")
@@ -109,47 +105,27 @@ class FocalLoss(Loss):
         return f"FocalLoss(gamma={self.gamma:g})"
 
 
-class CosineHead(nn.Module):
-    """A classifier on normalised features and weights: ``z_c = s · cos(h, W_c)``."""
-
-    def __init__(self, feature_dim: int, num_classes: int, scale: float):
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(num_classes, feature_dim).uniform_(-1, 1))
-        self.scale = scale
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.scale * F.normalize(h, dim=1) @ F.normalize(self.weight, dim=1).T
-
-    def extra_repr(self) -> str:
-        return f"{self.weight.shape[1]} -> {self.weight.shape[0]}, scale={self.scale:g}"
-
-
 class LDAMLoss(Loss):
     """Label-distribution-aware margin: ``ℓ = CE(z − s·Δ_y·e_y)``, ``Δ_c ∝ n_c^(−1/4)``, ``max Δ = m``.
 
-    With the cosine classifier the logits are ``s·cos θ``, so this is ``CE(s·(cos θ − Δ_y e_y))``.
+    With the cosine classifier (``models.heads.CosineClassifier``, chosen by ``ldam_cosine``) the
+    logits are ``s·cos θ``, so this is ``CE(s·(cos θ − Δ_y e_y))``, as in the LDAM-DRW reference.
     """
 
     name = "ldam"
 
-    def __init__(self, counts: list[int], max_margin: float = 0.5, scale: float = 30.0, cosine: bool = True):
+    def __init__(self, counts: list[int], max_margin: float = 0.5, scale: float = 30.0):
         margins = np.asarray(counts, dtype=np.float64) ** -0.25
         self.margins = margins * (max_margin / margins.max())
         self.scale = scale
-        self.cosine = cosine
 
     def per_sample(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         margin = self.scale * _tensor(self.margins, logits)[labels]
         shifted = logits - margin[:, None] * F.one_hot(labels, logits.shape[1]).to(logits.dtype)
         return F.cross_entropy(shifted, labels, reduction="none")
 
-    def adapt_model(self, model: nn.Module) -> None:
-        if self.cosine:
-            head = model.head
-            model.head = CosineHead(head.in_features, head.out_features, self.scale).to(head.weight.device)
-
     def __repr__(self) -> str:
-        return f"LDAMLoss(max_margin={self.margins.max():g}, scale={self.scale:g}, cosine={self.cosine})"
+        return f"LDAMLoss(max_margin={self.margins.max():g}, scale={self.scale:g})"
 
 
 class LogitAdjustedLoss(Loss):
@@ -199,15 +175,15 @@ class ClassDependentTemperature(Loss):
 
 
 def build_loss(name: str, counts: list[int], focal_gamma: float = 1.0, cb_beta: float = 0.999,
-               ldam_max_margin: float = 0.5, ldam_scale: float = 30.0, ldam_cosine: bool = True,
-               la_loss_tau: float = 1.0, cdt_gamma: float = 0.2) -> Loss:
+               ldam_max_margin: float = 0.5, ldam_scale: float = 30.0, la_loss_tau: float = 1.0,
+               cdt_gamma: float = 0.2) -> Loss:
     """The loss called ``name`` (see ``procrustes methods``) for training counts ``counts``."""
     builders = {
         "ce": lambda: CrossEntropy(),
         "weighted-ce": lambda: CrossEntropy(inverse_frequency_weights(counts)),
         "cb-ce": lambda: CrossEntropy(effective_number_weights(counts, cb_beta)),
         "focal": lambda: FocalLoss(focal_gamma),
-        "ldam": lambda: LDAMLoss(counts, ldam_max_margin, ldam_scale, ldam_cosine),
+        "ldam": lambda: LDAMLoss(counts, ldam_max_margin, ldam_scale),
         "balanced-softmax": lambda: BalancedSoftmax(counts),
         "la-loss": lambda: LogitAdjustedLoss(counts, la_loss_tau),
         "cdt": lambda: ClassDependentTemperature(counts, cdt_gamma),
@@ -218,7 +194,7 @@ def build_loss(name: str, counts: list[int], focal_gamma: float = 1.0, cb_beta: 
 
 
 __all__ = [
-    "BalancedSoftmax", "ClassDependentTemperature", "CosineHead", "CrossEntropy", "FocalLoss", "LDAMLoss",
+    "BalancedSoftmax", "ClassDependentTemperature", "CrossEntropy", "FocalLoss", "LDAMLoss",
     "LabelMix", "LogitAdjustedLoss", "Loss", "build_loss", "effective_number_weights",
     "inverse_frequency_weights",
 ]

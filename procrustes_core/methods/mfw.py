@@ -8,7 +8,11 @@ arXiv 2104.01769), for a mini-batch with labels ``y`` and strength ``s``:
     lam_i = 1 - s * w_{y_i} * u_i,   u_i ~ U(0, 1)  (or Beta(alpha, alpha))
     h_i  <- lam_i * h_i + (1 - lam_i) * h_j                  the label stays y_i
 
-so the network cannot fit the major classes first. Nothing is mixed at evaluation.
+so the network cannot fit the major classes first. ``h`` is the representation at one position
+of the network (the input, the output of a block, or a block drawn at random each step); the
+partner's features are not detached. Nothing is mixed at evaluation. The strength may follow a
+schedule over epochs (``strength_at``). This file is the whole method: the trainer calls
+``draw`` once per mini-batch and hands the result to the model's forward pass.
 """
 
 from __future__ import annotations
@@ -18,10 +22,8 @@ import math
 import numpy as np
 import torch
 
-# The strength to start from when weakening is turned on. With the config's defaults (penultimate
-# features, first half of training) it did best on a validation split of MNIST-1D step-100 among the
-# variants in benchmarks/results/reproduce_study*.md.
-RECOMMENDED_STRENGTH = 0.5
+from ..data.imbalance import head_and_tail
+from .mixers import Mixer, Mixing, blend
 
 
 def _scaled(values: np.ndarray, gamma: float) -> np.ndarray:
@@ -32,51 +34,13 @@ def _scaled(values: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def count_weights(counts: list[int], gamma: float = 1.0) -> np.ndarray:
-    """Class weights from class sizes: 1 for the largest class, 0 for the smallest (all 0 if balanced)."""
+    """Weakening weights from class sizes: 1 for the largest class, 0 for the smallest (all 0 if balanced)."""
     return _scaled(np.asarray(counts, dtype=np.float64), gamma)
 
 
 def progress_weights(train_acc: list[float], gamma: float = 1.0) -> np.ndarray:
-    """Class weights from training progress: 1 for the class fitted best, 0 for the one fitted worst."""
+    """Weakening weights from training progress: 1 for the class fitted best, 0 for the one fitted worst."""
     return _scaled(np.asarray(train_acc, dtype=np.float64), gamma)
-
-
-class MajorFeatureWeakening:
-    """Draws a partner and a coefficient per sample, and mixes a representation with them."""
-
-    def __init__(self, class_weights: np.ndarray, coefficient: str = "uniform", alpha: float = 1.0,
-                 prob: float = 1.0, seed: int | list[int] = 0):
-        self.class_weights = np.asarray(class_weights, dtype=np.float64)
-        self.coefficient = coefficient
-        self.alpha = alpha
-        self.prob = prob
-        self.rng = np.random.default_rng(seed)  # its own stream: mixing never shifts the batch order
-
-    def draw(self, labels: torch.Tensor, strength: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """``lam`` (one per sample) and the partner index of each sample."""
-        n = len(labels)
-        partner = self.rng.permutation(n)
-        if self.coefficient == "beta":
-            u = self.rng.beta(self.alpha, self.alpha, n)
-        else:
-            u = self.rng.random(n)
-        weight = self.class_weights[labels.cpu().numpy()]
-        if self.prob < 1:
-            weight = weight * (self.rng.random(n) < self.prob)
-        lam = 1.0 - strength * weight * u
-        device = labels.device
-        return (torch.as_tensor(lam, dtype=torch.float32, device=device),
-                torch.as_tensor(partner, dtype=torch.long, device=device))
-
-    @staticmethod
-    def mix(h: torch.Tensor, lam: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
-        """``lam_i * h_i + (1 - lam_i) * h_partner(i)``, broadcast over feature dimensions."""
-        lam = lam.reshape(-1, *([1] * (h.dim() - 1)))
-        return lam * h + (1 - lam) * h[partner]
-
-    def __call__(self, h: torch.Tensor, labels: torch.Tensor, strength: float) -> torch.Tensor:
-        lam, partner = self.draw(labels, strength)
-        return self.mix(h, lam, partner)
 
 
 def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: float,
@@ -101,3 +65,65 @@ def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: 
     if schedule == "until-equal":
         return 0.0 if progress_equal else strength
     raise ValueError(f"unknown schedule {schedule!r}")
+
+
+class MajorFeatureWeakening(Mixer):
+    """MFW: per-class weakening weights, a partner and a coefficient per sample, a strength schedule
+    over epochs, and the position in the network where features are mixed."""
+
+    name = "mfw"
+
+    def __init__(self, counts: list[int], strength: float = 1.0, position: int = 0, num_positions: int = 1,
+                 schedule: str = "constant", epochs: int = 1, until: float = 1.0, gamma: float = 1.0,
+                 coefficient: str = "uniform", alpha: float = 1.0, prob: float = 1.0, weights: str = "count",
+                 seed: int = 0):
+        self.weakening_weights = count_weights(counts, gamma)  # w_c, one per class
+        self.strength, self.schedule, self.epochs, self.until = strength, schedule, epochs, until
+        self.position = position  # -1: drawn at random each step among num_positions
+        self.num_positions = num_positions
+        self.gamma, self.coefficient, self.alpha, self.prob, self.weights = gamma, coefficient, alpha, prob, weights
+        self.rng = np.random.default_rng([seed, 11])  # its own stream: mixing never shifts the batch order
+        self.position_rng = np.random.default_rng([seed, 13])
+        self.progress_equal = False
+
+    def strength_at(self, epoch: int) -> float:
+        return strength_at(self.schedule, self.strength, epoch, self.epochs, self.until, self.progress_equal)
+
+    def coefficients(self, labels: torch.Tensor, strength: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """``lam`` (one per sample) and the partner index of each sample."""
+        n = len(labels)
+        partner = self.rng.permutation(n)
+        u = self.rng.beta(self.alpha, self.alpha, n) if self.coefficient == "beta" else self.rng.random(n)
+        weight = self.weakening_weights[labels.cpu().numpy()]
+        if self.prob < 1:
+            weight = weight * (self.rng.random(n) < self.prob)
+        lam = 1.0 - strength * weight * u
+        device = labels.device
+        return (torch.as_tensor(lam, dtype=torch.float32, device=device),
+                torch.as_tensor(partner, dtype=torch.long, device=device))
+
+    def draw(self, labels: torch.Tensor, strength: float) -> Mixing:
+        lam, partner = self.coefficients(labels, strength)
+        at = self.position if self.position >= 0 else int(self.position_rng.integers(self.num_positions))
+        return Mixing(lam, partner, at)
+
+    mix = staticmethod(blend)
+
+    def __call__(self, h: torch.Tensor, labels: torch.Tensor, strength: float) -> torch.Tensor:
+        """Weaken a batch of representations ``h`` directly (for a lesson, or your own model)."""
+        lam, partner = self.coefficients(labels, strength)
+        return blend(h, lam, partner)
+
+    def after_epoch(self, train_acc: list[float], groups: dict[str, list[int]]) -> None:
+        """Progress-based weights follow the training accuracy; ``until-equal`` watches the gap."""
+        if self.weights == "progress":
+            self.weakening_weights = progress_weights(train_acc, self.gamma)
+        head, tail = head_and_tail(groups)
+        head_acc = float(np.mean([train_acc[k] for k in head]))
+        tail_acc = float(np.mean([train_acc[k] for k in tail]))
+        if tail_acc >= 0.9 * head_acc:
+            self.progress_equal = True
+
+    def __repr__(self) -> str:
+        return (f"MajorFeatureWeakening(strength={self.strength:g}, schedule={self.schedule!r}, "
+                f"position={self.position})")

@@ -1,9 +1,9 @@
 """Mixers: blend each sample of a mini-batch with a partner sample, at the input or inside the network.
 
-All three share one step, ``h_i ← λ_i · h_i + (1 − λ_i) · h_j`` with ``j = perm(i)``; they differ in
-how ``λ`` is drawn and in what happens to the label:
+Every mixer shares one step, ``h_i ← λ_i · h_i + (1 − λ_i) · h_j`` with ``j = perm(i)`` (``blend``);
+they differ in how ``λ`` is drawn and in what happens to the label:
 
-    mfw     major feature weakening (see mfw.py): λ_i = 1 − s · w_{y_i} · u_i, the label stays y_i
+    mfw     major feature weakening (mfw.py): λ_i = 1 − s · w_{y_i} · u_i, the label stays y_i
     mixup   λ ~ Beta(α, α) for the batch, at the input; the target is λ·y_i + (1 − λ)·y_j
     remix   as mixup, but the target leans to the minor class: with κ and τ,
             λ_y = 0 if n_{y_i} / n_{y_j} ≥ κ and λ < τ;  λ_y = 1 if n_{y_i} / n_{y_j} ≤ 1/κ and 1 − λ < τ;
@@ -19,9 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..imbalance import head_and_tail
 from .losses import LabelMix
-from .mfw import MajorFeatureWeakening, progress_weights, strength_at
+
+
+def blend(h: torch.Tensor, lam: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
+    """``λ_i · h_i + (1 − λ_i) · h_partner(i)``, broadcast over the feature dimensions.
+
+    The partner's features are not detached: the gradient of a mixed sample's loss reaches the
+    partner's features too, as in mixup."""
+    lam = lam.reshape(-1, *([1] * (h.dim() - 1)))
+    return lam * h + (1 - lam) * h[partner]
 
 
 @dataclass
@@ -34,7 +41,7 @@ class Mixing:
     labels: LabelMix | None = None  # None: every sample keeps its own label
 
     def apply(self, h: torch.Tensor) -> torch.Tensor:
-        return MajorFeatureWeakening.mix(h, self.lam, self.partner)
+        return blend(h, self.lam, self.partner)
 
 
 class Mixer:
@@ -51,41 +58,6 @@ class Mixer:
 
     def after_epoch(self, train_acc: list[float], groups: dict[str, list[int]]) -> None:
         """Called with each epoch's per-class training accuracy."""
-
-
-class FeatureWeakening(Mixer):
-    """MFW at a fixed position (or one drawn each step), with its strength schedule."""
-
-    name = "mfw"
-
-    def __init__(self, weakening: MajorFeatureWeakening, position: int, num_positions: int, strength: float,
-                 schedule: str, epochs: int, until: float, weights: str = "count", gamma: float = 1.0,
-                 seed: int = 0):
-        self.weakening = weakening
-        self.position = position  # -1: drawn at random each step
-        self.num_positions = num_positions
-        self.strength, self.schedule, self.epochs, self.until = strength, schedule, epochs, until
-        self.weights, self.gamma = weights, gamma
-        self.position_rng = np.random.default_rng([seed, 13])
-        self.progress_equal = False
-
-    def strength_at(self, epoch: int) -> float:
-        return strength_at(self.schedule, self.strength, epoch, self.epochs, self.until, self.progress_equal)
-
-    def draw(self, labels: torch.Tensor, strength: float) -> Mixing:
-        lam, partner = self.weakening.draw(labels, strength)
-        at = self.position if self.position >= 0 else int(self.position_rng.integers(self.num_positions))
-        return Mixing(lam, partner, at)
-
-    def after_epoch(self, train_acc: list[float], groups: dict[str, list[int]]) -> None:
-        """Progress-based weights follow the training accuracy; ``until-equal`` watches the gap."""
-        if self.weights == "progress":
-            self.weakening.class_weights = progress_weights(train_acc, self.gamma)
-        head, tail = head_and_tail(groups)
-        head_acc = float(np.mean([train_acc[k] for k in head]))
-        tail_acc = float(np.mean([train_acc[k] for k in tail]))
-        if tail_acc >= 0.9 * head_acc:
-            self.progress_equal = True
 
 
 class Mixup(Mixer):
@@ -110,6 +82,9 @@ class Mixup(Mixer):
         lam, partner = self.coefficients(labels)
         return Mixing(lam, partner, 0, LabelMix(self.label_lam(labels, lam, partner), partner))
 
+    def __repr__(self) -> str:
+        return f"Mixup(alpha={self.alpha:g})"
+
 
 class Remix(Mixup):
     """Mixup whose target goes to the minor class when the pair is imbalanced enough (κ, τ)."""
@@ -129,3 +104,6 @@ class Remix(Mixup):
         lam_y[(ratio >= self.kappa) & (lam < self.tau)] = 0.0
         lam_y[(ratio <= 1 / self.kappa) & (1 - lam < self.tau)] = 1.0
         return lam_y
+
+    def __repr__(self) -> str:
+        return f"Remix(alpha={self.alpha:g}, kappa={self.kappa:g}, tau={self.tau:g})"

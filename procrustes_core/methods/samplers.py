@@ -123,15 +123,9 @@ class SyntheticOverSampler(Sampler):
         return f"SyntheticOverSampler(variant={self.variant!r}, k_neighbors={self.k_neighbors})"
 
 
-SYNTHETIC = ("smote", "borderline-smote")
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # digits' 8x8 pictures count as vectors
-
-
-def build_sampler(name: str, seed: int = 0, dataset: str = "mnist1d") -> Sampler:
-    """The sampler called ``name``; SMOTE is refused for images (interpolating pixels makes no new image)."""
-    if name in SYNTHETIC and dataset in IMAGE_DATASETS:
-        raise ProcrustesError(f"sampler={name!r} with dataset={dataset!r}: SMOTE interpolates feature vectors "
-                              "(mnist1d, digits, toy2d), not images; use sampler='oversample'")
+def build_sampler(name: str, seed: int = 0) -> Sampler:
+    """The sampler called ``name`` (``check_combination`` refuses SMOTE for images: interpolating
+    pixels makes no new image)."""
     builders = {
         "instance": Sampler,
         "class-balanced": lambda: PowerSampler(0.0),

@@ -1,11 +1,17 @@
-"""Class weights over epochs: fixed, deferred (DRW), a curriculum, or adaptive gradient scaling.
+"""Schedules over epochs: the learning rate, and the per-class loss weights (fixed, deferred (DRW),
+a curriculum, or adaptive gradient scaling).
 
-The training objective multiplies each sample's loss, and so its gradient, by a per-class weight
-``w_{y_i}`` (see losses.py). A schedule decides those weights epoch by epoch:
+    learning rate  constant: lr;  cosine: lr · ½(1 + cos(π e / E));  step-warmup (the long-tail CIFAR
+                   recipe): linear warm-up over 5 epochs, then × 0.01 from 80 % and × 0.0001 from 90 %
+                   of the epochs (epochs 160 and 180 of 200)
+
+The training objective multiplies each sample's loss, and so its gradient, by a per-class loss
+weight ``w_{y_i}`` (see losses.py). A loss-weight schedule decides those weights epoch by epoch:
 
     ramp ρ(e)      constant: 1;  linear: min(1, e / (until·E));  cosine: ½(1 − cos(π · min(1, e / (until·E))))
     weights        w(e) = 1 + ρ(e) · (w − 1)          uniform at ρ = 0, the full weights at ρ = 1
-    DRW            ρ(e) = 0 before epoch ``drw_epoch`` (1-based), 1 from it on
+    DRW            ρ(e) = 0 for the first ``drw_epoch`` epochs, 1 after them (e is 0-based: DRW at
+                   160 of 200 epochs re-weights from the 161st epoch on, as the LDAM-DRW reference)
     gradient scaling (adaptive)
                    w_c = min( (max_k G_k / G_c)^q , n_max / n_c ),   G_c = n_c · ḡ_c
                    ḡ_c = last epoch's mean feature-gradient norm of class c: every class's total
@@ -18,7 +24,21 @@ import math
 
 import numpy as np
 
-RAMPS = ("constant", "linear", "cosine")
+WARMUP_EPOCHS = 5
+
+
+def learning_rate(schedule: str, lr: float, epoch: int, epochs: int) -> float:
+    """Learning rate of ``epoch`` (0-based) of ``epochs`` under ``schedule`` (see the module docstring)."""
+    if schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+    if schedule == "step-warmup":
+        if epoch < WARMUP_EPOCHS and epochs > 2 * WARMUP_EPOCHS:
+            return lr * (epoch + 1) / WARMUP_EPOCHS
+        if epoch >= round(0.9 * epochs):
+            return lr * 1e-4
+        if epoch >= round(0.8 * epochs):
+            return lr * 1e-2
+    return lr
 
 
 def ramp(kind: str, epoch: int, epochs: int, until: float = 1.0) -> float:
@@ -34,8 +54,8 @@ def ramp(kind: str, epoch: int, epochs: int, until: float = 1.0) -> float:
     raise ValueError(f"unknown ramp {kind!r}")
 
 
-class ClassWeights:
-    """Fixed target weights ``w`` reached along a ramp; ``at(epoch)`` is ``None`` while uniform."""
+class LossWeights:
+    """Fixed target loss weights ``w`` reached along a ramp; ``at(epoch)`` is ``None`` while uniform."""
 
     name = "weights"
 
@@ -61,8 +81,8 @@ class ClassWeights:
         return f"{type(self).__name__}({self.kind})"
 
 
-class DeferredReweighting(ClassWeights):
-    """DRW: uniform weights until epoch ``start`` (1-based), the full weights from it on."""
+class DeferredReweighting(LossWeights):
+    """DRW: uniform weights for the first ``start`` epochs, the full weights after them."""
 
     name = "drw"
 
@@ -71,13 +91,13 @@ class DeferredReweighting(ClassWeights):
         self.start = start
 
     def progress(self, epoch: int) -> float:
-        return 1.0 if epoch + 1 >= self.start else 0.0
+        return 1.0 if epoch >= self.start else 0.0
 
     def __repr__(self) -> str:
         return f"DeferredReweighting(start={self.start})"
 
 
-class GradientScaling(ClassWeights):
+class GradientScaling(LossWeights):
     """Adaptive per-class multipliers of the per-sample loss gradient, from last epoch's feature gradients."""
 
     name = "grad-scale"

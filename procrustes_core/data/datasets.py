@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import TrainConfig
-from .errors import ProcrustesError
-from .files import atomic_write_bytes
+from ..config import TrainConfig
+from ..errors import ProcrustesError
+from ..files import atomic_write_bytes
 from .imbalance import class_counts, class_groups, subsample
 
 POOL_SEED = 42  # the pool (generation and the train/test split) is fixed; subsets vary with the run seed

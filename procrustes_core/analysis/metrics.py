@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -53,3 +55,30 @@ def group_means(per_class: list[float] | np.ndarray, groups: dict[str, list[int]
     """Mean of a per-class quantity over each group (major / minor, many / medium / few)."""
     values = np.asarray(per_class, dtype=np.float64)
     return {name: float(values[members].mean()) for name, members in groups.items() if members}
+
+
+@dataclass
+class Scores:
+    """Every per-class and overall score of one set of predictions (one split, one post-hoc setting)."""
+
+    confusion: np.ndarray  # rows: true class, columns: predicted class
+    precision: np.ndarray
+    recall: np.ndarray  # per-class accuracy
+    f1: np.ndarray
+    support: np.ndarray
+    accuracy: float
+    balanced_acc: float
+
+    @classmethod
+    def of(cls, confusion: np.ndarray) -> Scores:
+        per_class = per_class_scores(confusion)
+        return cls(np.asarray(confusion), per_class["precision"], per_class["recall"], per_class["f1"],
+                   per_class["support"], accuracy(confusion), balanced_accuracy(confusion))
+
+    @classmethod
+    def from_predictions(cls, y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> Scores:
+        return cls.of(confusion_matrix(y_true, y_pred, num_classes))
+
+    def group_recall(self, groups: dict[str, list[int]]) -> dict[str, float]:
+        """Mean per-class accuracy of each group (major / minor, many / medium / few)."""
+        return group_means(self.recall, groups)

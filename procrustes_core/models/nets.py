@@ -1,6 +1,7 @@
 """Small networks whose hidden blocks are exposed, so features can be mixed after any of them.
 
-Every model is ``blocks`` (a list of modules applied in turn) followed by a linear ``head``.
+Every model is ``blocks`` (a list of modules applied in turn) followed by a classifier ``head``
+(``heads.py``: linear, or cosine for LDAM).
 Position 0 is the input, position ``k`` the output of block ``k``; the output of the last block
 is the penultimate feature vector ``h`` that feature gradients are measured on.
 """
@@ -12,18 +13,20 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .errors import ProcrustesError
+from ..errors import ProcrustesError
+from .heads import LinearClassifier, build_head
 
 Mix = Callable[[torch.Tensor], torch.Tensor]
 
 
 class BlockNet(nn.Module):
-    """``blocks`` then a linear ``head``; ``forward`` can mix features at one position."""
+    """``blocks`` then a classifier ``head``; ``forward`` can mix features at one position."""
 
     def __init__(self, blocks: list[nn.Module], feature_dim: int, num_classes: int):
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Linear(feature_dim, num_classes)
+        self.feature_dim = feature_dim
+        self.head: nn.Module = LinearClassifier(feature_dim, num_classes)
 
     @property
     def num_positions(self) -> int:
@@ -152,11 +155,15 @@ def model_name(model: str, kind: str, dataset: str) -> str:
 
 
 def build_model(model: str, input_shape: tuple[int, ...], num_classes: int, width: int, kind: str,
-                dataset: str) -> BlockNet:
+                dataset: str, head: str = "linear", scale: float = 30.0) -> BlockNet:
+    """The named network (``auto``: the dataset's usual one) with a ``linear`` or ``cosine`` head."""
     name = model_name(model, kind, dataset)
     if name == "resnet32" and width == 64:
         width = 16  # ResNet-32's standard width; 64 would make it 16x larger
-    return BUILDERS[name](input_shape, num_classes, width)
+    net = BUILDERS[name](input_shape, num_classes, width)
+    if head != "linear":
+        net.head = build_head(head, net.feature_dim, num_classes, scale)
+    return net
 
 
 def mix_position(layer: str, net: BlockNet) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from .history import RunHistory
+from ..analysis.history import RunHistory
 
 MODES = ("auto", "widget", "static")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .errors import ProcrustesError
+from ..errors import ProcrustesError
 
 
 class NoAugment:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -9,14 +10,18 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
-from .errors import ProcrustesError
-from .files import atomic_write_text
+from ..config import TrainConfig
+from ..data.imbalance import head_name, tail_name
+from ..errors import ProcrustesError
+from ..files import atomic_write_text
 from .metrics import group_means
 
 FORMAT = "procrustes-run"
-VERSION = 1
+VERSION = 2  # 2: mixer 'none' is plain training, 'loss_weights', post-hoc variants, threads
 PER_CLASS = ("train_acc", "test_acc", "loss", "grad_norm", "precision", "recall", "f1")
+# what a post-hoc variant re-scores of an epoch (the test and validation fields; training is shared)
+VARIANT_FIELDS = ("test_acc", "precision", "recall", "f1", "accuracy", "balanced_acc", "group_test_acc",
+                  "val_acc", "val_balanced_acc", "confusion")
 
 
 @dataclass
@@ -27,7 +32,9 @@ class EpochRecord:
     train_acc: list[float]  # on the un-mixed training set, eval mode
     test_acc: list[float]  # recall on the balanced test set (post-hoc adjustment applied if set)
     loss: list[float]  # mean cross-entropy per class on the un-mixed training set
-    grad_norm: list[float]  # mean ‖∂ℓ_i/∂h_i‖ over the class's training samples, h = penultimate features
+    # mean ‖∂ℓ_i/∂h_i‖ over the class's training samples: h = penultimate features, ℓ = plain
+    # cross-entropy in eval mode (whatever loss the run trains with), so runs compare on one scale
+    grad_norm: list[float]
     precision: list[float]
     recall: list[float]
     f1: list[float]
@@ -42,7 +49,9 @@ class EpochRecord:
     val_acc: list[float] | None = None  # balanced validation split, when the config asks for one
     val_balanced_acc: float | None = None
     confusion: list[list[int]] | None = None  # test confusion matrix (every epoch up to 20 classes)
-    class_weights: list[float] | None = None  # per-class loss weights used in this epoch (None: all equal)
+    loss_weights: list[float] | None = None  # per-class loss weights used in this epoch (None: all equal)
+    # the same model scored under other post-hoc settings: {name: {field: value}} for VARIANT_FIELDS
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +67,8 @@ class RunHistory:
     class_names: list[str]
     records: list[EpochRecord] = field(default_factory=list)
     stopped: str | None = None  # why training ended early (diverged, stopped by the user), if it did
+    threads: int | None = None  # torch threads the run trained with (results depend on it in the last bits)
+    variants: dict[str, dict[str, float]] = field(default_factory=dict)  # name → post-hoc setting scored
 
     @property
     def num_classes(self) -> int:
@@ -75,6 +86,43 @@ class RunHistory:
         """A per-class metric averaged over each group, per epoch: ``{"minor": [...], ...}``."""
         means = [group_means(getattr(r, metric), self.groups) for r in self.records]
         return {group: [m[group] for m in means] for group in self.groups}
+
+    @property
+    def head(self) -> str:
+        """The most frequent group's name (``major`` / ``many`` ...)."""
+        return head_name(self.groups)
+
+    @property
+    def tail(self) -> str:
+        """The least frequent group's name (``minor`` / ``few`` ...)."""
+        return tail_name(self.groups)
+
+    def head_tail(self, metric: str = "train_acc") -> tuple[list[float], list[float]]:
+        """Per-epoch means of a per-class metric over the head group and over the tail group."""
+        by_group = self.group_series(metric)
+        return by_group[self.head], by_group[self.tail]
+
+    def gap(self, metric: str = "train_acc") -> list[float]:
+        """Per epoch: the head group's mean minus the tail group's (how far the minor classes lag)."""
+        head, tail = self.head_tail(metric)
+        return [h - t for h, t in zip(head, tail)]
+
+    def gradient_ratio(self) -> list[float]:
+        """Per epoch: the tail group's mean feature-gradient norm over the head group's."""
+        head, tail = self.head_tail("grad_norm")
+        return [t / h if h > 0 else math.inf for h, t in zip(head, tail)]
+
+    def variant(self, name: str) -> RunHistory:
+        """This run as scored under one of its post-hoc variants (same training, other test scores)."""
+        if name not in self.variants:
+            raise ProcrustesError(f"variant={name!r}: this run has {', '.join(self.variants) or 'no variants'}")
+        records = []
+        for r in self.records:
+            scored = r.variants.get(name, {})
+            changes = {f: scored[f] for f in VARIANT_FIELDS if f in scored}
+            records.append(dataclasses.replace(r, **changes, variants={}))
+        config = self.config.replace(**self.variants[name])
+        return RunHistory(config, self.counts, self.groups, self.class_names, records, self.stopped, self.threads)
 
     def to_frame(self):
         """Tidy table: one row per (epoch, class) with every per-class metric, count and group."""
@@ -107,7 +155,7 @@ class RunHistory:
         return {
             "format": FORMAT, "version": VERSION, "config": self.config.to_dict(), "counts": list(self.counts),
             "groups": self.groups, "class_names": list(self.class_names), "stopped": self.stopped,
-            "records": [r.to_dict() for r in self.records],
+            "threads": self.threads, "variants": self.variants, "records": [r.to_dict() for r in self.records],
         }
 
     def to_json(self) -> str:
@@ -124,8 +172,10 @@ class RunHistory:
 
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise bad(f"'format' is not {FORMAT!r}")
+        if data.get("version") == 1:
+            data = _from_version_1(data)
         if data.get("version") != VERSION:
-            raise bad(f"version {data.get('version')!r}, expected {VERSION}")
+            raise bad(f"version {data.get('version')!r}, expected {VERSION} (or 1)")
         try:
             config = TrainConfig.from_dict(data["config"])
         except ProcrustesError as err:
@@ -164,7 +214,14 @@ class RunHistory:
                 records.append(EpochRecord(**{k: _restore(k, v) for k, v in raw.items() if k in known}))
             except TypeError as err:
                 raise bad(f"record {i}: {err}") from None
-        return cls(config, counts, groups, names, records, data.get("stopped"))
+        threads, variants = data.get("threads"), data.get("variants") or {}
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise bad("'threads' must be a positive integer")
+        if not isinstance(variants, dict) or not all(
+            isinstance(v, dict) and set(v) <= {"la_tau", "tau_norm"} for v in variants.values()
+        ):
+            raise bad("'variants' must map names to post-hoc settings (la_tau, tau_norm)")
+        return cls(config, counts, groups, names, records, data.get("stopped"), threads, variants)
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "run") -> RunHistory:
@@ -185,6 +242,26 @@ class RunHistory:
         except OSError as err:
             raise ProcrustesError(f"{str(path)!r}: cannot be read ({err.strerror or err})") from None
         return cls.from_json(text, repr(str(path)))
+
+
+def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 run file in version 2's terms: there, ``mixer='mfw'`` with strength 0 was plain
+    training, DRW's epoch counted from 1, and per-epoch loss weights were called ``class_weights``."""
+    data = dict(data, version=2)
+    config = data.get("config")
+    if isinstance(config, dict):
+        config = dict(config)
+        if config.get("mixer", "mfw") == "mfw" and not config.get("mfw_strength"):
+            config["mixer"] = "none"
+            config.pop("mfw_strength", None)
+        if isinstance(config.get("drw_epoch"), int) and config["drw_epoch"] > 0:
+            config["drw_epoch"] -= 1
+        data["config"] = config
+    records = data.get("records")
+    if isinstance(records, list):
+        data["records"] = [{("loss_weights" if k == "class_weights" else k): v for k, v in r.items()}
+                           if isinstance(r, dict) else r for r in records]
+    return data
 
 
 def _finite(value: Any) -> Any:

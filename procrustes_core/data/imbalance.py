@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .errors import ProcrustesError
+from ..errors import ProcrustesError
 
 PROFILES = ("longtail", "exp", "step", "custom")
 
@@ -50,12 +50,22 @@ def class_counts(
     return [max(1, int(c)) for c in found]
 
 
-def class_groups(counts: list[int]) -> dict[str, list[int]]:
-    """Split classes into the groups results are reported on.
+MANY_ABOVE = 100  # the long-tail literature's groups: many-shot > 100 training samples,
+FEW_BELOW = 20  # medium-shot 20-100, few-shot < 20
+GROUP_SCHEMES = ("auto", "size", "thirds")
 
-    One size: ``all``. Two sizes (step imbalance): ``major`` and ``minor``. More sizes
-    (long-tailed): ``many`` / ``medium`` / ``few``, thirds of the classes ranked by count.
+
+def class_groups(counts: list[int], scheme: str = "auto") -> dict[str, list[int]]:
+    """Split classes into the groups results are reported on, from the largest group to the smallest.
+
+    One size: ``all``. Two sizes (step imbalance): ``major`` and ``minor``. More sizes (long-tailed):
+    ``size`` gives the literature's ``many`` (> 100 training samples), ``medium`` (20–100) and ``few``
+    (< 20), keeping the non-empty ones; ``thirds`` ranks the classes by count and cuts them into
+    ``top third`` / ``middle third`` / ``bottom third``. ``auto`` takes ``size`` where those thresholds
+    split the classes into at least two groups, else ``thirds``.
     """
+    if scheme not in GROUP_SCHEMES:
+        raise ProcrustesError(f"scheme={scheme!r}: expected one of {', '.join(GROUP_SCHEMES)}")
     sizes = sorted(set(counts), reverse=True)
     classes = list(range(len(counts)))
     if len(sizes) == 1:
@@ -65,20 +75,35 @@ def class_groups(counts: list[int]) -> dict[str, list[int]]:
             "major": [c for c in classes if counts[c] == sizes[0]],
             "minor": [c for c in classes if counts[c] == sizes[1]],
         }
+    by_size = {
+        "many": [c for c in classes if counts[c] > MANY_ABOVE],
+        "medium": [c for c in classes if FEW_BELOW <= counts[c] <= MANY_ABOVE],
+        "few": [c for c in classes if counts[c] < FEW_BELOW],
+    }
+    by_size = {name: members for name, members in by_size.items() if members}
+    if scheme == "size" or (scheme == "auto" and len(by_size) >= 2):
+        return by_size
     ranked = sorted(classes, key=lambda c: (-counts[c], c))
     third = len(ranked) / 3
     cut1, cut2 = round(third), round(2 * third)
-    return {
-        "many": sorted(ranked[:cut1]),
-        "medium": sorted(ranked[cut1:cut2]),
-        "few": sorted(ranked[cut2:]),
-    }
+    thirds = {"top third": sorted(ranked[:cut1]), "middle third": sorted(ranked[cut1:cut2]),
+              "bottom third": sorted(ranked[cut2:])}
+    return {name: members for name, members in thirds.items() if members}
+
+
+def head_name(groups: dict[str, list[int]]) -> str:
+    """The most frequent group's name (``major``, ``many``, ...): groups run from largest to smallest."""
+    return next(iter(groups))
+
+
+def tail_name(groups: dict[str, list[int]]) -> str:
+    """The least frequent group's name (``minor``, ``few``, ...)."""
+    return list(groups)[-1]
 
 
 def head_and_tail(groups: dict[str, list[int]]) -> tuple[list[int], list[int]]:
-    """The most and the least frequent group: (major, minor) or (many, few)."""
-    names = list(groups)
-    return groups[names[0]], groups[names[-1]]
+    """The classes of the most and of the least frequent group: (major, minor) or (many, few)."""
+    return groups[head_name(groups)], groups[tail_name(groups)]
 
 
 def subsample(labels: np.ndarray, counts: list[int], rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,20 @@
+"""Figures: of runs (``runs.py``), of the lessons (``lessons.py``), decision regions (``boundary.py``),
+the HTML report (``report.py``), and live figures for notebooks (``live.py``).
+
+Every builder is also reachable from here: ``from procrustes_core import figures; figures.class_curves(h)``.
+"""
+
+from .._lazy import lazy_exports
+
+_MODULES = {
+    ".runs": ("GROUP_PALETTES", "METRIC_TITLES", "PHASE_COLORS", "class_colors", "class_count_bars",
+              "class_curves", "compare_runs", "confusion_figure", "gradient_curves", "group_curves", "group_of",
+              "loss_curve", "per_class_table", "sweep_heatmap"),
+    ".lessons": ("gradient_vs_confidence", "mixing_coefficients", "results_bars", "signal_examples", "signal_mix",
+                 "tau_curves", "toy_mix", "weakening_weight_bars"),
+    ".boundary": ("boundary_figure",),
+    ".report": ("report_figures", "write_figures_html", "write_html_report"),
+}
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

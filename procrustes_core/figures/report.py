@@ -1,0 +1,53 @@
+"""The HTML report of a run: every figure of it in one self-contained page (``procrustes report``)."""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from ..analysis.history import RunHistory
+from ..files import atomic_write_text
+from .runs import class_count_bars, class_curves, confusion_figure, gradient_curves, loss_curve
+
+
+def report_figures(history: RunHistory) -> dict[str, go.Figure]:
+    """Every figure of one run, by name."""
+    return {
+        "class counts": class_count_bars(history.counts, history.class_names, history.groups),
+        "training accuracy": class_curves(history, "train_acc"),
+        "test accuracy": class_curves(history, "test_acc"),
+        "feature gradients": gradient_curves(history),
+        "loss": loss_curve(history),
+        "confusion matrix": confusion_figure(history),
+    }
+
+
+def write_figures_html(figures: Mapping[str, go.Figure], path: str | os.PathLike, title: str,
+                       intro: str = "") -> Path:
+    """One self-contained HTML page holding several figures (written atomically)."""
+    parts = [f"<h1>{html.escape(title)}</h1>", intro]
+    for i, (name, fig) in enumerate(figures.items()):
+        parts.append(f"<h2>{html.escape(name)}</h2>")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+            + "\n".join(parts) + "</body></html>")
+    return atomic_write_text(path, page, "html")
+
+
+def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
+    """Every figure of one run in one self-contained HTML page (written atomically)."""
+    last = history.last
+    summary = "no epochs recorded" if last is None else (
+        f"{len(history.records)} epochs; balanced test accuracy {last.balanced_acc:.3f}; "
+        + ", ".join(f"{g} {v:.3f}" for g, v in last.group_test_acc.items()))
+    config = history.config
+    title = (f"Procrustes run: {config.dataset}, {config.profile} ratio {config.ratio:g}, "
+             f"MFW strength {config.mfw_strength:g}")
+    intro = f"<p>{html.escape(summary)}</p><pre>{html.escape(config.to_json())}</pre>"
+    return write_figures_html(report_figures(history), path, title, intro)
+
+

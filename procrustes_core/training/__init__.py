@@ -1,0 +1,12 @@
+"""Training: the Trainer and its events (``trainer.py``, ``events.py``) and evaluation passes
+(``evaluation.py``)."""
+
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "Trainer": ".trainer", "run": ".trainer", "train": ".trainer", "resolve_device": ".trainer",
+    "default_threads": ".trainer", "build_network": ".trainer", "StepEvent": ".events", "evaluate": ".evaluation",
+    "Evaluation": ".evaluation",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)
