@@ -164,7 +164,7 @@ def _field(default: Any, rule: Any, help: str) -> Any:
 
 
 DATASETS = ("mnist1d", "digits", "toy2d", "mnist", "fashion-mnist", "cifar10", "cifar100")
-MODELS = ("auto", "mlp", "cnn1d", "cnn2d", "resnet32")
+MODELS = ("auto", "mlp", "cnn1d", "cnn1d-s1", "cnn2d", "resnet32")
 
 
 @dataclass
@@ -190,6 +190,8 @@ class TrainConfig:
     # model
     model: str = _field("auto", Choice(MODELS), "network (auto: the dataset's usual one)")
     width: int = _field(64, Number(lo=4, hi=1024, integer=True), "channels / hidden units of the model")
+    norm: str = _field("batch", Choice(("batch", "none")),
+                       "normalisation after each convolution: BatchNorm or none (cnn1d, cnn1d-s1, cnn2d)")
     # major feature weakening
     mfw_strength: float = _field(RECOMMENDED_STRENGTH, Number(lo=0, hi=1),
                                  "MFW mixing strength s (with mixer mfw; 0 mixes nothing)")
@@ -201,7 +203,10 @@ class TrainConfig:
     mfw_alpha: float = _field(1.0, Number(lo=0, hi=100, lo_open=True), "alpha of Beta(alpha, alpha)")
     mfw_prob: float = _field(1.0, Number(lo=0, hi=1), "fraction of major samples weakened per batch")
     mfw_weights: str = _field("count", Choice(("count", "progress")),
-                              "class weights from class size or from current training accuracy")
+                              "weakening weights from class size or from current training accuracy")
+    mfw_detach: bool = _field(False, Flag(), "stop the gradient through the partner's features in a mix")
+    mfw_after_norm: bool = _field(False, Flag(),
+                                  "mix after the next BatchNorm, which then normalises the un-mixed batch")
     # methods (see `procrustes methods`): one loss, one sampler, one mixer, weight schedules, post-hoc steps
     loss: str = _field("ce", Choice(LOSSES), "training loss")
     sampler: str = _field("instance", Choice(SAMPLERS), "how an epoch draws its training samples")
@@ -232,6 +237,8 @@ class TrainConfig:
     tau_norm: float = _field(0.0, Number(lo=0, hi=5), "post-hoc tau-normalised classifier exponent (0: off)")
     # optimisation
     epochs: int = _field(30, Number(lo=1, hi=10_000, integer=True), "training epochs")
+    eval_every: int = _field(1, Number(lo=1, hi=10_000, integer=True),
+                             "evaluation passes (and a record) every this many epochs, and after the last")
     batch_size: int = _field(128, Number(lo=1, hi=65_536, integer=True), "mini-batch size")
     lr: float = _field(0.05, Number(lo=0, hi=100, lo_open=True), "learning rate")
     lr_schedule: str = _field("cosine", Choice(("cosine", "constant", "step-warmup")),

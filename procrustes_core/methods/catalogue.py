@@ -109,7 +109,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
        "h_i ← λ_i h_i + (1 − λ_i) h_j,  λ_i = 1 − s·w_{y_i}·u_i,  w_c = ((n_c − n_min)/(n_max − n_min))^γ",
        {"mixer": "mfw"},
        ("mfw_strength", "mfw_layer", "mfw_schedule", "mfw_until", "mfw_gamma", "mfw_coef", "mfw_alpha",
-        "mfw_prob", "mfw_weights"),
+        "mfw_prob", "mfw_weights", "mfw_detach", "mfw_after_norm"),
        reference="Procrustean Training for Imbalanced Deep Learning, arXiv 2104.01769 (our formulation)"),
     _m("mixup", "mixer", "mixup: blend pairs of inputs and their labels",
        "x̃ = λ x_i + (1 − λ) x_j,  target λ y_i + (1 − λ) y_j,  λ ~ Beta(α, α)", {"mixer": "mixup"},

@@ -10,9 +10,10 @@ arXiv 2104.01769), for a mini-batch with labels ``y`` and strength ``s``:
 
 so the network cannot fit the major classes first. ``h`` is the representation at one position
 of the network (the input, the output of a block, or a block drawn at random each step); the
-partner's features are not detached. Nothing is mixed at evaluation. The strength may follow a
-schedule over epochs (``strength_at``). This file is the whole method: the trainer calls
-``draw`` once per mini-batch and hands the result to the model's forward pass.
+partner's features are not detached (``mfw_detach`` stops that gradient, as an ablation). Nothing
+is mixed at evaluation. The strength may follow a schedule over epochs (``strength_at``). This file
+is the whole method: the trainer calls ``draw`` once per mini-batch and hands the result to the
+model's forward pass.
 """
 
 from __future__ import annotations
@@ -76,12 +77,14 @@ class MajorFeatureWeakening(Mixer):
     def __init__(self, counts: list[int], strength: float = 1.0, position: int = 0, num_positions: int = 1,
                  schedule: str = "constant", epochs: int = 1, until: float = 1.0, gamma: float = 1.0,
                  coefficient: str = "uniform", alpha: float = 1.0, prob: float = 1.0, weights: str = "count",
-                 seed: int = 0):
+                 detach: bool = False, after_norm: bool = False, seed: int = 0):
         self.weakening_weights = count_weights(counts, gamma)  # w_c, one per class
         self.strength, self.schedule, self.epochs, self.until = strength, schedule, epochs, until
         self.position = position  # -1: drawn at random each step among num_positions
         self.num_positions = num_positions
         self.gamma, self.coefficient, self.alpha, self.prob, self.weights = gamma, coefficient, alpha, prob, weights
+        self.detach = detach  # stop the gradient through the partner's features (an ablation)
+        self.after_norm = after_norm  # BatchNorm normalises the un-mixed batch, then the mix
         self.rng = np.random.default_rng([seed, 11])  # its own stream: mixing never shifts the batch order
         self.position_rng = np.random.default_rng([seed, 13])
         self.progress_equal = False
@@ -105,7 +108,7 @@ class MajorFeatureWeakening(Mixer):
     def draw(self, labels: torch.Tensor, strength: float) -> Mixing:
         lam, partner = self.coefficients(labels, strength)
         at = self.position if self.position >= 0 else int(self.position_rng.integers(self.num_positions))
-        return Mixing(lam, partner, at)
+        return Mixing(lam, partner, at, detach=self.detach, after_norm=self.after_norm)
 
     mix = staticmethod(blend)
 

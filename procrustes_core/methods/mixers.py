@@ -22,13 +22,14 @@ import torch
 from .losses import LabelMix
 
 
-def blend(h: torch.Tensor, lam: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
+def blend(h: torch.Tensor, lam: torch.Tensor, partner: torch.Tensor, detach: bool = False) -> torch.Tensor:
     """``λ_i · h_i + (1 − λ_i) · h_partner(i)``, broadcast over the feature dimensions.
 
-    The partner's features are not detached: the gradient of a mixed sample's loss reaches the
-    partner's features too, as in mixup."""
+    By default the partner's features are not detached: the gradient of a mixed sample's loss reaches
+    the partner's features too, as in mixup. ``detach=True`` stops it there."""
     lam = lam.reshape(-1, *([1] * (h.dim() - 1)))
-    return lam * h + (1 - lam) * h[partner]
+    other = h[partner].detach() if detach else h[partner]
+    return lam * h + (1 - lam) * other
 
 
 @dataclass
@@ -39,9 +40,11 @@ class Mixing:
     partner: torch.Tensor
     position: int  # 0 = the input, k = the output of block k
     labels: LabelMix | None = None  # None: every sample keeps its own label
+    detach: bool = False  # stop the gradient through the partner's features
+    after_norm: bool = False  # mix after the next block's normalisation (BatchNorm sees the un-mixed batch)
 
     def apply(self, h: torch.Tensor) -> torch.Tensor:
-        return blend(h, self.lam, self.partner)
+        return blend(h, self.lam, self.partner, self.detach)
 
 
 class Mixer:

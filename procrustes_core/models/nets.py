@@ -33,29 +33,52 @@ class BlockNet(nn.Module):
         """Positions where features can be mixed: the input and each block's output."""
         return len(self.blocks) + 1
 
-    def features(self, x: torch.Tensor, mix: Mix | None = None, mix_at: int = -1) -> torch.Tensor:
-        """Penultimate features; ``mix`` is applied to the representation at position ``mix_at``."""
-        if mix_at == 0 and mix is not None:
-            x = mix(x)
-        for position, block in enumerate(self.blocks, start=1):
-            x = block(x)
-            if position == mix_at and mix is not None:
-                x = mix(x)
-        return x
+    def features(self, x: torch.Tensor, mix: Mix | None = None, mix_at: int = -1,
+                 after_norm: bool = False) -> torch.Tensor:
+        """Penultimate features; ``mix`` is applied to the representation at position ``mix_at``.
 
-    def forward(self, x: torch.Tensor, mix: Mix | None = None, mix_at: int = -1) -> torch.Tensor:
-        return self.head(self.features(x, mix, mix_at))
+        ``after_norm``: apply it instead right after the next block's first normalisation layer. The
+        layers in between are affine given BatchNorm's statistics, so this is the same mix — except
+        that BatchNorm normalises with the statistics of the un-mixed batch, and keeps un-mixed running
+        statistics for evaluation. Without a normalisation layer there it is plain mixing at ``mix_at``."""
+        if mix is None:
+            for block in self.blocks:
+                x = block(x)
+            return x
+        for position, block in enumerate(self.blocks):  # position = index of the block's input
+            if position == mix_at:
+                x = _mix_after_norm(block, x, mix) if after_norm else block(mix(x))
+            else:
+                x = block(x)
+        return mix(x) if mix_at == len(self.blocks) else x
+
+    def forward(self, x: torch.Tensor, mix: Mix | None = None, mix_at: int = -1,
+                after_norm: bool = False) -> torch.Tensor:
+        return self.head(self.features(x, mix, mix_at, after_norm))
 
     def extra_repr(self) -> str:
         return f"positions={self.num_positions} (0 = input, {self.num_positions - 1} = penultimate)"
+
+
+def _mix_after_norm(block: nn.Module, x: torch.Tensor, mix: Mix) -> torch.Tensor:
+    """Run ``block`` on ``x``, mixing right after its first BatchNorm (or at its input if it has none)."""
+    layers = list(block) if isinstance(block, nn.Sequential) else [block]
+    at = next((i for i, layer in enumerate(layers) if isinstance(layer, nn.modules.batchnorm._BatchNorm)), None)
+    if at is None:
+        return block(mix(x))
+    for i, layer in enumerate(layers):
+        x = layer(x)
+        if i == at:
+            x = mix(x)
+    return x
 
 
 def _dense(n_in: int, n_out: int) -> nn.Module:
     return nn.Sequential(nn.Linear(n_in, n_out), nn.ReLU())
 
 
-def mlp(input_shape: tuple[int, ...], num_classes: int, width: int = 64) -> BlockNet:
-    """Flatten, then three ReLU layers of ``4 * width`` units."""
+def mlp(input_shape: tuple[int, ...], num_classes: int, width: int = 64, norm: str = "none") -> BlockNet:
+    """Flatten, then three ReLU layers of ``4 * width`` units (no normalisation)."""
     n_in = 1
     for size in input_shape:
         n_in *= size
@@ -65,29 +88,49 @@ def mlp(input_shape: tuple[int, ...], num_classes: int, width: int = 64) -> Bloc
     return BlockNet(blocks, hidden, num_classes)
 
 
-def _conv1d(c_in: int, c_out: int) -> nn.Module:
-    return nn.Sequential(nn.Conv1d(c_in, c_out, 5, stride=2, padding=2), nn.BatchNorm1d(c_out), nn.ReLU())
+def _conv1d(c_in: int, c_out: int, kernel: int, stride: int, norm: str) -> nn.Module:
+    layers = [nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=kernel // 2)]
+    return nn.Sequential(*layers, *([nn.BatchNorm1d(c_out)] if norm == "batch" else []), nn.ReLU())
 
 
-def cnn1d(input_shape: tuple[int, ...], num_classes: int, width: int = 64) -> BlockNet:
-    """Three stride-2 convolutions of ``width`` channels, then a ``4 * width`` dense block."""
+# (kernel, stride) of the three convolutions
+CNN1D_LAYOUTS = {
+    "cnn1d": ((5, 2), (5, 2), (5, 2)),  # stride 2 from the start: length 40 → 20 → 10 → 5
+    "cnn1d-s1": ((5, 1), (3, 2), (3, 2)),  # the reference probe's layout: 40 → 40 → 20 → 10
+}
+
+
+def _cnn1d(layout: str, input_shape: tuple[int, ...], num_classes: int, width: int, norm: str) -> BlockNet:
     if len(input_shape) != 2:
-        raise ProcrustesError(f"model='cnn1d': needs 1-D signals, the data have shape {tuple(input_shape)}")
+        raise ProcrustesError(f"model={layout!r}: needs 1-D signals, the data have shape {tuple(input_shape)}")
     channels, length = input_shape
-    for _ in range(3):
-        length = (length + 1) // 2
+    blocks, c_in = [], channels
+    for kernel, stride in CNN1D_LAYOUTS[layout]:
+        blocks.append(_conv1d(c_in, width, kernel, stride, norm))
+        c_in, length = width, (length + 2 * (kernel // 2) - kernel) // stride + 1
     hidden = 4 * width
-    blocks = [_conv1d(channels, width), _conv1d(width, width), _conv1d(width, width),
-              nn.Sequential(nn.Flatten(), nn.Linear(width * length, hidden), nn.ReLU())]
+    blocks.append(nn.Sequential(nn.Flatten(), nn.Linear(width * length, hidden), nn.ReLU()))
     return BlockNet(blocks, hidden, num_classes)
 
 
-def _conv2d(c_in: int, c_out: int, pool: bool) -> nn.Module:
-    layers = [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+def cnn1d(input_shape: tuple[int, ...], num_classes: int, width: int = 64, norm: str = "batch") -> BlockNet:
+    """Three stride-2 convolutions (kernel 5) of ``width`` channels, each followed by BatchNorm
+    (``norm="batch"``) or nothing (``"none"``) and a ReLU, then a ``4 * width`` dense block."""
+    return _cnn1d("cnn1d", input_shape, num_classes, width, norm)
+
+
+def cnn1d_s1(input_shape: tuple[int, ...], num_classes: int, width: int = 64, norm: str = "batch") -> BlockNet:
+    """The reference probe's layout: a kernel-5 convolution at full resolution (stride 1), then two
+    kernel-3 stride-2 convolutions, then a ``4 * width`` dense block; ``norm`` as for ``cnn1d``."""
+    return _cnn1d("cnn1d-s1", input_shape, num_classes, width, norm)
+
+
+def _conv2d(c_in: int, c_out: int, pool: bool, norm: str) -> nn.Module:
+    layers = [nn.Conv2d(c_in, c_out, 3, padding=1), *([nn.BatchNorm2d(c_out)] if norm == "batch" else []), nn.ReLU()]
     return nn.Sequential(*layers, nn.MaxPool2d(2)) if pool else nn.Sequential(*layers)
 
 
-def cnn2d(input_shape: tuple[int, ...], num_classes: int, width: int = 32) -> BlockNet:
+def cnn2d(input_shape: tuple[int, ...], num_classes: int, width: int = 32, norm: str = "batch") -> BlockNet:
     """Three 3x3 convolution blocks (pooling while the image is large), then a dense block."""
     if len(input_shape) != 3:
         raise ProcrustesError(f"model='cnn2d': needs images, the data have shape {tuple(input_shape)}")
@@ -95,7 +138,7 @@ def cnn2d(input_shape: tuple[int, ...], num_classes: int, width: int = 32) -> Bl
     blocks, c_in, size = [], channels, height
     for c_out in (width, 2 * width, 2 * width):
         pool = size >= 8
-        blocks.append(_conv2d(c_in, c_out, pool))
+        blocks.append(_conv2d(c_in, c_out, pool, norm))
         c_in, size = c_out, size // 2 if pool else size
     hidden = 4 * width
     blocks.append(nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(c_in * 4, hidden), nn.ReLU()))
@@ -124,8 +167,12 @@ class BasicBlock(nn.Module):
         return torch.relu(out + shortcut)
 
 
-def resnet32(input_shape: tuple[int, ...], num_classes: int, width: int = 16) -> BlockNet:
-    """ResNet-32 for CIFAR: a stem, three stages of five residual blocks, global pooling."""
+def resnet32(input_shape: tuple[int, ...], num_classes: int, width: int = 16, norm: str = "batch") -> BlockNet:
+    """ResNet-32 for CIFAR: a stem, three stages of five residual blocks, global pooling (always with
+    BatchNorm: without it a 32-layer residual network does not train at the recipe's learning rate)."""
+    if norm != "batch":
+        raise ProcrustesError(f"norm={norm!r} with model='resnet32': ResNet-32 is built with BatchNorm; "
+                              "use norm='batch' or another model")
     if len(input_shape) != 3:
         raise ProcrustesError(f"model='resnet32': needs images, the data have shape {tuple(input_shape)}")
     channels = input_shape[0]
@@ -139,7 +186,7 @@ def resnet32(input_shape: tuple[int, ...], num_classes: int, width: int = 16) ->
     return BlockNet([stem, *stages, pool], c_in, num_classes)
 
 
-BUILDERS = {"mlp": mlp, "cnn1d": cnn1d, "cnn2d": cnn2d, "resnet32": resnet32}
+BUILDERS = {"mlp": mlp, "cnn1d": cnn1d, "cnn1d-s1": cnn1d_s1, "cnn2d": cnn2d, "resnet32": resnet32}
 DEFAULT_MODEL = {"signal": "cnn1d", "vector": "mlp", "image": "cnn2d"}
 
 
@@ -155,12 +202,13 @@ def model_name(model: str, kind: str, dataset: str) -> str:
 
 
 def build_model(model: str, input_shape: tuple[int, ...], num_classes: int, width: int, kind: str,
-                dataset: str, head: str = "linear", scale: float = 30.0) -> BlockNet:
-    """The named network (``auto``: the dataset's usual one) with a ``linear`` or ``cosine`` head."""
+                dataset: str, head: str = "linear", scale: float = 30.0, norm: str = "batch") -> BlockNet:
+    """The named network (``auto``: the dataset's usual one) with a ``linear`` or ``cosine`` head and
+    ``norm`` after its convolutions (``batch`` or ``none``; the MLP has none)."""
     name = model_name(model, kind, dataset)
     if name == "resnet32" and width == 64:
         width = 16  # ResNet-32's standard width; 64 would make it 16x larger
-    net = BUILDERS[name](input_shape, num_classes, width)
+    net = BUILDERS[name](input_shape, num_classes, width, norm)
     if head != "linear":
         net.head = build_head(head, net.feature_dim, num_classes, scale)
     return net

@@ -66,7 +66,7 @@ def build_network(config: TrainConfig, data: Data, generator: torch.Generator) -
     head = "cosine" if config.loss == "ldam" and config.ldam_cosine else "linear"
     with torch.device("meta"):  # shapes only: the global random generator is not touched
         model = build_model(config.model, data.input_shape, data.num_classes, config.width, data.kind,
-                            config.dataset, head=head, scale=config.ldam_scale)
+                            config.dataset, head=head, scale=config.ldam_scale, norm=config.norm)
     return initialise(model.to_empty(device="cpu"), generator)
 
 
@@ -157,10 +157,13 @@ class Trainer:
                         or (every_seconds and time.perf_counter() - since >= every_seconds)):
                     yield self._event(epoch)
                     since = time.perf_counter()
-            yield self._end_epoch(epoch)
+            record = self._end_epoch(epoch)
+            if record is not None:
+                yield record
 
     def epochs(self) -> Iterator[EpochRecord]:
-        """Train the remaining epochs, yielding each one's record as soon as it is evaluated."""
+        """Train the remaining epochs, yielding each one's record as soon as it is evaluated (every
+        epoch, or every ``eval_every`` epochs and the last)."""
         for event in self.steps():
             if isinstance(event, EpochRecord):
                 yield event
@@ -168,7 +171,8 @@ class Trainer:
     __iter__ = epochs
 
     def train_epoch(self) -> EpochRecord:
-        """Train (the rest of) one epoch and return its record."""
+        """Train (the rest of) one epoch and return its record (with ``eval_every`` > 1: up to the
+        next evaluated epoch)."""
         return next(self.epochs())
 
     def _begin_epoch(self) -> _Epoch:
@@ -198,7 +202,7 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             if self.mixer is not None:
                 mixing = self.mixer.draw(yb, epoch.strength)
-                logits = self.model(xb, mixing.apply, mixing.position)
+                logits = self.model(xb, mixing.apply, mixing.position, mixing.after_norm)
                 loss = self.loss(logits.float(), yb, epoch.loss_weights_t, mixing.labels)
             else:
                 logits = self.model(xb)
@@ -220,7 +224,8 @@ class Trainer:
                          [c / s if s else None for c, s in zip(correct, seen)], [int(s) for s in seen],
                          self.seconds)
 
-    def _end_epoch(self, epoch: _Epoch) -> EpochRecord:
+    def _end_epoch(self, epoch: _Epoch) -> EpochRecord | None:
+        """Check the epoch's loss, then (every ``eval_every`` epochs and after the last) evaluate it."""
         started = time.perf_counter()
         train_loss = float(epoch.total_loss) / max(epoch.batches, 1)
         self._current = None
@@ -228,6 +233,10 @@ class Trainer:
             self.stop(f"training diverged in epoch {self.epoch + 1} (loss is {train_loss}); "
                       f"lower lr (now {self.config.lr:g})")
             raise TrainingDiverged(self.history.stopped, self.history)
+        if (self.epoch + 1) % self.config.eval_every and self.epoch + 1 < self.config.epochs:
+            self.epoch += 1  # trained, not evaluated: no record for this epoch
+            self.seconds += time.perf_counter() - started
+            return None
         record = self._record(train_loss, epoch.lr, epoch.strength)
         record.loss_weights = epoch.loss_weights
         self.epoch += 1
