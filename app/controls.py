@@ -1,9 +1,11 @@
-"""The sidebar: one widget per setting, read into a validated TrainConfig.
+"""The sidebar: the settings a learner needs, each with one sentence on what it does, and the rest of
+the core's settings behind an Expert switch — read into one validated TrainConfig.
 
 The settings live in ``st.session_state.settings`` (a TrainConfig dict) so that hidden or not yet
-shown widgets keep their values; each widget is seeded from there and writes back to it. Widgets
-are built from the core's declared constraints (``field_rule``), so a setting the core adds later
-shows up under "More settings" (or under "Method" for method fields) with no change here.
+shown widgets keep their values; each widget is seeded from there and writes back to it. Expert
+widgets are built from the core's declared constraints (``field_rule``) and its method catalogue, so
+a method or setting the core adds later shows up with no change here; only the selected method's
+knobs are shown.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import field_help as core_field_help
 from procrustes_core.config import field_names as core_field_names
 from procrustes_core.config import field_rule
-from procrustes_core.methods.catalogue import check_combination
+from procrustes_core.methods.catalogue import METHODS, check_combination
 
+from . import words
 from .limits import Limits
 from .presets import PRESETS, preset_key
 from .url_state import SERVER_FIELDS, link_params, read_link
@@ -28,17 +31,13 @@ from .url_state import SERVER_FIELDS, link_params, read_link
 RATIOS = [1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 70.0, 100.0, 150.0, 200.0]
 LRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 PROFILE_LABELS = {"longtail": "long-tailed", "exp": "long-tailed (exp)", "step": "step", "custom": "custom counts"}
-METHODS = ("ERM", "MFW")
 METHOD_LABELS = {"ERM": "ERM (plain training)", "MFW": "MFW (Procrustean training)"}
 DEFAULT_TAU = 1.0
-# Method fields the core may offer (the method zoo); shown under "Method" when they exist.
-METHOD_FIELDS = ("loss", "sampler", "mixer", "reweight", "schedule", "drw", "posthoc")
-DATA_FIELDS = ("dataset", "profile", "ratio", "counts")
-MFW_FIELDS = ("mfw_layer", "mfw_schedule", "mfw_until", "mfw_coef", "mfw_alpha", "mfw_prob", "mfw_weights",
-              "mfw_gamma")
-ADVANCED_FIELDS = ("model", "width", "epochs", "lr", "seed", "device", "batch_size", "lr_schedule", "optimizer",
-                   "momentum", "weight_decay", "n_samples", "toy_shape", "n_max", "val_per_class", "data_seed")
-PLACED = set(DATA_FIELDS) | {"mfw_strength", "la_tau"} | set(MFW_FIELDS) | set(ADVANCED_FIELDS) | set(SERVER_FIELDS)
+ZOO_KINDS = ("loss", "sampler", "mixer")
+BASIC = ("dataset", "profile", "ratio", "counts", "mixer", "mfw_strength", "mfw_layer", "mfw_schedule", "la_tau",
+         "epochs")
+ADVANCED = ("model", "width", "norm", "epochs", "lr", "seed", "batch_size", "lr_schedule", "optimizer", "momentum",
+            "weight_decay", "n_samples", "toy_shape", "n_max", "val_per_class", "data_seed", "eval_every", "device")
 TORCHVISION = ("mnist", "fashion-mnist", "cifar10", "cifar100")
 
 
@@ -53,11 +52,15 @@ def field_help() -> dict[str, str]:
     return core_field_help()
 
 
+def help_of(name: str) -> str:
+    return words.explain(name, field_help().get(name, ""))
+
+
 # ------------------------------------------------------------------ session state
 
 
 def init_session(limits: Limits) -> None:
-    """On a session's first run, take the settings from the link (bad values named, defaults kept)."""
+    """On a session's first run, take the settings from the link (each problem named, with what was done)."""
     if "settings" in st.session_state:
         return
     link = read_link(st.query_params.to_dict(), limits)
@@ -65,6 +68,7 @@ def init_session(limits: Limits) -> None:
     st.session_state.hide = link.hide
     st.session_state.link_message = link.message
     st.session_state.preset = link.preset
+    st.session_state.seeds_count = link.seeds
 
 
 def apply_config(config: TrainConfig, hide: tuple[str, ...] | None = None) -> None:
@@ -83,7 +87,7 @@ def hidden(*names: str) -> bool:
 
 def mirror_to_url(config: TrainConfig) -> None:
     """Keep the address bar equal to the current experiment, so it can be shared."""
-    wanted = link_params(config, st.session_state.get("hide", ()))
+    wanted = link_params(config, st.session_state.get("hide", ()), st.session_state.get("seeds_count"))
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -108,9 +112,9 @@ def _options_with(options: list[float], value: float) -> list[float]:
 
 
 def generic_widget(name: str, box) -> Any:
-    """A widget built from the setting's declared constraint."""
+    """A widget built from the setting's declared constraint, with its plain label and sentence."""
     rule = field_rule(name)
-    label, help_text = name.replace("_", " "), field_help()[name]
+    label, help_text = words.label(name), help_of(name)
     kind = type(rule).__name__
     if kind == "Choice":
         return _bind(name, lambda k: box.selectbox(label, rule.options, key=k, help=help_text))
@@ -140,36 +144,33 @@ def _preset_box() -> None:
         if key is not None:
             link = read_link({"preset": key}, st.session_state.get("limits") or Limits())
             apply_config(link.config, link.hide)
+            st.session_state.seeds_count = link.seeds
             st.session_state.w_preset = PRESETS[key].title
 
     st.sidebar.selectbox("Preset", titles, key="w_preset", on_change=chosen,
-                         help="A ready-made experiment; a link can name one with ?preset=NAME")
-    current = st.session_state.get("preset")
-    if current in PRESETS and PRESETS[current].note:
-        st.sidebar.caption(PRESETS[current].note)
+                         help="A ready-made experiment; a teacher's link can name one with ?preset=NAME")
 
 
 def _data_box(limits: Limits) -> None:
     box = st.sidebar
-    box.subheader("Data")
     if not hidden("data", "dataset"):
         def dataset_label(name: str) -> str:
             return f"{name} (needs a data folder)" if name in TORCHVISION and limits.data_dir is None else name
 
-        _bind("dataset", lambda k: box.selectbox("Dataset", field_rule("dataset").options, key=k,
-                                                  format_func=dataset_label, help=field_help()["dataset"]))
+        _bind("dataset", lambda k: box.selectbox(words.label("dataset"), field_rule("dataset").options, key=k,
+                                                  format_func=dataset_label, help=help_of("dataset")))
     if not hidden("data", "imbalance", "profile"):
-        _bind("profile", lambda k: box.selectbox("Imbalance profile", field_rule("profile").options, key=k,
+        _bind("profile", lambda k: box.selectbox(words.label("profile"), field_rule("profile").options, key=k,
                                                   format_func=lambda p: PROFILE_LABELS.get(p, p),
-                                                  help=field_help()["profile"]))
+                                                  help=help_of("profile")))
     profile = st.session_state.settings["profile"]
     if profile == "custom":
         if not hidden("data", "imbalance", "counts"):
             generic_widget("counts", box)
     elif not hidden("data", "imbalance", "ratio"):
         options = _options_with(RATIOS, st.session_state.settings["ratio"])
-        _bind("ratio", lambda k: box.select_slider("Imbalance ratio (largest / smallest class)", options, key=k,
-                                                   format_func=lambda r: f"{r:g}", help=field_help()["ratio"]))
+        _bind("ratio", lambda k: box.select_slider(words.label("ratio"), options, key=k,
+                                                   format_func=lambda r: f"{r:g}", help=help_of("ratio")))
 
 
 def _method_box() -> None:
@@ -177,126 +178,122 @@ def _method_box() -> None:
     settings = st.session_state.settings
     if hidden("method"):
         return
-    box.subheader("Method")
     if "w_method" not in st.session_state:
         st.session_state.w_method = "MFW" if settings["mixer"] == "mfw" else "ERM"
-    method = box.radio("Training", METHODS, key="w_method", format_func=METHOD_LABELS.get, horizontal=True,
-                       help="ERM: plain training. MFW: major feature weakening — major-class features are mixed "
-                            "with other samples' so the network cannot fit the major classes first.")
-    if method == "MFW":  # MFW is the 'mfw' mixer; mixup and remix go with Training: ERM
+    method = box.radio("Training", tuple(METHOD_LABELS), key="w_method", format_func=METHOD_LABELS.get,
+                       horizontal=True, help="ERM trains every sample as it is. MFW (major feature weakening) mixes "
+                                             "major-class features with other samples' so the network cannot fit "
+                                             "the major classes first.")
+    if method == "MFW":  # MFW is the 'mfw' mixer; mixup and remix are Expert choices under ERM
         settings["mixer"] = "mfw"
-        if "w_mixer" in st.session_state:
-            st.session_state.w_mixer = "mfw"
         if not hidden("mfw_strength"):
-            _bind("mfw_strength", lambda k: box.slider("Mixing strength s", 0.0, 1.0, step=0.05, key=k,
-                                                       help=field_help()["mfw_strength"]))
-        if not hidden("mfw"):
-            with box.expander("MFW options"):
-                for name in MFW_FIELDS:
-                    if name in field_names() and not hidden(name):
-                        generic_widget(name, st)
+            _bind("mfw_strength", lambda k: box.slider(words.label("mfw_strength"), 0.0, 1.0, step=0.05, key=k,
+                                                       help=help_of("mfw_strength")))
+        if not hidden("mfw", "mfw_layer"):
+            generic_widget("mfw_layer", box)
+        if not hidden("mfw", "mfw_schedule"):
+            generic_widget("mfw_schedule", box)
     elif settings["mixer"] == "mfw":
         settings["mixer"] = "none"
-        if "w_mixer" in st.session_state:
-            st.session_state.w_mixer = "none"
+    st.session_state.pop("w_mixer", None)  # re-seeded from the settings when the Expert box shows it
     if not hidden("la", "la_tau"):
         if "w_la" not in st.session_state:
             st.session_state.w_la = settings["la_tau"] > 0
-        if box.checkbox("Post-hoc logit adjustment", key="w_la",
-                        help="Subtract tau · log(class prior) from the logits at test time"):
+        if box.checkbox("Post-hoc logit adjustment", key="w_la", help=help_of("la_tau")):
             if settings["la_tau"] == 0:
                 settings["la_tau"] = DEFAULT_TAU
-            _bind("la_tau", lambda k: box.slider("tau", 0.0, max(3.0, settings["la_tau"]), step=0.25, key=k,
-                                                 help=field_help()["la_tau"]))
+            _bind("la_tau", lambda k: box.slider(words.label("la_tau"), 0.0, max(3.0, settings["la_tau"]), step=0.25,
+                                                 key=k, help=help_of("la_tau")))
         else:
             settings["la_tau"] = 0.0
             st.session_state.pop("w_la_tau", None)
-    if not hidden("zoo"):
-        _zoo_box()
 
 
-def _registry() -> dict:
-    """The core's methods by name."""
-    from procrustes_core.methods.catalogue import METHODS
-
-    return METHODS
-
-
-@functools.cache
-def method_fields() -> tuple[str, ...]:
-    """Settings that select or tune a method, beyond MFW strength and logit adjustment."""
-    names = [n for n in METHOD_FIELDS if n in field_names()]
-    for method in _registry().values():
-        for name in [*method.settings, *method.params]:
-            if name in field_names() and name not in names:
-                names.append(name)
-    return tuple(n for n in names if n not in PLACED)
+def _run_box(limits: Limits) -> None:
+    """Epochs and seeds: the two settings every comparison needs."""
+    box = st.sidebar
+    if not hidden("advanced", "epochs"):
+        top = int(min(field_rule("epochs").hi, limits.max_epochs))
+        _bind("epochs", lambda k: box.number_input(words.label("epochs"), 1, top, step=1, key=k,
+                                                   help=f"{help_of('epochs')} This server allows up to {top}."))
+    if not hidden("seeds"):
+        if "w_seeds" not in st.session_state:
+            st.session_state.w_seeds = int(st.session_state.get("seeds_count") or 0) or None
+        st.session_state.seeds_count = box.number_input(
+            "Seeds", 1, limits.max_seeds, step=1, key="w_seeds", placeholder="as many as the budget allows",
+            help="Runs of the same settings with different seeds, trained side by side. One seed cannot tell an "
+                 f"effect from luck; the curves then show the mean with a band. Up to {limits.max_seeds} here.")
 
 
 def _zoo_box() -> None:
-    """Every other method the core offers: a choice per kind (loss, sampler, mixer) with the chosen
-    method's knobs, then schedules and post-hoc steps. Read from the core, so new methods appear."""
-    registry = _registry()
-    fields = method_fields()
-    if not fields:
-        return
+    """Every other method of the core: a choice per kind with only the chosen method's knobs, then
+    the loss-weight schedules and post-hoc steps."""
     settings = st.session_state.settings
-    shown: set[str] = set()
-    with st.sidebar.expander("More methods: loss, sampler, mixing, schedules"):
-        for name in ("loss", "sampler", "mixer"):
-            if name not in fields or hidden(name):
+    st.markdown("**Methods**")
+    shown: set[str] = {"mfw_strength", "mfw_layer", "mfw_schedule", "la_tau"}
+    for kind in ZOO_KINDS:
+        if hidden(kind):
+            continue
+        options = field_rule(kind).options
+        _bind(kind, lambda k, kind=kind, options=options: st.selectbox(
+            words.label(kind), options, key=k, help=help_of(kind),
+            format_func=lambda m: f"{m} — {METHODS[m].description}" if m in METHODS else m))
+        chosen = METHODS.get(settings[kind])
+        shown.add(kind)
+        for knob in chosen.params if chosen else ():
+            if knob not in shown and not hidden(knob):
+                generic_widget(knob, st)
+                shown.add(knob)
+    if settings["mixer"] == "mfw" and st.session_state.get("w_method") != "MFW":
+        st.session_state.w_method = "MFW"  # chosen as the mixer here: the Training radio follows on the next run
+    if settings["mixer"] in ("mixup", "remix") and st.session_state.get("w_method") == "MFW":
+        st.session_state.w_method = "ERM"
+    st.markdown("**Schedules and post-hoc steps**")
+    for method in METHODS.values():
+        if method.kind not in ("schedule", "post-hoc"):
+            continue
+        for knob in [*method.settings, *method.params]:
+            if knob in field_names() and knob not in shown and knob not in ZOO_KINDS and not hidden(knob):
+                generic_widget(knob, st)
+                shown.add(knob)
+    return shown
+
+
+def _expert_box(limits: Limits) -> None:
+    if hidden("expert", "zoo", "advanced"):
+        return
+    if not st.sidebar.toggle("Expert", key="w_expert",
+                             help="Every method of the core (losses, samplers, mixers, schedules) and the model, "
+                                  "optimiser and data settings."):
+        return
+    with st.sidebar.container(border=True):
+        shown = _zoo_box() or set()
+        st.markdown("**Model, data and optimiser**")
+        for name in ADVANCED:
+            if name in shown or name in ("epochs",) or hidden(name) or name not in field_names():
                 continue
-            rule = field_rule(name)
-            describe = {m: registry[m].description for m in rule.options if m in registry}
-            _bind(name, lambda k, rule=rule, name=name: st.selectbox(
-                name, rule.options, key=k, help=field_help()[name]))
-            chosen = registry.get(settings[name])
+            if name == "toy_shape" and st.session_state.settings["dataset"] != "toy2d":
+                continue
+            if name == "lr":
+                options = _options_with(LRS, st.session_state.settings["lr"])
+                _bind("lr", lambda k, options=options: st.select_slider(
+                    words.label("lr"), options, key=k, format_func=lambda v: f"{v:g}", help=help_of("lr")))
+            else:
+                generic_widget(name, st)
             shown.add(name)
-            if chosen is None:
-                continue
-            st.caption(describe.get(settings[name], ""))
-            for knob in chosen.params:
-                if knob in fields and knob not in shown and not hidden(knob):
-                    generic_widget(knob, st)
-                    shown.add(knob)
-        elsewhere = {p for m in registry.values() if m.kind not in ("loss", "sampler", "mixer") for p in m.params}
-        knob_of_unchosen = {p for m in registry.values() if m.kind in ("loss", "sampler", "mixer")
-                            and settings.get(m.kind) != m.name for p in m.params} - elsewhere
-        rest = [n for n in fields if n not in shown and n not in knob_of_unchosen and not hidden(n)]
+        placed = shown | set(BASIC) | set(SERVER_FIELDS)
+        rest = [n for n in field_names() if n not in placed and not hidden(n) and not _knob_of_unchosen(n)]
         if rest:
-            st.markdown("**Schedules and post-hoc steps**")
+            st.markdown("**More settings**")
             for name in rest:
                 generic_widget(name, st)
 
 
-def _advanced_box(limits: Limits) -> None:
-    if hidden("advanced"):
-        return
+def _knob_of_unchosen(name: str) -> bool:
+    """A knob of a loss, sampler or mixer that is not selected (shown only with its method)."""
     settings = st.session_state.settings
-    with st.sidebar.expander("Advanced: model, epochs, learning rate, seed, device"):
-        for name in ADVANCED_FIELDS:
-            if name not in field_names() or hidden(name):
-                continue
-            if name == "epochs":
-                top = int(min(field_rule("epochs").hi, limits.max_epochs))
-                _bind("epochs", lambda k, top=top: st.number_input(
-                    "epochs", 1, top, step=1, key=k, help=f"{field_help()['epochs']} (this server: ≤ {top})"))
-            elif name == "lr":
-                options = _options_with(LRS, settings["lr"])
-                _bind("lr", lambda k, options=options: st.select_slider(
-                    "learning rate", options, key=k, format_func=lambda v: f"{v:g}", help=field_help()["lr"]))
-            elif name == "toy_shape" and settings["dataset"] != "toy2d":
-                continue
-            else:
-                generic_widget(name, st)
-
-
-def _more_box() -> None:
-    extra = [n for n in field_names() if n not in PLACED and n not in method_fields() and not hidden(n)]
-    if extra and not hidden("more"):
-        with st.sidebar.expander("More settings"):
-            for name in extra:
-                generic_widget(name, st)
+    owners = [m for m in METHODS.values() if name in m.params]
+    return bool(owners) and all(m.kind in ZOO_KINDS and settings.get(m.kind) != m.name for m in owners)
 
 
 def sidebar(limits: Limits) -> TrainConfig | None:
@@ -305,8 +302,8 @@ def sidebar(limits: Limits) -> TrainConfig | None:
         _preset_box()
     _data_box(limits)
     _method_box()
-    _advanced_box(limits)
-    _more_box()
+    _run_box(limits)
+    _expert_box(limits)
     try:
         config = TrainConfig.from_dict(dict(st.session_state.settings))
         check_combination(config)  # contradicting methods are named at once, not at Train
@@ -315,3 +312,17 @@ def sidebar(limits: Limits) -> TrainConfig | None:
         config = None  # every page's Train button is off until the settings are valid again
     st.session_state.config = config
     return config
+
+
+def seeds_for(config: TrainConfig, limits: Limits, default_most: int = 3) -> list[int]:
+    """The seeds a page trains: the learner's count, or as many as the budget allows (at most
+    ``default_most``), starting at the config's seed."""
+    chosen = st.session_state.get("seeds_count")
+    if not chosen:
+        chosen = default_most
+        try:
+            per_seed = limits.budget.check(config, 1).flops
+            chosen = max(1, min(default_most, int(limits.max_tflop * 1e12 // max(per_seed, 1.0)), limits.max_seeds))
+        except ProcrustesError:
+            chosen = 1  # the run itself is over budget: Train will say why
+    return list(range(config.seed, config.seed + int(chosen)))

@@ -1,49 +1,78 @@
-"""Operator limits of a shared app server, read from environment variables, and the training slots.
+"""Operator settings of a shared app server, read once from environment variables.
 
-    PROCRUSTES_MAX_EPOCHS            most epochs one run may ask for            (default 200)
-    PROCRUSTES_MAX_TRAIN_SAMPLES     most training samples one run may use      (default 60000)
-    PROCRUSTES_MAX_TRAININGS         trainings running at once on the server    (default 4)
-    PROCRUSTES_THREADS_PER_TRAINING  most torch threads one training may use    (default: CPU cores, at most 4)
-    PROCRUSTES_DATA_DIR              folder of torchvision datasets (mnist, fashion-mnist, cifar10/100)
-    PROCRUSTES_ALLOW_DOWNLOAD        1: torchvision may download a missing dataset into that folder
+| variable | what it caps or sets | default |
+|---|---|---|
+| `PROCRUSTES_MAX_TRAININGS` | training slots: worker processes (or Ray actors) at once | CPU cores, at most 8 |
+| `PROCRUSTES_SESSION_SLOTS` | slots one browser session may hold at once (its several seeds) | all of them |
+| `PROCRUSTES_MAX_SEEDS` | seeds of one request | 8 |
+| `PROCRUSTES_MAX_EPOCHS` | epochs of one run | 200 |
+| `PROCRUSTES_MAX_TRAIN_SAMPLES` | distinct training samples of one run | 60000 |
+| `PROCRUSTES_MAX_GENERATED_SAMPLES` | samples generated for mnist1d / toy2d (`n_samples`) | 60000 |
+| `PROCRUSTES_MAX_PARAMETERS` | parameters of the network | 5000000 |
+| `PROCRUSTES_MAX_STEPS` | optimiser steps of one request, all runs and seeds | 100000 |
+| `PROCRUSTES_MAX_TFLOP` | floating-point work of one request (priced before it runs) | 20 |
+| `PROCRUSTES_TEACHER_KEY` | turns on the teacher's page (`?teacher=KEY`) | off |
+| `PROCRUSTES_RUN_STORE` | folder keeping each browser's finished runs across reloads | `~/.cache/procrustes/runs` |
+| `PROCRUSTES_DATA_DIR` | folder of torchvision datasets (mnist, fashion-mnist, cifar10/100) | none |
+| `PROCRUSTES_ALLOW_DOWNLOAD` | `1`: torchvision may download a missing dataset into that folder | off |
+| `RAY_ADDRESS` | a Ray cluster to train on (every slot a Ray actor) instead of local processes | none |
 
-The data folder and downloads are server settings: a link can never point the server elsewhere.
+The data folder and downloads are server settings: a link can never point the server elsewhere. Each
+training runs on one torch thread, so a shared link reproduces its numbers exactly.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import time
 from dataclasses import dataclass
+from pathlib import Path
 
-import torch
+from procrustes_core import ProcrustesError, TrainConfig
+from procrustes_core.data.datasets import cache_dir
+from procrustes_core.training.budget import Budget
 
-from procrustes_core import ProcrustesError, TrainConfig, counts_for
 
-STALE_SECONDS = 60.0  # a slot not touched this long belongs to a closed browser tab
+def _default_slots() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
 class Limits:
+    max_trainings: int = _default_slots()
+    session_slots: int | None = None
+    max_seeds: int = 8
     max_epochs: int = 200
     max_train_samples: int = 60_000
-    max_trainings: int = 4
-    threads_per_training: int = max(1, min(4, os.cpu_count() or 1))
+    max_generated_samples: int = 60_000
+    max_parameters: int = 5_000_000
+    max_steps: int = 100_000
+    max_tflop: float = 20.0
+    teacher_key: str | None = None
+    run_store: str | None = None
     data_dir: str | None = None
     allow_download: bool = False
+    ray_address: str | None = None
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.max_epochs, self.max_train_samples, self.max_generated_samples, self.max_parameters,
+                      self.max_seeds, self.max_steps, self.max_tflop)
+
+    @property
+    def store_folder(self) -> Path:
+        return Path(self.run_store) if self.run_store else cache_dir() / "runs"
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind=int):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ProcrustesError(f"{name}={raw!r}: expected a whole number ≥ 1") from None
-    if value < 1:
-        raise ProcrustesError(f"{name}={raw!r}: expected a whole number ≥ 1")
+        raise ProcrustesError(f"{name}={raw[:40]!r}: expected a {'whole ' if kind is int else ''}number ≥ 1") from None
+    if not value >= 1:
+        raise ProcrustesError(f"{name}={raw[:40]!r}: expected a {'whole ' if kind is int else ''}number ≥ 1")
     return value
 
 
@@ -51,12 +80,20 @@ def read_limits() -> Limits:
     """The limits from the environment (a bad value is a ProcrustesError naming the variable)."""
     base = Limits()
     return Limits(
-        max_epochs=_env_int("PROCRUSTES_MAX_EPOCHS", base.max_epochs),
-        max_train_samples=_env_int("PROCRUSTES_MAX_TRAIN_SAMPLES", base.max_train_samples),
-        max_trainings=_env_int("PROCRUSTES_MAX_TRAININGS", base.max_trainings),
-        threads_per_training=_env_int("PROCRUSTES_THREADS_PER_TRAINING", base.threads_per_training),
+        max_trainings=_env_number("PROCRUSTES_MAX_TRAININGS", base.max_trainings),
+        session_slots=_env_number("PROCRUSTES_SESSION_SLOTS", None),
+        max_seeds=_env_number("PROCRUSTES_MAX_SEEDS", base.max_seeds),
+        max_epochs=_env_number("PROCRUSTES_MAX_EPOCHS", base.max_epochs),
+        max_train_samples=_env_number("PROCRUSTES_MAX_TRAIN_SAMPLES", base.max_train_samples),
+        max_generated_samples=_env_number("PROCRUSTES_MAX_GENERATED_SAMPLES", base.max_generated_samples),
+        max_parameters=_env_number("PROCRUSTES_MAX_PARAMETERS", base.max_parameters),
+        max_steps=_env_number("PROCRUSTES_MAX_STEPS", base.max_steps),
+        max_tflop=_env_number("PROCRUSTES_MAX_TFLOP", base.max_tflop, float),
+        teacher_key=os.environ.get("PROCRUSTES_TEACHER_KEY") or None,
+        run_store=os.environ.get("PROCRUSTES_RUN_STORE") or None,
         data_dir=os.environ.get("PROCRUSTES_DATA_DIR") or None,
         allow_download=os.environ.get("PROCRUSTES_ALLOW_DOWNLOAD", "").strip().lower() in ("1", "true", "yes"),
+        ray_address=os.environ.get("RAY_ADDRESS") or None,
     )
 
 
@@ -65,64 +102,3 @@ def server_settings(config: TrainConfig, limits: Limits) -> TrainConfig:
     if config.data_dir == limits.data_dir and config.download == limits.allow_download:
         return config
     return config.replace(data_dir=limits.data_dir, download=limits.allow_download)
-
-
-def check_run(config: TrainConfig, limits: Limits) -> None:
-    """Raise a one-line ProcrustesError when ``config`` asks for more than this server allows."""
-    if config.epochs > limits.max_epochs:
-        raise ProcrustesError(f"epochs={config.epochs}: this server allows at most {limits.max_epochs} "
-                              "(PROCRUSTES_MAX_EPOCHS)")
-    total = sum(counts_for(config))
-    if total > limits.max_train_samples:
-        raise ProcrustesError(f"{total} training samples: this server allows at most {limits.max_train_samples} "
-                              "per run (PROCRUSTES_MAX_TRAIN_SAMPLES); raise the ratio or lower n_max / n_samples")
-
-
-class TrainingSlots:
-    """Which browser sessions are training right now, shared by all sessions of the server."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: dict[str, float] = {}
-
-    def _drop_stale(self, now: float) -> None:
-        for owner in [o for o, t in self._seen.items() if now - t > STALE_SECONDS]:
-            del self._seen[owner]
-
-    def acquire(self, owner: str, limit: int) -> bool:
-        """Take a slot for ``owner`` (keeping one it holds); False when ``limit`` are busy."""
-        now = time.monotonic()
-        with self._lock:
-            self._drop_stale(now)
-            if owner not in self._seen and len(self._seen) >= limit:
-                return False
-            self._seen[owner] = now
-            return True
-
-    def touch(self, owner: str) -> None:
-        with self._lock:
-            if owner in self._seen:
-                self._seen[owner] = time.monotonic()
-
-    def release(self, owner: str) -> None:
-        with self._lock:
-            self._seen.pop(owner, None)
-
-    def active(self) -> int:
-        with self._lock:
-            self._drop_stale(time.monotonic())
-            return len(self._seen)
-
-
-SLOTS = TrainingSlots()  # module state: one per server process, shared by every session
-
-
-def set_threads(limits: Limits) -> int:
-    """Give this training a fair share of the CPU cores: all trainings together use about the
-    machine's cores, none more than ``threads_per_training``. Returns the count set."""
-    cores = os.cpu_count() or 1
-    share = max(1, cores // max(1, SLOTS.active()))
-    threads = max(1, min(limits.threads_per_training, share))
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    return threads

@@ -1,8 +1,9 @@
 """The experiment in the URL: read a link's settings leniently, and mirror the settings back into it.
 
 A link holds the settings that differ from the defaults (``TrainConfig.to_query``), plus
-``preset=NAME`` (start from a built-in preset) and ``hide=a,b`` (controls a teacher hides).
-A bad value never stops the page: it is dropped, named in one line, and the default is kept.
+``preset=NAME`` (start from a built-in preset), ``hide=a,b`` (controls a teacher hides) and
+``seeds=N``. A bad value never stops the page: it is named in one line that says what was done
+instead (the default kept, or the server's cap used).
 """
 
 from __future__ import annotations
@@ -17,24 +18,33 @@ from .limits import Limits
 from .presets import PRESETS
 
 SERVER_FIELDS = ("data_dir", "download", "threads")  # set by the operator, never by a link
-CONTROL_GROUPS = ("presets", "data", "imbalance", "method", "mfw", "la", "zoo", "advanced", "more")
+CONTROL_GROUPS = ("presets", "data", "imbalance", "method", "mfw", "la", "zoo", "advanced", "expert", "seeds")
+PAGE_KEYS = ("preset", "hide", "seeds", "teacher")
+MAX_VALUE_SHOWN = 40
+
+
+def shorten(text: object) -> str:
+    """A value as a link message shows it: at most ``MAX_VALUE_SHOWN`` characters."""
+    text = str(text)
+    return text if len(text) <= MAX_VALUE_SHOWN else text[:MAX_VALUE_SHOWN] + "…"
 
 
 @dataclass
 class LinkState:
-    """What a link asks for: the config, the hidden controls, and the problems found."""
+    """What a link asks for: the config, the hidden controls, the seeds, and what was done with it."""
 
     config: TrainConfig
     hide: tuple[str, ...] = ()
     problems: list[str] = field(default_factory=list)
     preset: str | None = None
+    seeds: int | None = None
 
     @property
     def message(self) -> str | None:
-        """One line naming every problem, or None."""
+        """One line naming every problem and what was done about it, or None."""
         if not self.problems:
             return None
-        return "Some link settings were not used, defaults kept: " + "; ".join(self.problems)
+        return "Some link settings were not used as given: " + "; ".join(self.problems)
 
 
 def _last(value) -> str:
@@ -45,54 +55,76 @@ def _last(value) -> str:
 
 def read_link(params: Mapping, limits: Limits) -> LinkState:
     """Turn query parameters into a validated config, dropping (and naming) each bad value."""
-    params = {key: _last(value) for key, value in params.items()}
+    params = {str(key): _last(value) for key, value in params.items()}
     problems: list[str] = []
     base: dict[str, str] = {}
     preset = params.get("preset")
     hide: tuple[str, ...] = ()
+    seeds: int | None = None
     if preset:
         if preset in PRESETS:
             base = dict(parse_qsl(PRESETS[preset].query))
             hide = PRESETS[preset].hide
+            seeds = PRESETS[preset].seeds
         else:
-            problems.append(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
+            problems.append(f"preset={shorten(preset)!r}: expected one of {', '.join(PRESETS)} — no preset used")
             preset = None
     if "hide" in params:
         names = [n.strip() for n in params["hide"].split(",") if n.strip()]
         allowed = set(CONTROL_GROUPS) | set(field_names())
         bad = [n for n in names if n not in allowed]
         if bad:
-            problems.append(f"hide={bad[0]!r}: expected names of settings or of {', '.join(CONTROL_GROUPS)}")
+            problems.append(f"hide={shorten(bad[0])!r}: expected names of settings or of {', '.join(CONTROL_GROUPS)} "
+                            "— ignored")
         hide = tuple(n for n in names if n in allowed)
+    if "seeds" in params:
+        raw = params["seeds"]
+        if raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= limits.max_seeds:
+            seeds = int(raw)
+        else:
+            problems.append(f"seeds={shorten(raw)!r}: expected a whole number from 1 to {limits.max_seeds} — "
+                            "the budget's default used")
+    unknown = [k for k in params if k not in PAGE_KEYS and k not in field_names()]
+    if unknown:
+        problems.append(f"{shorten(unknown[0])!r}: not a setting — ignored")
     settings = {k: v for k, v in params.items() if k in field_names() and k not in SERVER_FIELDS}
     if any(k in params for k in SERVER_FIELDS):
-        problems.append(f"{', '.join(k for k in SERVER_FIELDS if k in params)}: set by the server, not by a link")
+        problems.append(f"{', '.join(k for k in SERVER_FIELDS if k in params)}: set by the server, not by a link "
+                        "— ignored")
     good = dict(base)
     pending = list(settings.items())
+    failed: list[tuple[str, str, str]] = []
     for _ in range(2):  # a second pass admits values that needed a later one (profile=custom needs counts)
         failed = []
         for key, raw in pending:
             try:
                 TrainConfig.from_query({**good, key: raw})
                 good[key] = raw
-            except ProcrustesError as err:
+            except (ProcrustesError, ValueError, OverflowError, RecursionError) as err:
                 failed.append((key, raw, str(err)))
         pending = [(k, r) for k, r, _ in failed]
         if not failed:
             break
-    problems += [message for _, _, message in failed]
+    default = TrainConfig()
+    problems += [f"{shorten(message)} — default {getattr(default, key)!r} kept" for key, _, message in failed]
     config = TrainConfig.from_query(good)
     if config.epochs > limits.max_epochs:
         problems.append(f"epochs={config.epochs}: this server allows at most {limits.max_epochs} "
-                        "(PROCRUSTES_MAX_EPOCHS)")
+                        f"(PROCRUSTES_MAX_EPOCHS) — set to {limits.max_epochs}")
         config = config.replace(epochs=limits.max_epochs)
-    return LinkState(config, hide, problems, preset)
+    if config.dataset in ("mnist1d", "toy2d") and config.n_samples > limits.max_generated_samples:
+        problems.append(f"n_samples={config.n_samples}: this server generates at most {limits.max_generated_samples} "
+                        f"(PROCRUSTES_MAX_GENERATED_SAMPLES) — set to {limits.max_generated_samples}")
+        config = config.replace(n_samples=limits.max_generated_samples)
+    return LinkState(config, hide, problems, preset, seeds)
 
 
-def link_params(config: TrainConfig, hide: tuple[str, ...] = ()) -> dict[str, str]:
-    """The query parameters that describe ``config`` (and the hidden controls)."""
+def link_params(config: TrainConfig, hide: tuple[str, ...] = (), seeds: int | None = None) -> dict[str, str]:
+    """The query parameters that describe ``config`` (and the hidden controls, and the seeds)."""
     learner = config.replace(**{name: getattr(TrainConfig(), name) for name in SERVER_FIELDS})
     params = dict(parse_qsl(learner.to_query(), keep_blank_values=True))
     if hide:
         params["hide"] = ",".join(hide)
+    if seeds:
+        params["seeds"] = str(int(seeds))
     return params

@@ -48,3 +48,16 @@ def texts(at: AppTest) -> str:
     for kind in ("markdown", "caption", "info", "warning", "error", "success"):
         parts += [str(element.value) for element in getattr(at, kind)]
     return "\n".join(parts)
+
+
+def wait(at: AppTest, kind: str = "playground", timeout: float = 90) -> AppTest:
+    """Run the page again until its job has ended (trainings run on the service, not in the script)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while at.session_state[f"_{kind}_was_training"] if f"_{kind}_was_training" in at.session_state else False:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the {kind} job did not end within {timeout} s")
+        time.sleep(0.2)
+        at.run()
+    return at

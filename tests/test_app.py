@@ -1,37 +1,40 @@
-"""The Streamlit app, driven by Streamlit's AppTest: settings, live training, links, bad input."""
+"""The Streamlit app, driven by Streamlit's AppTest: settings, trainings on the service, links, limits."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl
 
 import pytest
-from app_support import TINY, chart, charts, new_app, texts
+from app_support import TINY, chart, charts, new_app, texts, wait
 
-from procrustes_core import RunHistory, TrainConfig, counts_for
-from procrustes_core.methods.catalogue import RECOMMENDED_STRENGTH
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("PROCRUSTES_THREADS_PER_TRAINING", "1")
+from procrustes_core import TrainConfig
+from procrustes_core.data.datasets import cache_dir, counts_for
 
 
-def trained(query: dict[str, str] | None = None):
-    at = new_app({**TINY, **(query or {})}).run()
+def trained(query: dict[str, str] | None = None, seeds: str = "1"):
+    at = new_app({**TINY, "seeds": seeds, **(query or {})}).run()
     at.button(key="train").click().run()
-    return at
+    return wait(at)
 
 
-def test_defaults_render_without_errors():
+def test_defaults_render_without_errors_and_without_training():
+    expected = counts_for(TrainConfig())  # generates (and caches) the default data, as a first training would
     at = new_app().run()
     assert not at.exception
     assert not at.error
     assert [b.label for b in at.button][:3] == ["Train", "Stop", "Reset"]
     bars = chart(at, "Training samples per class")
-    assert bars is not None
-    counts = counts_for(TrainConfig())  # MNIST-1D, step imbalance 100
-    assert bars["data"][0]["y"] == counts and counts[0] // 100 == counts[-1]
+    assert bars["data"][0]["y"] == expected  # MNIST-1D, step imbalance 100, read from the cached data
     assert at.query_params == {}  # the defaults need no link settings
+    assert chart(at, "Training accuracy") is None
+
+
+def test_a_link_for_a_large_dataset_generates_nothing_before_train():
+    at = new_app({"n_samples": "43210"}).run()
+    assert not at.exception
+    assert "estimated" in chart(at, "Training samples per class")["layout"]["title"]["text"]
+    assert not (cache_dir() / "mnist1d-43210.npz").exists()
 
 
 def test_changing_the_ratio_updates_the_class_count_chart_and_the_link():
@@ -39,96 +42,97 @@ def test_changing_the_ratio_updates_the_class_count_chart_and_the_link():
     before = chart(at, "Training samples per class")["data"][0]["y"]
     at.select_slider(key="w_ratio").set_value(10.0).run()
     after = chart(at, "Training samples per class")["data"][0]["y"]
-    assert before != after
-    assert after[-1] == after[0] // 10
+    assert before != after and after[-1] == after[0] // 10
     assert at.query_params["ratio"] == "10.0"
 
 
-def test_train_draws_one_trace_per_class_in_every_live_chart():
+def test_one_seed_draws_one_curve_per_class_and_the_narrator_speaks():
     at = trained()
     assert not at.exception and not at.error
     for title in ("Training accuracy", "Test accuracy", "Feature-gradient norm"):
         figure = chart(at, title)
         assert figure is not None, title
-        assert len(figure["data"]) == 10
-        assert all(len(trace["x"]) == 2 for trace in figure["data"])  # two epochs drawn
+        per_class = [t for t in figure["data"] if "running" not in t["name"]]
+        assert len(per_class) == 10 and all(len(t["x"]) == 2 for t in per_class)
+    assert "Finished: 1 training, 2 of 2 epochs" in texts(at)
+    assert "under-fit" in texts(at) or "No under-fit phase" in texts(at)
     assert chart(at, "Test confusion matrix") is not None
-    assert len(at.dataframe) >= 1  # the per-class table
 
 
-def test_minor_classes_are_drawn_distinctly():
-    figure = chart(trained(), "Training accuracy")
-    dashes = [trace["line"]["dash"] for trace in figure["data"]]
-    assert dashes == ["solid"] * 5 + ["dash"] * 5
+def test_several_seeds_draw_group_means_with_a_band_labelled_as_such():
+    at = trained(seeds="3")
+    figure = chart(at, "Test accuracy")
+    assert figure["layout"]["title"]["text"].endswith("3 seeds")
+    names = [t["name"] for t in figure["data"]]
+    assert any("95 % interval" in n for n in names) and any("mean of 3" in n for n in names)
+    assert "3 trainings" in texts(at)
 
 
-def test_stop_keeps_the_partial_run():
-    at = new_app({**TINY, "epochs": "200"})
-    at.session_state["auto_continue"] = False  # one chunk per script run, as between browser events
-    at.session_state["chunk_seconds"] = 0.05
-    at.run()
+def test_stop_ends_the_training_within_a_second_and_keeps_its_epochs():
+    at = new_app({**TINY, "epochs": "200", "n_samples": "4000", "width": "16", "seeds": "1"}).run()
     at.button(key="train").click().run()
-    done = len(chart(at, "Training accuracy")["data"][0]["x"])
-    assert 1 <= done < 200
+    deadline = time.monotonic() + 60
+    while chart(at, "Training accuracy") is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
     at.button(key="stop").click().run()
-    assert not at.exception
-    assert "stopped by the learner" in texts(at)
-    kept = chart(at, "Training accuracy")
-    assert kept is not None and len(kept["data"][0]["x"]) >= done
-    assert chart(at, "Test confusion matrix") is not None
+    stopped = time.monotonic()
+    wait(at, timeout=10)
+    assert time.monotonic() - stopped < 3
+    assert not at.exception and "Stopped" in texts(at)
+    from app.service import service
+
+    trainer = service(at.session_state["limits"])
+    task = trainer.view(at.session_state["jobs"]["playground"]).job.tasks[0]
+    assert task.status == "stopped" and 1 <= task.epochs_done < 200 and "stopped" in task.history.stopped
+    assert trainer.busy_workers() == 0  # the slot is free: its worker said it is idle
     assert not at.button(key="train").disabled
-    at.button(key="reset").click().run()
-    assert chart(at, "Training accuracy") is None
 
 
-def test_a_shared_link_restores_the_settings():
+def test_a_shared_link_restores_the_settings_and_the_seeds():
     wanted = TrainConfig(dataset="toy2d", profile="longtail", ratio=50, mixer="mfw", mfw_strength=0.7, la_tau=1.5,
                          epochs=12, seed=3, n_samples=800)
-    at = new_app(dict(parse_qsl(wanted.to_query()))).run()
+    at = new_app({**dict(parse_qsl(wanted.to_query())), "seeds": "2"}).run()
     assert not at.exception and not at.warning
     assert at.session_state["config"] == wanted
     assert at.radio(key="w_method").value == "MFW"
     assert at.slider(key="w_mfw_strength").value == pytest.approx(0.7)
-    assert at.select_slider(key="w_ratio").value == 50.0
-    assert dict(at.query_params) == dict(parse_qsl(wanted.to_query()))
+    assert at.number_input(key="w_seeds").value == 2
+    assert at.query_params["seeds"] == "2"
 
 
-def test_bad_link_values_fall_back_with_one_message():
-    at = new_app({"ratio": "abc", "epochs": "-3", "dataset": "imagenet", "seed": "4"}).run()
+def test_bad_link_values_are_named_with_what_was_done():
+    at = new_app({"ratio": "abc", "epochs": "9999", "dataset": "imagenet", "seed": "4", "bogus": "1"}).run()
     assert not at.exception
-    assert len(at.warning) == 1
     message = at.warning[0].value
-    assert "ratio='abc'" in message and "epochs=-3" in message and "dataset='imagenet'" in message
-    assert "\n" not in message
+    assert "ratio='abc'" in message and "default 100.0 kept" in message
+    assert "epochs=9999" in message and "set to 200" in message
+    assert "'bogus': not a setting — ignored" in message and "\n" not in message
     config = at.session_state["config"]
-    assert (config.ratio, config.epochs, config.dataset, config.seed) == (100.0, 30, "mnist1d", 4)
+    assert (config.ratio, config.epochs, config.dataset, config.seed) == (100.0, 200, "mnist1d", 4)
 
 
-def test_a_link_cannot_exceed_the_server_limits(monkeypatch):
-    monkeypatch.setenv("PROCRUSTES_MAX_EPOCHS", "20")
-    at = new_app({"epochs": "500"}).run()
-    assert "PROCRUSTES_MAX_EPOCHS" in at.warning[0].value
-    assert at.session_state["config"].epochs == 20
+def test_every_page_shows_the_link_message():
+    at = new_app({"ratio": "abc"}).run()
+    for page in ("views/compare.py", "views/sweep.py", "views/boundary.py"):
+        at.switch_page(page).run()
+        assert any("ratio='abc'" in w.value for w in at.warning), page
 
 
-def test_too_many_training_samples_are_refused_with_a_message(monkeypatch):
+def test_too_many_training_samples_are_refused_in_one_line_and_nothing_trains(monkeypatch):
     monkeypatch.setenv("PROCRUSTES_MAX_TRAIN_SAMPLES", "50")
-    at = trained()
+    at = new_app({**TINY, "seeds": "1"}).run()
+    at.button(key="train").click().run()
     assert not at.exception
-    assert any("PROCRUSTES_MAX_TRAIN_SAMPLES" in e.value for e in at.error)
-    assert chart(at, "Training accuracy") is None
+    assert any("PROCRUSTES_MAX_TRAIN_SAMPLES" in e.value and "\n" not in e.value for e in at.error)
+    assert "playground" not in at.session_state.get("jobs", {})
 
 
-def test_a_full_server_refuses_a_training_with_a_message(monkeypatch):
-    from app.limits import SLOTS
-
-    monkeypatch.setenv("PROCRUSTES_MAX_TRAININGS", "1")
-    SLOTS.acquire("another-browser", 1)
-    try:
-        at = trained()
-    finally:
-        SLOTS.release("another-browser")
-    assert any("PROCRUSTES_MAX_TRAININGS" in e.value for e in at.error)
+def test_a_request_is_priced_before_it_runs():
+    at = new_app({"dataset": "digits", "model": "resnet32", "width": "1024", "batch_size": "1", "seeds": "1"}).run()
+    at.button(key="train").click().run()
+    assert any("PROCRUSTES_MAX_PARAMETERS" in e.value for e in at.error)
+    assert "playground" not in at.session_state.get("jobs", {})
 
 
 def test_a_bad_operator_setting_is_one_line_and_defaults(monkeypatch):
@@ -138,84 +142,112 @@ def test_a_bad_operator_setting_is_one_line_and_defaults(monkeypatch):
     assert any("PROCRUSTES_MAX_EPOCHS='lots'" in e.value for e in at.error)
 
 
-def test_a_preset_link_hides_controls():
+def test_a_preset_link_hides_controls_and_keeps_its_task_note_visible():
     at = new_app({"preset": "classroom-strength"}).run()
     assert not at.exception and not at.warning
     keys = {w.key for w in at.sidebar if getattr(w, "key", None)}
     assert "w_mfw_strength" in keys
-    assert "w_dataset" not in keys and "w_ratio" not in keys
+    assert "w_dataset" not in keys and "w_ratio" not in keys and "w_expert" not in keys
     assert at.session_state["config"].ratio == 50
-    assert at.query_params["hide"].startswith("presets,data")
+    assert any("Classroom" in i.value for i in at.info)
+    at.switch_page("views/compare.py").run()
+    assert any("Classroom" in i.value for i in at.info)
 
 
 def test_choosing_a_preset_sets_its_settings():
+    from procrustes_core.presets import STORY
+
     at = new_app().run()
-    at.selectbox(key="w_preset").set_value("Procrustean training vs ERM").run()
+    at.selectbox(key="w_preset").set_value("The paper's story: MFW vs ERM (step 100)").run()
     config = at.session_state["config"]
-    assert (config.mixer, config.mfw_strength, config.la_tau, config.epochs) == ("mfw", RECOMMENDED_STRENGTH, 1.0, 40)
+    assert (config.mixer, config.la_tau, config.model, config.epochs) == ("mfw", 1.0, STORY["model"], STORY["epochs"])
     assert at.radio(key="w_method").value == "MFW"
 
 
-def test_method_zoo_settings_come_from_the_core():
-    from procrustes_core.config import field_names, field_rule
+def test_the_method_zoo_is_behind_the_expert_switch_and_shows_only_the_chosen_methods_knobs():
+    from procrustes_core.config import field_rule
 
     at = new_app(TINY).run()
-    for name in ("loss", "sampler"):
-        if name in field_names():
-            assert at.selectbox(key=f"w_{name}").options == list(field_rule(name).options)
+    keys = {w.key for w in at.sidebar if getattr(w, "key", None)}
+    assert "w_loss" not in keys and "w_focal_gamma" not in keys
+    at.toggle(key="w_expert").set_value(True).run()
+    shown = [option.split(" — ")[0] for option in at.selectbox(key="w_loss").options]
+    assert shown == list(field_rule("loss").options)  # each with its one-line description
+    keys = {w.key for w in at.sidebar if getattr(w, "key", None)}
+    assert "w_focal_gamma" not in keys  # focal loss is not chosen
+    at.selectbox(key="w_loss").set_value("focal").run()
+    keys = {w.key for w in at.sidebar if getattr(w, "key", None)}
+    assert "w_focal_gamma" in keys and "w_ldam_scale" not in keys
 
 
-def test_an_invalid_combination_is_one_line_and_train_is_off():
+def test_an_invalid_combination_is_one_line_and_train_is_off_on_every_page():
     at = new_app(TINY).run()
-    at.radio(key="w_method").set_value("MFW").run()
+    at.toggle(key="w_expert").set_value(True).run()
     at.selectbox(key="w_loss").set_value("balanced-softmax").run()
     at.checkbox(key="w_la").check().run()
     assert not at.exception
     assert any("Setting not valid" in e.value for e in at.error)
-    assert at.button(key="train").disabled
-    assert at.session_state["config"] is None  # no stale valid config for any page to train
-    at.switch_page("views/compare.py").run()
-    assert at.button(key="train_trio").disabled
+    assert at.button(key="train").disabled and at.session_state["config"] is None
+    for page, key in (("views/compare.py", "train_trio"), ("views/sweep.py", "sweep_start"),
+                      ("views/boundary.py", "boundary_start")):
+        at.switch_page(page).run()
+        assert at.button(key=key).disabled, page
 
 
-def test_compare_page_overlays_session_runs_and_uploaded_files(tmp_path):
-    at = trained()
-    saved = RunHistory.from_json(at.session_state["session_runs"][0][1].to_json())
-    at.switch_page("views/compare.py").run()
-    assert not at.exception
-    assert chart(at, "Balanced test accuracy") is not None
-    uploader = at.file_uploader[0]
-    uploader.set_value([("mine.json", saved.to_json().encode(), "application/json"),
-                     ("broken.json", b"{not json", "application/json")]).run()
-    assert not at.exception
-    assert any("broken.json: not valid JSON" in e.value for e in at.error)
-    figure = chart(at, "Balanced test accuracy")
-    assert {t["name"] for t in figure["data"]} >= {"mine.json (file)"}
-
-
-def test_compare_page_trains_erm_and_mfw_once_each_and_scores_both_with_and_without_la():
+def test_compare_trains_a_and_b_on_the_same_seeds_and_states_a_paired_verdict(tmp_path):
     at = new_app(TINY).run()
     at.switch_page("views/compare.py").run()
+    at.number_input(key="compare_seeds").set_value(3).run()
     at.button(key="train_trio").click().run()
-    assert not at.exception and not at.error
-    job = at.session_state["jobs"]["compare"]
-    assert [run.config.mixer for run in job.runs] == ["none", "mfw"]  # two trainings, not four
-    names = {t["name"] for t in chart(at, "Balanced test accuracy")["data"]}
-    assert len(names) == 4 and sum("MFW" in n for n in names) == 2 and sum("+ LA" in n for n in names) == 2
+    wait(at, "compare")
+    assert not at.exception
+    from app.service import service
+
+    job = service(at.session_state["limits"]).view(at.session_state["jobs"]["compare"]).job
+    assert len(job.tasks) == 6 and {t.seed for t in job.tasks} == {0, 1, 2}  # A and B once per seed
+    page = texts(at)
+    assert "seeds — " in page and ("beyond seed noise" in page or "within seed noise" in page)
+    names = {t["name"] for t in chart(at, "Balanced test accuracy")["data"] if t.get("name")}
+    assert {"A: ERM", "A: ERM + LA", "B: mfw", "B: mfw + LA"} <= names
 
 
-def test_sweep_page_shows_the_shipped_grid_at_once_and_a_live_grid():
+def test_uploaded_run_files_are_checked_and_shown_as_plain_text():
+    at = new_app(TINY).run()
+    at.switch_page("views/compare.py").run()
+    uploader = at.file_uploader[0]
+    crafted = b'{"format": "procrustes-run", "version": 2, "config": {"epochs": "**bold**"}}'
+    uploader.set_value([("![x](http://example.com/x.png).json", crafted, "application/json"),
+                        ("broken.json", b"{not json", "application/json")]).run()
+    assert not at.exception
+    shown = [t.value for t in at.text]
+    assert any("broken.json: not valid JSON" in t for t in shown)
+    assert not any("![x]" in m.value for m in at.markdown)  # never rendered as markdown
+
+
+def test_finished_runs_survive_a_reload_of_the_same_browser():
+    at = trained()
+    browser = at.session_state["browser_id"]
+    again = new_app(TINY)
+    again.session_state["browser_id"] = browser  # the browser's cookie, in a fresh session
+    again.run()
+    again.switch_page("views/compare.py").run()
+    assert any("seed 0" in o for o in again.multiselect(key="compare_chosen").options)
+
+
+def test_sweep_page_shows_the_saved_grid_and_trains_a_live_one():
     at = new_app(TINY).run()
     at.switch_page("views/sweep.py").run()
     assert not at.exception and not at.warning
-    assert chart(at, "Balanced test accuracy") is not None
+    assert chart(at, "Balanced test accuracy: gain over strength 0") is not None
     at.multiselect(key="sweep_ratios").set_value([10.0])
     at.multiselect(key="sweep_strengths").set_value([0.0, 0.9])
     at.number_input(key="sweep_epochs").set_value(1)
+    at.number_input(key="sweep_seeds").set_value(2)
     at.button(key="sweep_start").click().run()
+    wait(at, "sweep")
     assert not at.exception and not at.error
-    assert "2 of 2 grid points trained" in texts(at)
-    assert len(charts(at)) >= 4
+    assert "At ratio 10" in texts(at)
+    assert len([c for c in charts(at) if "gain over strength 0" in c["layout"]["title"]["text"]]) == 4
 
 
 def test_boundary_page_trains_with_and_without_mfw():
@@ -223,6 +255,18 @@ def test_boundary_page_trains_with_and_without_mfw():
     at.switch_page("views/boundary.py").run()
     at.number_input(key="boundary_epochs").set_value(2)
     at.button(key="boundary_start").click().run()
+    wait(at, "boundary")
     assert not at.exception and not at.error
-    titles = [c["layout"]["title"]["text"] for c in charts(at) if "epoch" in c["layout"]["title"]["text"]]
-    assert any(t.startswith("ERM") for t in titles) and any(t.startswith("MFW") for t in titles)
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert any(t.startswith("ERM + LA: epoch 2") for t in titles) and any(t.startswith("MFW") for t in titles)
+
+
+def test_the_teacher_page_needs_its_key(monkeypatch):
+    monkeypatch.setenv("PROCRUSTES_TEACHER_KEY", "sesame")
+    at = new_app().run()
+    at.switch_page("views/teacher.py").run()
+    assert not at.exception and at.text_input[0].label == "Teacher key"
+    at.text_input[0].set_value("wrong").run()
+    assert any("not this server's" in e.value for e in at.error)
+    at.text_input[0].set_value("sesame").run()
+    assert "active trainings" in texts(at)

@@ -1,11 +1,12 @@
-"""Fuzz the app with random valid settings (one epoch, tiny data): no exception ever reaches the page."""
+"""Fuzz the app: random valid settings train (one epoch, tiny data) and random links render on every page,
+and no exception ever reaches the page."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
 import pytest
-from app_support import chart, new_app, texts
+from app_support import chart, new_app, texts, wait
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -57,22 +58,18 @@ def valid_settings(draw) -> TrainConfig:
     return config
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("PROCRUSTES_THREADS_PER_TRAINING", "1")
-
-
 @pytest.mark.slow
-@settings(max_examples=int(__import__("os").environ.get("FUZZ_N", 300)), deadline=None, database=None,
+@settings(max_examples=int(__import__("os").environ.get("FUZZ_N", 40)), deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
 @given(config=valid_settings())
 def test_random_valid_settings_render_and_train_without_exceptions(config):
-    at = new_app(dict(parse_qsl(config.to_query()))).run()
+    at = new_app({**dict(parse_qsl(config.to_query())), "seeds": "1"}).run()
     assert not at.exception
     assert not at.warning, at.warning[0].value  # a valid link is taken as it is
     assert at.session_state["config"] == config
     at.button(key="train").click().run()
+    wait(at)
     assert not at.exception
     page = texts(at)
     assert "training failed" not in page and "Something went wrong" not in page, page
@@ -80,4 +77,28 @@ def test_random_valid_settings_render_and_train_without_exceptions(config):
     if curves is None:  # only a one-line message saying what is wrong may stand in its place
         assert len(at.error) == 1 and "\n" not in at.error[0].value
     else:
-        assert all(len(trace["x"]) == 1 for trace in curves["data"])
+        assert all(len(trace["x"]) == 1 for trace in curves["data"] if "running" not in trace["name"])
+
+
+PAGES = ("views/playground.py", "views/compare.py", "views/sweep.py", "views/boundary.py")
+NASTY = st.one_of(st.text(max_size=30), st.integers(-10**30, 10**30).map(str), st.sampled_from(
+    ["", "nan", "inf", "-1", "1e400", "1" + "0" * 400, "[", "%00", "1,2,3", "true", "none", "🙂", "0x10", " 5 "]))
+
+
+@st.composite
+def random_links(draw) -> dict[str, str]:
+    keys = list(field_names()) + ["preset", "hide", "seeds", "teacher", "unknown", ""]
+    return {draw(st.sampled_from(keys)): draw(NASTY) for _ in range(draw(st.integers(1, 6)))}
+
+
+@pytest.mark.slow
+@settings(max_examples=int(__import__("os").environ.get("LINK_FUZZ_N", 300)), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(link=random_links(), page=st.sampled_from(PAGES))
+def test_random_links_never_break_a_page(link, page):
+    at = new_app(link).run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, (link, page)
+    assert "Something went wrong" not in texts(at), (link, page)
+    assert len(at.warning) <= 1 and all("\n" not in w.value for w in at.warning)  # one line naming what was done

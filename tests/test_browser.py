@@ -1,4 +1,5 @@
-"""The app in a real headless Chromium: press Train, see one curve per class grow, save screenshots.
+"""The app in a real headless Chromium: press Train, watch the curves grow without ever going blank, stop,
+compare, and save a screenshot of every page.
 
 Needs Debian's Chromium (``apt-get install chromium``). Without it the test is skipped, unless the
 environment variable ``CI`` is set: there it must run. Screenshots go to a temporary folder, or to
@@ -8,15 +9,15 @@ environment variable ``CI`` is set: there it must run. Screenshots go to a tempo
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 from browser_support import app_server, chromium, chromium_path
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-# A quick but telling run: MNIST-1D (800 vs 8 training samples per class), a 32-channel CNN, 20 epochs.
-EPOCHS = 20
-LINK = f"/?n_samples=10000&width=32&epochs={EPOCHS}"
+EPOCHS = 12
+LINK = f"/?n_samples=6000&width=16&epochs={EPOCHS}&seeds=1"
 WAIT = 240_000  # ms; generous, for a busy 2-core machine
 PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
     title: String((gd.layout && gd.layout.title && (gd.layout.title.text || gd.layout.title)) || '')
@@ -44,13 +45,14 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server():
-    with app_server(env={"PROCRUSTES_THREADS_PER_TRAINING": "1"}) as (url, _process):
+def server(tmp_path_factory):
+    store = tmp_path_factory.mktemp("run-store")
+    with app_server(env={"PROCRUSTES_RUN_STORE": str(store), "PROCRUSTES_MAX_TRAININGS": "2"}) as (url, _process):
         yield url
 
 
 def main(page):
-    """The page's own area (Streamlit's header has a Stop button of its own)."""
+    """The page's own area."""
     return page.get_by_test_id("stMainBlockContainer")
 
 
@@ -62,70 +64,86 @@ def plot(page, title_start: str) -> dict | None:
     return next((p for p in plots(page) if str(p["title"]).startswith(title_start)), None)
 
 
-def open_page(browser, url: str, height: int = 2300):
-    page = browser.new_page(viewport={"width": 1400, "height": height})
+def open_page(browser, url: str, width: int = 1440, height: int = 900):
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url)
     main(page).get_by_role("button", name="Train", exact=True).wait_for(timeout=90_000)
     return page
 
 
-def test_train_in_the_browser_draws_one_curve_per_class(browser, server, shots):
+def test_train_draws_one_curve_per_class_that_never_goes_blank(browser, server, shots):
     page = open_page(browser, server + LINK)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 1", timeout=30_000)
     assert plot(page, "Training samples per class")["traces"] == 1
     main(page).get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(f"epoch 1/{EPOCHS}", exact=False).wait_for(timeout=WAIT)
-    # Plotly draws a moment after the status line changes: wait for the live chart itself.
     page.wait_for_function(f"() => ({PLOTS})().some(p => p.title.startsWith('Training accuracy') && p.traces > 0)",
                            timeout=WAIT)
-    live = plot(page, "Training accuracy")
-    assert live is not None and live["traces"] == 10
-    page.get_by_text("Results of the last epoch").wait_for(timeout=WAIT)
+    live_titles = ("Training accuracy", "Test accuracy", "Feature-gradient", "Training loss")
+    seen: set[str] = set()  # live charts drawn so far
+    blank = 0  # samples (every 100 ms) at which a chart drawn before showed no drawn copy
+    deadline = time.monotonic() + WAIT / 1000
+    while time.monotonic() < deadline:
+        drawn = {t for p in plots(page) for t in live_titles if p["title"].startswith(t) and p["traces"] > 0}
+        blank += bool(seen - drawn)
+        seen |= drawn
+        if page.get_by_text("Results of the last epoch").count():
+            break
+        page.wait_for_timeout(100)
+    assert seen == set(live_titles) and blank == 0
     for title in ("Training accuracy", "Test accuracy", "Feature-gradient norm"):
         found = plot(page, title)
-        assert found["traces"] == 10 and set(found["points"]) == {EPOCHS}, title
-    assert plot(page, "Test confusion matrix") is not None
-    page.wait_for_timeout(1500)  # let the last charts settle before the picture
+        per_class = [n for n in found["points"] if n == EPOCHS]
+        assert len(per_class) == 10, title
+    assert page.get_by_text("Finished: 1 training", exact=False).count() == 1
+    page.wait_for_timeout(1000)  # let the last charts settle before the picture
     page.screenshot(path=str(shots / "app_playground.png"))
     assert (shots / "app_playground.png").stat().st_size > 10_000
     assert f"epochs={EPOCHS}" in page.url  # the experiment is in the link
     page.close()
 
 
-def test_stop_in_the_browser_keeps_the_partial_run(browser, server):
-    page = open_page(browser, server + "/?n_samples=4000&width=16&epochs=200", height=1400)
+def test_stop_in_the_browser_ends_the_run_and_keeps_its_epochs(browser, server):
+    page = open_page(browser, server + "/?n_samples=6000&width=16&epochs=200&seeds=1")
     main(page).get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
-        gd => gd.data && gd.data.length === 10 && (gd.data[0].x || []).length >= 3)""", timeout=WAIT)
+        gd => gd.data && gd.data.length >= 10 && (gd.data[0].x || []).length >= 2)""", timeout=WAIT)
     main(page).get_by_role("button", name="Stop", exact=True).click()
-    page.get_by_text("stopped by the learner", exact=False).wait_for(timeout=WAIT)
+    page.get_by_text("Stopped: 1 training", exact=False).wait_for(timeout=30_000)
     kept = plot(page, "Training accuracy")
-    assert kept is not None and 3 <= kept["points"][0] < 200
+    assert kept is not None and 2 <= kept["points"][0] < 200
     page.close()
 
 
 def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server, shots):
-    page = open_page(browser, server + "/?n_samples=4000&width=16&epochs=10&mixer=mfw&mfw_strength=0.9&la_tau=1.0",
-                     height=1500)
-    page.get_by_role("link", name="Compare runs").click()
-    page.get_by_role("button", name="Train ERM vs MFW", exact=False).click()
-    page.get_by_text("One run in full").wait_for(timeout=WAIT)
-    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
-        gd => gd.data && gd.data.length === 4 && gd.data.every(t => (t.x || []).length === 10))""", timeout=WAIT)
+    page = open_page(browser, server + "/?n_samples=4000&width=16&epochs=8")
+    page.get_by_role("link", name="Compare").click()
+    main(page).get_by_role("button", name="Train A and B on the same seeds").click()
+    page.get_by_text("The verdict, seed by seed").wait_for(timeout=WAIT)
+    assert page.get_by_text("seed noise", exact=False).count() >= 1
     page.wait_for_timeout(1000)
-    page.screenshot(path=str(shots / "app_compare.png"))
+    page.screenshot(path=str(shots / "app_compare.png"), full_page=True)
 
     page.get_by_role("link", name="Decision boundary").click()
-    page.get_by_role("button", name="Train both").click()
+    main(page).get_by_role("button", name="Train both").click()
     page.get_by_text("Replay: epoch").wait_for(timeout=WAIT)
     page.wait_for_timeout(1000)
     titles = [p["title"] for p in plots(page)]
-    assert any(t.startswith("ERM: epoch") for t in titles) and any(t.startswith("MFW") for t in titles)
+    assert any(t.startswith("ERM + LA: epoch") for t in titles) and any(t.startswith("MFW") for t in titles)
     page.screenshot(path=str(shots / "app_boundary.png"))
 
     page.get_by_role("link", name="Sweep").click()
-    page.get_by_text("Precomputed grid").wait_for(timeout=30_000)
+    page.get_by_text("Saved grid").wait_for(timeout=30_000)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "app_sweep.png"))
+    page.close()
+
+
+def test_a_phone_shows_the_page_without_cut_labels(browser, server, shots):
+    page = open_page(browser, server + LINK, width=390, height=844)
+    button = main(page).get_by_role("button", name="Train", exact=True)
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 392  # nothing sticks out sideways
+    page.screenshot(path=str(shots / "app_phone.png"))
     page.close()

@@ -37,7 +37,7 @@ def test_confusion_and_table(history):
     fig = figures.confusion_figure(history)
     assert fig.data[0].z.shape == (10, 10)
     table = figures.per_class_table(history)
-    assert len(table) == 10 and table["test support"].nunique() == 1
+    assert len(table) == 10 and table["test samples"].nunique() == 1
 
 
 def test_compare_runs_and_group_metric(history):

@@ -1,75 +1,97 @@
-"""Decision-boundary page: the toy 2-D data, trained with and without MFW side by side."""
+"""Decision boundary: toy 2-D data trained with and without MFW side by side, replayed epoch by epoch."""
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from app import runner
-from app.components.run_view import draw_chart, job_buttons
-from procrustes_core import ProcrustesError
+from app.components.live import buttons, live_fragment, status_line
+from procrustes_core import ProcrustesError, TrainConfig, build_data
+from procrustes_core.analysis.boundary import BoundaryGrid
 from procrustes_core.config import field_rule
 from procrustes_core.figures.boundary import boundary_figure
-from procrustes_core.figures.runs import group_curves
+from procrustes_core.figures.runs import add_markers, group_curves
 from procrustes_core.methods.catalogue import RECOMMENDED_STRENGTH
 
 KIND = "boundary"
 N_SAMPLES = 4000
 
-st.title("Decision boundary on 2-D data")
+st.header("Decision boundary on 2-D data")
 st.caption("Two runs on the same imbalanced toy data and seed: plain training (ERM) and major feature weakening "
-           "(MFW). Regions are coloured by the predicted class — major classes blue, minor red; minor-class "
-           "training points are the large diamonds. Watch how far the minor regions reach as training goes.")
+           "(MFW), both with post-hoc logit adjustment. Regions are coloured by the predicted class, one hue per "
+           "class; minor-class training points are the large diamonds. Watch how far the minor regions reach.")
 config = st.session_state.get("config")
 limits = st.session_state.limits
-cols = st.columns(3)
-cols[0].selectbox("Shape", field_rule("toy_shape").options, index=list(field_rule("toy_shape").options).index("spiral"),
-                  key="boundary_shape")
-cols[1].number_input("Epochs", 1, min(100, limits.max_epochs), value=min(30, limits.max_epochs), key="boundary_epochs")
-start_strength = float(config.mfw_strength or RECOMMENDED_STRENGTH) if config else RECOMMENDED_STRENGTH
-cols[2].slider("MFW strength", 0.05, 1.0, value=start_strength, step=0.05,
-               key="boundary_strength")
+cols = st.columns(4)
+shapes = list(field_rule("toy_shape").options)
+cols[0].selectbox("Shape", shapes, index=shapes.index("blobs"), key="boundary_shape")
+cols[1].select_slider("Imbalance ratio", [2.0, 5.0, 10.0, 20.0, 50.0], value=10.0, key="boundary_ratio",
+                      help="Its own default (10): at the sidebar's ratio 100 a minor class keeps 6 points and both "
+                           "runs stay under-fit.")
+cols[2].number_input("Epochs", 1, min(100, limits.max_epochs), value=min(30, limits.max_epochs), key="boundary_epochs")
+cols[3].slider("MFW strength", 0.05, 1.0, value=float(RECOMMENDED_STRENGTH), step=0.05, key="boundary_strength")
 
 
 def start() -> None:
     """Train both pressed (a callback: it reads the widgets' current values from the session)."""
     base = st.session_state.get("config")
-    shape, epochs = st.session_state.boundary_shape, st.session_state.boundary_epochs
-    strength = st.session_state.boundary_strength
-    profile = base.profile if base.profile != "custom" else "step"
     try:
-        toy = base.replace(dataset="toy2d", toy_shape=shape, model="auto", n_samples=N_SAMPLES, profile=profile,
-                           counts=None, epochs=int(epochs), mfw_layer="block2", n_max=None, val_per_class=0,
-                           mixer="none")
-        runs = [("ERM", toy), (f"MFW {strength:g}", toy.replace(mixer="mfw", mfw_strength=strength))]
+        toy = base.replace(dataset="toy2d", toy_shape=st.session_state.boundary_shape, model="auto",
+                           n_samples=N_SAMPLES, profile="step", ratio=float(st.session_state.boundary_ratio),
+                           counts=None, epochs=int(st.session_state.boundary_epochs), mfw_layer="block2", n_max=None,
+                           val_per_class=0, mixer="none", la_tau=1.0, loss="ce", sampler="instance", tau_norm=0.0,
+                           drw_epoch=0)
+        strength = float(st.session_state.boundary_strength)
+        runs = [("ERM + LA", toy), (f"MFW {strength:g} + LA", toy.replace(mixer="mfw", mfw_strength=strength))]
     except ProcrustesError as err:
         st.session_state.boundary_problem = f"These settings cannot train the toy data: {err}"
         return
-    st.session_state.boundary_problem = runner.start(KIND, runs, limits, boundaries=True)
+    st.session_state.boundary_problem = runner.start(KIND, runs, limits, extras=("boundary",))
 
 
-job, training = job_buttons(KIND, "Train both", start, config is not None, ("boundary_start", "boundary_stop"))
+buttons(KIND, "Train both", start, config is not None, ("boundary_start", "boundary_stop", "boundary_reset"))
+view = runner.view(KIND, limits)
+pick = None
+if view is not None and not view.training:
+    longest = max((len(t.grids) for t in view.job.tasks), default=0)
+    if longest > 1:
+        pick = st.slider("Replay: epoch", 1, longest, value=longest, key="boundary_epoch")
 
-if job is not None:
-    columns = st.columns(len(job.runs))
-    slots = [(c.empty(), c.empty()) for c in columns]
-    epoch_pick = None
-    longest = max(len(r.grids) for r in job.runs)
-    if not job.training and longest > 1:
-        epoch_pick = st.slider("Replay: epoch", 1, longest, value=longest, key="boundary_epoch")
 
-    def draw(current: runner.Job) -> None:
-        for (figure_slot, curve_slot), run in zip(slots, current.runs):
-            if run.error:
-                figure_slot.error(run.error)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def toy_data(config_json: str):
+    """The run's training points (toy 2-D data are small and built the same way from the same config)."""
+    return build_data(TrainConfig.from_json(config_json))
+
+
+def _grid(raw: dict) -> BoundaryGrid:
+    return BoundaryGrid(np.asarray(raw["xs"]), np.asarray(raw["ys"]), np.asarray(raw["predicted"]),
+                        np.asarray(raw["confidence"]), raw["epoch"])
+
+
+def draw(current) -> None:
+    if current is None:
+        return
+    st.caption(status_line(current))
+    columns = st.columns(len(current.job.tasks))
+    for column, task in zip(columns, current.job.tasks):
+        with column:
+            if task.error:
+                st.error(task.error)
                 continue
-            if not run.grids:
-                figure_slot.info(f"{run.label}: preparing…")
+            if not task.grids or task.history is None:
+                st.info(f"{task.label}: preparing…")
                 continue
-            grid = run.grids[min(epoch_pick, len(run.grids)) - 1] if epoch_pick else run.grids[-1]
-            data = run.trainer.data
-            draw_chart(figure_slot, boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
-                                                    title=f"{run.label}: epoch {grid.epoch}"), "boundary")
-            draw_chart(curve_slot, group_curves(run.history), "boundary_groups")
+            raw = task.grids[min(pick, len(task.grids)) - 1] if pick else task.grids[-1]
+            grid = _grid(raw)
+            data = toy_data(task.config.to_json())
+            st.plotly_chart(boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
+                                            title=f"{task.label}: epoch {grid.epoch}"),
+                            key=f"boundary-{task.label}", config={"displayModeBar": False})
+            curves = add_markers(group_curves(task.history), [grid.epoch], ["shown"])
+            curves.update_layout(height=280)
+            st.plotly_chart(curves, key=f"boundary-curves-{task.label}", config={"displayModeBar": False})
 
-    draw(job)
-    runner.register_view(KIND, draw)
+
+live_fragment(KIND, draw)

@@ -1,116 +1,185 @@
-"""Compare page: runs of this session and uploaded run files, overlaid on the same axes."""
+"""Compare: two settings on the same seeds, and whether their difference is beyond seed noise; this
+browser's runs and uploaded run files overlaid."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
 from app import runner
-from app.components.run_view import LiveCharts, draw_chart, final_results, job_buttons
+from app.components.live import buttons, live_fragment, status_line
 from procrustes_core import ProcrustesError, RunHistory
-from procrustes_core.figures.runs import compare_runs
+from procrustes_core.analysis.seeds import compare_runs_paired
+from procrustes_core.figures.runs import compare_bands, compare_runs, paired_figure
+from procrustes_core.methods.catalogue import METHODS
 from procrustes_core.methods.posthoc import PostHoc
-from procrustes_core.sweep import result_row
 
 KIND = "compare"
 MAX_UPLOAD_BYTES = 20_000_000
+SAVED = Path(__file__).resolve().parents[2] / "assets" / "fidelity.json"
+CHOICES = ["ERM", *[name for name, m in METHODS.items() if m.kind in ("mixer", "loss", "sampler")
+                    and name not in ("ce", "instance", "none")]]
 
-st.title("Compare runs")
-st.caption("Every run trained in this session is listed here; add saved runs (JSON files from a Download button "
-           "or `procrustes train --out`). Runs on the same data and seed differ only by method.")
+st.header("Compare: is the difference beyond seed noise?")
+st.caption("Two settings trained on the same seeds — the same data subsets, initial weights and batch orders — "
+           "so each seed gives one paired difference. Post-hoc logit adjustment (LA) is scored on the same trained "
+           "models: A and B are trained once per seed.")
 config = st.session_state.get("config")
 limits = st.session_state.limits
 
 
+def setting(base, choice: str):
+    """The sidebar's data and model with one method chosen (ERM: plain training, no post-hoc step)."""
+    plain = base.replace(mixer="none", loss="ce", sampler="instance", la_tau=0.0, tau_norm=0.0, drw_epoch=0)
+    return plain if choice == "ERM" else plain.with_methods(choice)
+
+
+cols = st.columns([1, 1, 1, 1])
+cols[0].selectbox("A", CHOICES, index=0, key="compare_a", help="The baseline.")
+cols[1].selectbox("B", CHOICES, index=CHOICES.index("mfw"), key="compare_b", help="The method tested against A.")
+cols[2].number_input("Seeds", 2, limits.max_seeds, value=min(5, limits.max_seeds), key="compare_seeds",
+                     help="Each seed is one pair of runs; the interval narrows as seeds are added.")
+cols[3].number_input("LA τ", 0.0, 3.0, value=float((config.la_tau if config else 0) or 1.0), step=0.25,
+                     key="compare_tau", help="Post-hoc logit adjustment scored on the same models.")
+
+
 def pair() -> None:
-    """ERM and MFW on the current data and seed — two trainings, each also scored with post-hoc logit
-    adjustment (the same trained model, so ± LA costs no second training)."""
+    """Train pressed: A and B on the same seeds, each also scored with logit adjustment."""
     base = st.session_state.get("config")
-    tau = base.la_tau or 1.0
+    a, b = st.session_state.compare_a, st.session_state.compare_b
     try:
-        plain = base.replace(mixer="none", la_tau=0.0)
-        configs = [plain, plain.replace(mixer="mfw")]
+        runs = [(f"A: {a}", setting(base, a)), (f"B: {b}", setting(base, b))]
     except ProcrustesError as err:
         st.session_state.compare_problem = f"These settings cannot be compared this way: {err}"
         return
-    st.session_state.compare_problem = runner.start(KIND, [(runner.run_label(c), c) for c in configs], limits,
-                                                    variants={"LA": PostHoc(la_tau=tau)})
+    seeds = list(range(base.seed, base.seed + int(st.session_state.compare_seeds)))
+    st.session_state.compare_problem = runner.start(KIND, runs, limits, seeds=seeds,
+                                                    variants={"LA": PostHoc(la_tau=st.session_state.compare_tau)})
 
 
-job, training = job_buttons(KIND, "Train ERM vs MFW (each ± logit adjustment) on these settings", pair,
-                            config is not None, ("train_trio", "stop_trio"), widths=(2, 1, 1))
+buttons(KIND, "Train A and B on the same seeds", pair, config is not None, ("train_trio", "stop_trio", "reset_pair"))
 
-uploads = st.file_uploader("Add saved runs (JSON)", type=["json"], accept_multiple_files=True, key="uploads")
+
+def series_of(view) -> tuple[dict, dict, dict]:
+    """Curves per setting and post-hoc variant: {name: histories}, {name: method}, {name: variant}."""
+    series, methods, variants = {}, {}, {}
+    for run in view.job.runs():
+        ready = [t.history for t in run if t.history is not None]
+        if not ready:
+            continue
+        label = run[0].label
+        series[label], methods[label], variants[label] = ready, label, ""
+        for name in ready[0].variants:
+            series[f"{label} + {name}"] = [h.variant(name) for h in ready]
+            methods[f"{label} + {name}"], variants[f"{label} + {name}"] = label, name
+    return series, methods, variants
+
+
+def draw(current) -> None:
+    if current is None:
+        st.info("Press the button: A and B train on the same seeds, side by side.")
+        return
+    st.caption(status_line(current))
+    for error in {t.error for t in current.job.tasks if t.error}:
+        st.error(error)
+    series, methods, variants = series_of(current)
+    if not series:
+        return
+    tail = next(h[0].tail for h in series.values() if h and h[0].records) if any(
+        h and h[0].records for h in series.values()) else "minor"
+    left, right = st.columns(2)
+    left.plotly_chart(compare_bands(series, "balanced_acc", methods, variants), key="compare-balanced",
+                      config={"displayModeBar": False})
+    right.plotly_chart(compare_bands(series, f"test_acc:{tail}", methods, variants), key="compare-tail",
+                       config={"displayModeBar": False})
+
+
+live_fragment(KIND, draw)
+
+
+def verdicts(view) -> None:
+    runs = view.job.runs()
+    if len(runs) < 2:
+        return
+    a_runs = [t.history for t in runs[0] if t.history is not None and t.history.records]
+    b_runs = [t.history for t in runs[1] if t.history is not None and t.history.records]
+    if not a_runs or not b_runs:
+        return
+    a, b = runs[0][0].label, runs[1][0].label
+    tail = a_runs[0].tail
+    st.subheader("The verdict, seed by seed")
+    tabs = st.tabs(["with logit adjustment", "without", f"{tail}-class test accuracy (with LA)"])
+    cases = [(dict(a_variant="LA", b_variant="LA"), f"{a} + LA", f"{b} + LA", None),
+             (dict(), a, b, None), (dict(a_variant="LA", b_variant="LA"), f"{a} + LA", f"{b} + LA", tail)]
+    for tab, (options, a_name, b_name, group) in zip(tabs, cases):
+        with tab:
+            try:
+                found = compare_runs_paired(a_runs, b_runs, a_name, b_name,
+                                            metric="test_acc" if group else "balanced_acc", group=group, **options)
+            except ProcrustesError as err:
+                st.warning(str(err))
+                continue
+            st.markdown(f"**{found.sentence()}.**")
+            st.plotly_chart(paired_figure(found), key=f"paired-{a_name}-{group}", config={"displayModeBar": False})
+            frame = pd.DataFrame(found.rows())
+            st.dataframe(frame.style.format({a_name: "{:.3f}", b_name: "{:.3f}", "difference": "{:+.1f} points"}),
+                         hide_index=True)
+
+
+view = runner.view(KIND, limits)
+if view is not None and not view.training:
+    verdicts(view)
+
+
+@st.cache_data(show_spinner=False)
+def saved_results(path: str, stamp: float) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+if SAVED.exists():
+    with st.expander("Saved results on more seeds (the fidelity study)", expanded=False):
+        try:
+            saved = saved_results(str(SAVED), SAVED.stat().st_mtime)
+            st.caption(saved.get("caption", ""))
+            st.dataframe(pd.DataFrame(saved.get("rows", [])), hide_index=True)
+            st.caption(f"Regenerate with `{saved.get('command', 'python benchmarks/fidelity.py')}`.")
+        except (OSError, ValueError, KeyError) as err:
+            st.warning(f"The saved results ({SAVED.name}) could not be read: {err}")
+
+st.subheader("Your runs and saved run files")
+uploads = st.file_uploader(f"Add saved runs (JSON, up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)", type=["json"],
+                           accept_multiple_files=True, key="uploads")
 uploaded: list[tuple[str, RunHistory]] = []
 for upload in uploads or []:
     try:
         if upload.size > MAX_UPLOAD_BYTES:
             raise ProcrustesError(f"{upload.name}: {upload.size} bytes, more than a run file holds")
-        uploaded.append((f"{upload.name}", RunHistory.from_json(upload.getvalue(), upload.name)))
+        uploaded.append((upload.name, RunHistory.from_json(upload.getvalue(), upload.name)))
     except ProcrustesError as err:
-        st.error(str(err))
+        st.text(str(err))  # a file's text is shown as plain text, never as markdown
 
-
-
-def training_runs(current: runner.Job | None) -> dict[str, RunHistory]:
-    if current is None or not current.training:
-        return {}
-    found = {}
-    for r in current.runs:
-        if r.history is not None:
-            found[f"{r.label} (training)"] = r.history
-            found.update({f"{runner.run_label(r.history.variant(n).config)} (training)": r.history.variant(n)
-                          for n in r.history.variants})
-    return found
-
-
-available = dict(runner.session_runs())
+available = dict(runner.session_runs(limits))
 available.update({f"{name} (file)": history for name, history in uploaded})
-names = list(available)
-if not names and not training:
-    st.info("No runs yet: train one on the Playground, press the button above, or add a saved run.")
-    st.stop()
-chosen = st.multiselect("Runs to compare", names, default=names[-4:])
-histories = {name: available[name] for name in chosen}
-metric_options = ["balanced_acc", "accuracy"]
-groups: list[str] = []
-for history in [*histories.values(), *training_runs(job).values()]:
-    groups += [g for g in history.groups if g not in groups]
-metric_options += [f"test_acc:{g}" for g in groups] + [f"train_acc:{g}" for g in groups] + \
-    [f"grad_norm:{g}" for g in groups]
-left, right = st.columns(2)
-first = left.selectbox("Left chart", metric_options, index=0)
-tail = f"test_acc:{groups[-1]}" if groups else "accuracy"
-second = right.selectbox("Right chart", metric_options, index=metric_options.index(tail))
-charts = st.columns(2)
-slots = [charts[0].empty(), charts[1].empty()]
-table = st.empty()
+if not available:
+    st.info("No finished runs yet: train one on the Playground or above, or add a saved run file.")
+else:
+    names = list(available)
+    chosen = st.multiselect("Runs to overlay", names, default=names[-4:], key="compare_chosen")
+    histories = {name: available[name] for name in chosen}
+    if histories:
+        tails = [h.tail for h in histories.values()]
+        left, right = st.columns(2)
+        left.plotly_chart(compare_runs(histories, "balanced_acc"), key="overlay-balanced")
+        right.plotly_chart(compare_runs(histories, f"test_acc:{tails[-1]}"), key="overlay-tail")
+        rows = [{"run": name, "epochs": len(h.records), "balanced accuracy": h.last.balanced_acc if h.last else None,
+                 f"{h.tail}-class test accuracy": h.last.group_test_acc.get(h.tail) if h.last else None}
+                for name, h in histories.items()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if st.button("Forget this browser's runs", key="forget_runs"):
+        from app import store
 
-
-def draw(histories: dict[str, RunHistory]) -> None:
-    shown = {n: h for n, h in histories.items() if h.records}
-    if not shown:
-        return
-    draw_chart(slots[0], compare_runs(shown, first), "compare_left")
-    draw_chart(slots[1], compare_runs(shown, second), "compare_right")
-    import pandas as pd
-
-    table.dataframe(pd.DataFrame([{"run": n, **result_row(h)} for n, h in shown.items()]), hide_index=True)
-
-
-draw({**histories, **training_runs(job)})
-
-
-def redraw(current: runner.Job) -> None:
-    draw({**histories, **training_runs(current)})
-
-
-runner.register_view(KIND, redraw)
-
-if histories:
-    st.subheader("One run in full")
-    name = st.selectbox("Run", list(histories))
-    history = histories[name]
-    view = LiveCharts()
-    view.draw(history, history.config.epochs)
-    if history.records:
-        final_results(history, key="compare_detail_view")
+        store.clear(limits.store_folder)
+        st.rerun()

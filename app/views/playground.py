@@ -1,20 +1,26 @@
-"""Playground page: set the imbalance and the method, press Train, watch every class learn."""
+"""Playground: set the imbalance and the method, predict, press Train, watch every class learn — on
+several seeds at once — with the narrator stating the paper's claims as the run shows them."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app import runner
-from app.components.run_view import LiveCharts, class_count_chart, final_results
+from app import controls, runner
+from app.components.live import (
+    buttons,
+    draw_curves,
+    draw_statements,
+    live_fragment,
+    run_tasks,
+    statements_for,
+    status_line,
+)
+from app.components.run_view import class_count_chart, final_results
+from procrustes_core.analysis.predictions import QUESTIONS, grade
+from procrustes_core.analysis.seeds import mean_history
+from procrustes_core.figures.runs import feature_view
 
 KIND = "playground"
-
-st.title("Procrustes playground")
-st.caption("Train a small network on imbalanced data and watch each class: major classes in blue, minor "
-           "classes in red (dashed). Method after *Procrustean Training for Imbalanced Deep Learning* "
-           "(arXiv 2104.01769), in our own formulation.")
-if st.session_state.get("link_message"):
-    st.warning(st.session_state.link_message)
 
 config = st.session_state.get("config")
 limits = st.session_state.limits
@@ -24,40 +30,82 @@ def start() -> None:
     """Train pressed (a callback: the job exists before the page is drawn, so Stop is live at once)."""
     current = st.session_state.get("config")
     st.session_state.link_message = None
-    st.session_state.playground_problem = runner.start(KIND, [(runner.run_label(current), current)], limits)
+    seeds = controls.seeds_for(current, limits)
+    st.session_state.prediction = (st.session_state.get("w_question"), st.session_state.get("w_prediction")) \
+        if st.session_state.get("w_predict") else None
+    st.session_state[f"{KIND}_problem"] = runner.start(KIND, [(runner.run_label(current), current)], limits,
+                                                       seeds=seeds, extras=("features",))
 
 
-top_left, top_right = st.columns([3, 2])
-with top_left:
+head, train_col, stop_col, reset_col = st.columns([2.6, 1, 1, 1], vertical_alignment="bottom")
+with head:
+    st.markdown("#### Playground")
     if config is not None:
-        class_count_chart(config)
-with top_right:
-    if config is not None:
-        st.markdown(f"**Settings:** {runner.run_label(config)}, {config.epochs} epochs, model {config.model}")
-    job = runner.job(KIND)
-    training = job is not None and job.training
-    buttons = st.columns(3)
-    buttons[0].button("Train", type="primary", key="train", width="stretch", on_click=start,
-                      disabled=config is None or training)
-    buttons[1].button("Stop", key="stop", width="stretch", disabled=not training, on_click=runner.stop, args=(KIND,))
-    buttons[2].button("Reset", key="reset", width="stretch", disabled=job is None, on_click=runner.reset,
-                      args=(KIND,))
-    if st.session_state.get("playground_problem"):
-        st.error(st.session_state.playground_problem)
-    st.caption("Training accuracy is measured on the un-mixed training set; the feature gradient is "
-               "‖∂loss/∂h‖ at the penultimate features, averaged over each class's samples. Shaded spans mark "
-               "the under-fit and over-fit phases of the minor classes.")
+        seeds = controls.seeds_for(config, limits)
+        st.caption(f"**{runner.run_label(config)}** · {runner.describe(config)} · {config.epochs} epochs · "
+                   f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}")
+view = buttons(KIND, "Train", start, config is not None, ("train", "stop", "reset"),
+               columns=(train_col, stop_col, reset_col))
 
-job = runner.job(KIND)
-if job is not None:
-    run = job.runs[0]
-    live = LiveCharts()
-    live.draw(run.history, run.config.epochs, label=run.label, error=run.error)
-    runner.register_view(KIND, lambda j: live.draw(j.runs[0].history, j.runs[0].config.epochs, label=j.runs[0].label,
-                                                   error=j.runs[0].error))
-    if not job.training and run.history is not None:
+
+def draw(current) -> None:
+    """The live block: the four curves on the left; status, narrator and class counts on the right."""
+    curves_column, side = st.columns([3, 1.15], gap="medium")
+    with side:
+        if current is None:
+            st.info("Press **Train**. Four charts grow on the left epoch by epoch: training accuracy per class "
+                    "(on the un-mixed training set), test accuracy, the feature gradient ‖∂loss/∂h‖ and the loss; "
+                    "with several seeds, the mean of each group with a 95 % band. The narrator says here what the "
+                    "run shows as it happens.")
+            tasks, statements = [], []
+        else:
+            tasks = run_tasks(current)
+            statements = statements_for(tasks, finished=not current.training)
+            st.caption(status_line(current))
+            for error in {t.error for t in current.job.tasks if t.error}:
+                st.error(error)
+            draw_statements(statements)
+        if config is not None:
+            class_count_chart(config)
+    with curves_column:
+        draw_curves(tasks, "playground", statements)
+
+
+live_fragment(KIND, draw)
+
+with st.expander("Predict first: write down what you expect, then train", expanded=False):
+    st.toggle("Ask me before I train", key="w_predict")
+    st.selectbox("Question", list(QUESTIONS), format_func=lambda k: QUESTIONS[k].text, key="w_question")
+    st.number_input("Your prediction", min_value=0.0, value=10.0, step=1.0, key="w_prediction")
+
+view = runner.view(KIND, limits)
+if view is not None and not view.training:
+    tasks = run_tasks(view)
+    histories = [t.history for t in tasks if t.history is not None and t.history.records]
+    prediction = st.session_state.get("prediction")
+    if prediction and histories:
+        st.info(grade(prediction[0], mean_history(histories), float(prediction[1])))
+    with_points = [t for t in tasks if t.replay]
+    if with_points:
+        with st.expander("Feature space: the penultimate features, epoch by epoch", expanded=False):
+            replay = with_points[0].replay
+            epochs = replay["epochs"]
+            pick = st.select_slider("Epoch", epochs, value=epochs[-1], key="feature_epoch") if len(epochs) > 1 \
+                else epochs[0]
+            history = with_points[0].history
+            st.plotly_chart(feature_view(replay["points"][epochs.index(pick)], replay["labels"], history.groups,
+                                         history.class_names, f"Seed {with_points[0].seed}, epoch {pick}: 40 "
+                                         "training samples per class on the last epoch's two main directions"),
+                            key="feature_view")
+            st.caption("One projection for every epoch (the last epoch's principal plane), so what moves between "
+                       "epochs moved in the network. Minor classes are diamonds. While MFW is on, major-class "
+                       "features are pulled towards other classes'; watch whether the minor classes separate or "
+                       "sink into a major cluster.")
+    if histories:
         st.subheader("Results of the last epoch")
-        final_results(run.history, key="playground")
-else:
-    st.info("Press **Train** to start. Change the ratio to see the class counts change; the run's settings are "
-            "in the address bar, so the link reproduces this experiment.")
+        if len(histories) > 1:
+            seed = st.selectbox("Seed", [h.config.seed for h in histories], key="result_seed")
+            shown = next(h for h in histories if h.config.seed == seed)
+        else:
+            shown = histories[0]
+        final_results(shown, key="playground")

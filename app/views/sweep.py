@@ -1,4 +1,5 @@
-"""Sweep page: balanced and minor-class test accuracy over imbalance ratio × mixing strength."""
+"""Sweep: imbalance ratio × weakening strength, drawn as the gain over strength 0 (plain training),
+with logit adjustment, from a saved grid at once and from a small grid trained live."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import pandas as pd
 import streamlit as st
 
 from app import runner
-from app.components.run_view import draw_chart, job_buttons
+from app.components.live import buttons, live_fragment, status_line
 from procrustes_core import ProcrustesError
-from procrustes_core.figures import sweep_heatmap
-from procrustes_core.sweep import grid_configs, result_row
+from procrustes_core.analysis.compare import paired_comparison
+from procrustes_core.figures.runs import sweep_heatmap
+from procrustes_core.methods.posthoc import PostHoc
+from procrustes_core.sweep import grid_configs
 
 KIND = "sweep"
 GRID_FILE = Path(__file__).resolve().parents[2] / "assets" / "sweep_grid.json"
 LIVE_RATIOS = [1.0, 10.0, 50.0, 100.0, 200.0]
 LIVE_STRENGTHS = [0.0, 0.3, 0.5, 0.7, 0.9]
 MAX_LIVE_POINTS = 12
+AXES = {"ratio": "imbalance ratio", "mfw_strength": "weakening strength"}
 
 
 @st.cache_data(show_spinner=False)
@@ -27,52 +31,65 @@ def shipped_grid(path: str, stamp: float) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(payload["rows"]), payload
 
 
-def tail_column(frame: pd.DataFrame) -> str:
-    return "tail_test_acc" if "tail_test_acc" in frame else "balanced_acc"
+def verdict(frame: pd.DataFrame, value: str) -> str:
+    """One line: the best strength's paired gain over strength 0 at the largest ratio of the grid."""
+    ratio = frame["ratio"].max()
+    at = frame[frame["ratio"] == ratio]
+    strengths = sorted(s for s in at["mfw_strength"].unique() if s > 0)
+    base = at[at["mfw_strength"] == 0].set_index("seed")[value]
+    if not strengths or base.empty:
+        return "Add strength 0 and a positive strength to the grid to see a verdict."
+    best = max(strengths, key=lambda s: at[at["mfw_strength"] == s][value].mean())
+    other = at[at["mfw_strength"] == best].set_index("seed")[value]
+    seeds = [s for s in base.index if s in other.index]
+    found = paired_comparison(base[seeds].tolist(), other[seeds].tolist(), seeds, "strength 0",
+                              f"strength {best:g}")
+    return f"At ratio {ratio:g}: {found.sentence()}."
 
 
-def heatmaps(frame: pd.DataFrame, slots) -> None:
-    draw_chart(slots[0], sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc",
-                                       title="Balanced test accuracy"), "sweep_balanced")
-    draw_chart(slots[1], sweep_heatmap(frame, "ratio", "mfw_strength", tail_column(frame),
-                                       title="Minor-class test accuracy"), "sweep_minor")
+def heatmaps(frame: pd.DataFrame, key: str) -> None:
+    left, right = st.columns(2)
+    tail = "tail_test_acc" if "tail_test_acc" in frame else "balanced_acc"
+    left.plotly_chart(sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc", difference=True, labels=AXES,
+                                    title="Balanced test accuracy: gain over strength 0 (points)"),
+                      key=f"{key}-balanced", config={"displayModeBar": False})
+    right.plotly_chart(sweep_heatmap(frame, "ratio", "mfw_strength", tail, difference=True, labels=AXES,
+                                     zrange=(-30.0, 30.0), title="Minor-class test accuracy: gain over strength 0"),
+                       key=f"{key}-minor", config={"displayModeBar": False})
 
 
-st.title("Sweep: imbalance ratio × mixing strength")
-st.subheader("Precomputed grid")
+st.header("Sweep: imbalance ratio × weakening strength")
+st.caption("Each cell is the gain of major feature weakening at that strength over plain training (strength 0) "
+           "on the same seeds, with post-hoc logit adjustment for both; blue cells gain, red cells lose. The colour "
+           "scale is fixed, so cells arriving later are painted on the same scale.")
 try:
     frame, payload = shipped_grid(str(GRID_FILE), GRID_FILE.stat().st_mtime)
-    base = payload.get("base", {})
-    st.caption(f"{payload.get('description', '')}. Settings: {base.get('dataset')} with {base.get('n_samples')} "
-               f"generated samples, width {base.get('width')}, {base.get('epochs')} epochs, MFW schedule "
-               f"{base.get('mfw_schedule')}; mean over seeds {sorted(set(frame['seed']))}. Regenerate with "
+    st.subheader("Saved grid")
+    st.caption(f"{payload.get('description', '')} Mean over seeds {sorted(set(frame['seed']))}. Regenerate with "
                f"`{payload.get('command')}`.")
-    if "la_tau" in frame and frame["la_tau"].nunique() > 1:
-        taus = sorted(frame["la_tau"].unique())
-        tau = st.radio("Post-hoc logit adjustment (tau)", taus, index=len(taus) - 1, horizontal=True,
-                       format_func=lambda t: "off" if t == 0 else f"tau {t:g}")
-        frame = frame[frame["la_tau"] == tau]
-    heatmaps(frame, st.columns(2))
+    heatmaps(frame, "saved")
+    st.markdown(f"**{verdict(frame, 'balanced_acc')}**")
 except (OSError, ValueError, KeyError) as err:
-    st.warning(f"The precomputed grid ({GRID_FILE.name}) could not be read: {err}")
+    st.warning(f"The saved grid ({GRID_FILE.name}) could not be read: {err}")
 
-st.subheader("Compute a small grid live")
-st.caption("Uses the sidebar's settings for everything else (the ratio and strength come from the grid).")
+st.subheader("Train a small grid live")
+st.caption("Uses the sidebar's data, network and epochs; the ratio and strength come from the grid, logit "
+           "adjustment (τ = 1) is scored on every trained model.")
 config = st.session_state.get("config")
 limits = st.session_state.limits
-cols = st.columns(3)
+cols = st.columns(4)
 cols[0].multiselect("Ratios", LIVE_RATIOS, default=[10.0, 100.0], format_func=lambda v: f"{v:g}", key="sweep_ratios")
 cols[1].multiselect("Strengths", LIVE_STRENGTHS, default=[0.0, 0.9], format_func=lambda v: f"{v:g}",
                     key="sweep_strengths")
-cols[2].number_input("Epochs per run", 1, min(50, limits.max_epochs), value=min(10, limits.max_epochs),
+cols[2].number_input("Epochs per run", 1, min(50, limits.max_epochs), value=min(20, limits.max_epochs),
                      key="sweep_epochs")
+cols[3].number_input("Seeds", 1, min(3, limits.max_seeds), value=min(2, limits.max_seeds), key="sweep_seeds")
 
 
 def start() -> None:
-    """Compute grid pressed (a callback: it reads the widgets' current values from the session)."""
+    """Train grid pressed (a callback: it reads the widgets' current values from the session)."""
     base = st.session_state.get("config")
     ratios, strengths = st.session_state.sweep_ratios, st.session_state.sweep_strengths
-    epochs = st.session_state.sweep_epochs
     points = len(ratios) * len(strengths)
     if not points:
         st.session_state.sweep_problem = "choose at least one ratio and one strength"
@@ -80,32 +97,40 @@ def start() -> None:
     if points > MAX_LIVE_POINTS:
         st.session_state.sweep_problem = f"{points} grid points: at most {MAX_LIVE_POINTS} are trained live"
         return
-    try:
-        # strength 0 with the mfw mixer mixes nothing: the plain-training column of the grid
-        configs = grid_configs(base.replace(epochs=int(epochs), mixer="mfw"),
+    try:  # strength 0 with the mfw mixer mixes nothing: the plain-training column of the grid
+        configs = grid_configs(base.replace(epochs=int(st.session_state.sweep_epochs), mixer="mfw", la_tau=0.0),
                                {"ratio": ratios, "mfw_strength": strengths})
     except ProcrustesError as err:
         st.session_state.sweep_problem = str(err)
         return
-    st.session_state.sweep_problem = runner.start(KIND, [(runner.run_label(c), c) for c in configs], limits,
-                                                  sequential=True)
+    seeds = list(range(base.seed, base.seed + int(st.session_state.sweep_seeds)))
+    st.session_state.sweep_problem = runner.start(KIND, [(f"ratio {c.ratio:g}, s {c.mfw_strength:g}", c)
+                                                         for c in configs], limits, seeds=seeds,
+                                                  variants={"LA": PostHoc(la_tau=1.0)})
 
 
-job, training = job_buttons(KIND, "Compute grid", start, config is not None, ("sweep_start", "sweep_stop"))
-progress = st.empty()
-slots = st.columns(2)
-slots = [slots[0].empty(), slots[1].empty()]
+buttons(KIND, "Train grid", start, config is not None, ("sweep_start", "sweep_stop", "sweep_reset"))
 
 
-def draw(current: runner.Job) -> None:
-    done = [r for r in current.runs if r.done and r.history is not None and r.history.records]
-    progress.caption(f"{len(done)} of {len(current.runs)} grid points trained"
-                     + ("" if current.training else f" ({current.state})"))
-    if done:
-        rows = pd.DataFrame([result_row(r.history, ["ratio", "mfw_strength"]) for r in done])
-        heatmaps(rows, slots)
+def draw(current) -> None:
+    if current is None:
+        return
+    st.caption(status_line(current))
+    rows = []
+    for task in current.job.tasks:
+        if task.status == "finished" and task.history is not None and task.history.records:
+            scored = task.history.variant("LA").last
+            rows.append({"ratio": task.config.ratio, "mfw_strength": task.config.mfw_strength, "seed": task.seed,
+                         "balanced_acc": scored.balanced_acc,
+                         "tail_test_acc": scored.group_test_acc[task.history.tail]})
+    if rows:
+        live = pd.DataFrame(rows)
+        if (live["mfw_strength"] == 0).any():
+            heatmaps(live, "live")
+            if not current.training:
+                st.markdown(f"**{verdict(live, 'balanced_acc')}**")
+        else:
+            st.info("Strength 0 is the baseline each cell is compared with: add it to the grid.")
 
 
-if job is not None:
-    draw(job)
-    runner.register_view(KIND, draw)
+live_fragment(KIND, draw)

@@ -5,7 +5,8 @@ from .._lazy import lazy_exports
 
 _EXPORTS = {
     "Data": ".datasets", "Pool": ".datasets", "build_data": ".datasets", "counts_for": ".datasets",
-    "load_pool": ".datasets", "pool_for": ".datasets", "cache_dir": ".datasets", "toy2d_points": ".datasets",
+    "load_pool": ".datasets", "Outline": ".datasets", "outline": ".datasets", "pool_for": ".datasets",
+    "cache_dir": ".datasets", "toy2d_points": ".datasets",
     "class_counts": ".imbalance", "class_groups": ".imbalance", "head_and_tail": ".imbalance",
     "head_name": ".imbalance", "tail_name": ".imbalance", "subsample": ".imbalance",
 }

@@ -208,6 +208,47 @@ def _torchvision(name: str, data_dir: str | None, download: bool) -> Pool:
     return Pool(name, *splits, [str(c) for c in classes], "image")
 
 
+@dataclass(frozen=True)
+class Outline:
+    """What a dataset's pool looks like, known before (or without) building it."""
+
+    input_shape: tuple[int, ...]
+    num_classes: int
+    available: tuple[int, ...]  # training samples per class in the pool
+    test_per_class: int
+    exact: bool  # False: estimated from the generator's proportions (the data are not generated yet)
+
+
+_TORCHVISION_OUTLINE = {"mnist": ((1, 28, 28), 10, 5421, 892), "fashion-mnist": ((1, 28, 28), 10, 6000, 1000),
+                        "cifar10": ((3, 32, 32), 10, 5000, 1000), "cifar100": ((3, 32, 32), 100, 500, 100)}
+_TOY_CLASSES = {"blobs": 6, "moons": 2, "spiral": 4}
+
+
+def outline(config: TrainConfig) -> Outline:
+    """The pool's shape and class sizes: exact when the pool is in memory or cached on disk, else
+    estimated from the generator's split — so a page can price a training and draw its class counts
+    without generating (or downloading) anything. torchvision figures are the smallest class of the
+    standard splits."""
+    if config.dataset == "mnist1d":
+        path = cache_dir() / f"mnist1d-{config.n_samples}.npz"
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as saved:
+                    train, test = np.bincount(saved["y"], minlength=10), np.bincount(saved["y_test"], minlength=10)
+                return Outline((1, 40), 10, tuple(int(c) for c in train), int(test.min()), True)
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged cache: estimate, as if absent
+        per_class = int(config.n_samples * 0.8) // 10
+        return Outline((1, 40), 10, (per_class,) * 10, (config.n_samples - int(config.n_samples * 0.8)) // 10, False)
+    if config.dataset in ("digits", "toy2d"):
+        pool = pool_for(config)  # small and quick (digits: 1,797 images; toy2d: 2-D points)
+        train, test = np.bincount(pool.y_train), np.bincount(pool.y_test)
+        return Outline(tuple(pool.x_train.shape[1:]), pool.num_classes, tuple(int(c) for c in train),
+                       int(test.min()), True)
+    shape, classes, per_class, test = _TORCHVISION_OUTLINE[config.dataset]
+    return Outline(shape, classes, (per_class,) * classes, test, False)
+
+
 @functools.lru_cache(maxsize=8)
 def load_pool(dataset: str, n_samples: int = 20_000, toy_shape: str = "spiral",
               data_dir: str | None = None, download: bool = False) -> Pool:
@@ -227,21 +268,24 @@ def pool_for(config: TrainConfig) -> Pool:
     return load_pool(config.dataset, config.n_samples, config.toy_shape, config.data_dir, config.download)
 
 
-def counts_for(config: TrainConfig, pool: Pool | None = None) -> list[int]:
-    """The training count of every class that ``config`` asks for."""
+def counts_for(config: TrainConfig, pool: Pool | Outline | None = None) -> list[int]:
+    """The training count of every class that ``config`` asks for (from the pool, or its outline)."""
     pool = pool or pool_for(config)
-    available = np.bincount(pool.y_train, minlength=pool.num_classes)
+    if isinstance(pool, Outline):
+        available, num_classes = np.asarray(pool.available), pool.num_classes
+    else:
+        available, num_classes = np.bincount(pool.y_train, minlength=pool.num_classes), pool.num_classes
     n_max = config.n_max or int(available.min()) - config.val_per_class
     if n_max < 1:
         raise ProcrustesError(
             f"val_per_class={config.val_per_class}: leaves no training samples (at most {int(available.min()) - 1})"
         )
-    if config.profile == "custom" and config.counts is not None and len(config.counts) != pool.num_classes:
+    if config.profile == "custom" and config.counts is not None and len(config.counts) != num_classes:
         raise ProcrustesError(
-            f"counts={config.counts!r}: dataset {config.dataset!r} has {pool.num_classes} classes, "
+            f"counts={config.counts!r}: dataset {config.dataset!r} has {num_classes} classes, "
             f"got {len(config.counts)} counts"
         )
-    return class_counts(n_max, pool.num_classes, config.profile, config.ratio, config.counts)
+    return class_counts(n_max, num_classes, config.profile, config.ratio, config.counts)
 
 
 def _balanced(y: np.ndarray, num_classes: int) -> np.ndarray:

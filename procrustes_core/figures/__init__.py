@@ -7,9 +7,11 @@ Every builder is also reachable from here: ``from procrustes_core import figures
 from .._lazy import lazy_exports
 
 _MODULES = {
-    ".runs": ("GROUP_PALETTES", "METRIC_TITLES", "PHASE_COLORS", "class_colors", "class_count_bars",
-              "class_curves", "compare_runs", "confusion_figure", "gradient_curves", "group_curves", "group_of",
-              "loss_curve", "per_class_table", "sweep_heatmap"),
+    ".runs": ("AXIS_TITLES", "CLASS_HUES", "GROUP_PALETTES", "METHOD_COLORS", "METRIC_TITLES", "PHASE_COLORS",
+              "add_markers", "class_colors", "class_count_bars", "class_curves", "compare_bands", "compare_runs",
+              "confusion_figure",
+              "feature_view", "gradient_curves", "group_color", "group_curves", "group_of", "loss_curve",
+              "metric_title", "paired_figure", "per_class_table", "seed_band_curves", "sweep_heatmap"),
     ".lessons": ("gradient_vs_confidence", "mixing_coefficients", "results_bars", "signal_examples", "signal_mix",
                  "tau_curves", "toy_mix", "weakening_weight_bars"),
     ".boundary": ("boundary_figure",),

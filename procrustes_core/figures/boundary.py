@@ -10,7 +10,7 @@ import torch
 
 from ..analysis.boundary import BoundaryGrid
 from ..data.imbalance import tail_name
-from .runs import class_colors
+from .runs import CLASS_HUES, LEGEND_BELOW
 
 
 def _discrete_scale(colors: Sequence[str]) -> list[list]:
@@ -25,14 +25,14 @@ def _discrete_scale(colors: Sequence[str]) -> list[list]:
 def boundary_figure(grid: BoundaryGrid, points: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
                     groups: Mapping[str, Sequence[int]], class_names: Sequence[str] | None = None,
                     title: str | None = None, max_points: int = 1500, seed: int = 0) -> go.Figure:
-    """Decision regions in the class colours (major classes blue, minor red) with the training points
-    on top; every minor-class point is drawn, the others are thinned to ``max_points`` in all."""
+    """Decision regions with a distinct hue per class and the training points on top (minor classes as
+    large diamonds); every minor-class point is drawn, the others are thinned to ``max_points`` in all."""
     pts = points.detach().cpu().numpy() if isinstance(points, torch.Tensor) else np.asarray(points)
     ys = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     num_classes = int(max(grid.predicted.max(), ys.max() if len(ys) else 0) + 1)
     num_classes = max(num_classes, max((c for m in groups.values() for c in m), default=0) + 1)
     names = list(class_names or [str(c) for c in range(num_classes)])
-    colors = class_colors(groups, num_classes)
+    colors = [CLASS_HUES[c % len(CLASS_HUES)] for c in range(num_classes)]
     fig = go.Figure(go.Heatmap(
         x=grid.xs, y=grid.ys, z=grid.predicted, zmin=-0.5, zmax=num_classes - 0.5,
         colorscale=_discrete_scale(colors), showscale=False, opacity=0.35, hoverinfo="skip",
@@ -52,10 +52,10 @@ def boundary_figure(grid: BoundaryGrid, points: np.ndarray | torch.Tensor, label
         ))
     share = grid.region_share(num_classes)
     caption = ", ".join(f"{names[c]} {share[c]:.0%}" for c in range(num_classes))
-    fig.update_layout(title=title or f"Decision regions after epoch {grid.epoch}",
-                      height=420, margin=dict(t=50, b=60, l=40, r=20), legend=dict(font=dict(size=10)),
-                      annotations=[dict(text=f"share of the plane: {caption}", x=0, y=-0.12, xref="paper",
-                                        yref="paper", showarrow=False, font=dict(size=11))])
+    fig.update_layout(title=title or f"Decision regions after epoch {grid.epoch}", uirevision="keep",
+                      height=440, margin=dict(t=70, b=60, l=40, r=20), legend=LEGEND_BELOW,
+                      annotations=[dict(text=f"share of the plane: {caption}", x=0, y=1.0, yanchor="bottom",
+                                        xref="paper", yref="paper", showarrow=False, font=dict(size=11))])
     fig.update_xaxes(range=[grid.xs[0], grid.xs[-1]], showgrid=False, zeroline=False)
     fig.update_yaxes(range=[grid.ys[0], grid.ys[-1]], showgrid=False, zeroline=False, scaleanchor="x")
     return fig

@@ -1,5 +1,11 @@
-"""Figures of runs: per-class curves, gradients, loss, class counts, confusion, run comparison and
-sweep heatmaps — Plotly builders over run histories, shared by the app, the lessons and the report."""
+"""Figures of runs: per-class curves (one seed) or group bands (several), gradients, loss, class counts,
+confusion, run comparison, paired verdicts, sweep heatmaps and the feature view — Plotly builders
+shared by the app, the lessons and the report.
+
+House rules: plain titles and axis titles with units, legends below the plot, phase labels above it
+(never on the curves), decade ticks on log axes (10⁻³, 10⁻², ...), accuracy axes fixed to 0–1 and
+the epoch axis fixed to the whole run so a live chart does not jump.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +30,14 @@ GROUP_PALETTES = {
 }
 GROUP_PALETTES.update({"top third": GROUP_PALETTES["many"], "middle third": GROUP_PALETTES["medium"],
                        "bottom third": GROUP_PALETTES["few"]})
+# A distinct hue per class, where classes are told apart by colour alone (decision regions)
+CLASS_HUES = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
+              "#bcbd22"]
+METHOD_COLORS = ["#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#9d755d", "#eeca3b"]
 METRIC_TITLES = {
     "train_acc": "Training accuracy (un-mixed training set)",
     "test_acc": "Test accuracy",
-    "grad_norm": "Feature-gradient norm ‖∂ℓ/∂h‖",
+    "grad_norm": "Feature-gradient norm ‖∂loss/∂h‖",
     "loss": "Training loss per class",
     "precision": "Test precision",
     "recall": "Test recall",
@@ -35,7 +45,12 @@ METRIC_TITLES = {
     "balanced_acc": "Balanced test accuracy",
     "accuracy": "Test accuracy (overall)",
 }
+AXIS_TITLES = {"train_acc": "accuracy", "test_acc": "accuracy", "grad_norm": "gradient norm (log scale)",
+               "loss": "cross-entropy (log scale)", "balanced_acc": "accuracy", "accuracy": "accuracy",
+               "precision": "precision", "recall": "recall", "f1": "F1"}
 PHASE_COLORS = {"under-fit": "rgba(239,59,44,0.10)", "over-fit": "rgba(128,0,128,0.08)"}
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.24, xanchor="left", x=0, font=dict(size=10))
+MARGIN = dict(t=60, b=56, l=56, r=16)
 
 
 def class_colors(groups: Mapping[str, Sequence[int]], num_classes: int) -> list[str]:
@@ -48,97 +63,186 @@ def class_colors(groups: Mapping[str, Sequence[int]], num_classes: int) -> list[
     return colors
 
 
+def group_color(group: str) -> str:
+    return GROUP_PALETTES.get(group, GROUP_PALETTES["all"])[1]
+
+
 def group_of(groups: Mapping[str, Sequence[int]]) -> dict[int, str]:
     return {c: g for g, members in groups.items() for c in members}
 
 
+def _is_accuracy(metric: str) -> bool:
+    return metric.endswith("acc") or metric in ("precision", "recall", "f1", "accuracy")
+
+
+def _log_axis(fig: go.Figure) -> None:
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", showexponent="all")
+
+
+def _epoch_axis(fig: go.Figure, epochs: int | None) -> None:
+    fig.update_xaxes(title_text="epoch", range=[0.5, epochs + 0.5] if epochs else None)
+
+
+def _layout(fig: go.Figure, title: str, metric: str, height: int = 340, legend: bool = True) -> None:
+    fig.update_layout(title=dict(text=title, y=0.97), yaxis_title=AXIS_TITLES.get(metric, metric), height=height,
+                      margin=MARGIN, legend=LEGEND_BELOW, showlegend=legend, uirevision="keep")
+    if metric in ("grad_norm", "loss"):
+        _log_axis(fig)
+    elif _is_accuracy(metric):
+        fig.update_yaxes(range=[-0.02, 1.02])
+
+
 def class_count_bars(counts: Sequence[int], class_names: Sequence[str] | None = None,
-                     groups: Mapping[str, Sequence[int]] | None = None, log_y: bool = False) -> go.Figure:
-    """Training samples per class, coloured by group."""
+                     groups: Mapping[str, Sequence[int]] | None = None, log_y: bool = False,
+                     estimated: bool = False) -> go.Figure:
+    """Training samples per class, coloured by group; on a log axis the ticks are the decades, written out."""
     groups = groups or class_groups(list(counts))
     names = list(class_names or [str(c) for c in range(len(counts))])
     class_group = group_of(groups)
     fig = go.Figure(go.Bar(
         x=names, y=list(counts), marker_color=class_colors(groups, len(counts)),
-        text=[str(c) for c in counts], textposition="outside",
+        text=[f"{c:,}".replace(",", " ") for c in counts], textposition="outside",
         customdata=[class_group.get(c, "") for c in range(len(counts))],
         hovertemplate="class %{x} (%{customdata}): %{y} training samples<extra></extra>",
     ))
-    fig.update_layout(title="Training samples per class", xaxis_title="class", yaxis_title="samples",
-                      margin=dict(t=50, b=40, l=50, r=20), height=320)
+    title = "Training samples per class" + (" (estimated until the data are generated)" if estimated else "")
+    fig.update_layout(title=title, xaxis_title="class", yaxis_title="training samples", margin=MARGIN, height=300)
     fig.update_xaxes(type="category")
     if log_y:
-        fig.update_yaxes(type="log")
+        top = int(np.ceil(np.log10(max(max(counts), 1) * 3)))
+        ticks = [10 ** k for k in range(0, top + 1)]
+        fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:,}".replace(",", " ") for t in ticks],
+                         range=[-0.1, np.log10(max(counts)) + 0.45])
     return fig
 
 
 def _add_phases(fig: go.Figure, history: RunHistory) -> None:
+    """Shade the phases, with their names above the plot area, not on the curves."""
     for phase in find_phases(history):
         fig.add_vrect(x0=phase.first_epoch - 0.5, x1=phase.last_epoch + 0.5,
-                      fillcolor=PHASE_COLORS.get(phase.name, "rgba(0,0,0,0.05)"), line_width=0,
-                      annotation_text=phase.name, annotation_position="top left", layer="below")
+                      fillcolor=PHASE_COLORS.get(phase.name, "rgba(0,0,0,0.05)"), line_width=0, layer="below")
+        fig.add_annotation(x=(phase.first_epoch + phase.last_epoch) / 2, y=1.0, xref="x", yref="paper",
+                           yanchor="bottom", text=phase.name, showarrow=False, font=dict(size=10, color="#555"))
+
+
+def add_markers(fig: go.Figure, epochs: Sequence[int], labels: Sequence[str]) -> go.Figure:
+    """Numbered marks at epochs (the narrator's statements), drawn as thin lines with a number on top."""
+    for epoch, label in zip(epochs, labels):
+        if epoch <= 0:
+            continue
+        fig.add_vline(x=epoch, line=dict(color="#999", width=1, dash="dot"))
+        fig.add_annotation(x=epoch, y=1.0, xref="x", yref="paper", yanchor="bottom", text=label, showarrow=False,
+                           font=dict(size=10, color="#333"), bgcolor="rgba(255,255,255,0.8)")
+    return fig
 
 
 def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | None = None,
-                 show_phases: bool = True, title: str | None = None) -> go.Figure:
-    """One line per class of a per-class metric over epochs; minor classes in red, dashed."""
+                 show_phases: bool = True, title: str | None = None, epochs: int | None = None,
+                 running: Sequence | None = None) -> go.Figure:
+    """One line per class of a per-class metric over epochs; minor classes in red, dashed.
+
+    ``running`` (step events of the epoch in progress, training accuracy only) adds each group's
+    running accuracy on the epoch's mini-batches as a thin dotted line between the evaluated epochs."""
     colors = class_colors(history.groups, history.num_classes)
     class_group = group_of(history.groups)
     tail = tail_name(history.groups) if len(history.groups) > 1 else None
-    epochs = [r.epoch for r in history.records]
+    xs = [r.epoch for r in history.records]
     fig = go.Figure()
+    named: set[str] = set()  # the legend names each group once; hovering a line names its class
     for c in range(history.num_classes):
         group = class_group.get(c, "")
+        members = history.groups.get(group, [c])
         fig.add_trace(go.Scatter(
-            x=epochs, y=[getattr(r, metric)[c] for r in history.records], mode="lines+markers",
-            name=f"{history.class_names[c]} ({group}, n={history.counts[c]})", legendgroup=group,
-            line=dict(color=colors[c], dash="dash" if group == tail else "solid", width=2),
-            marker=dict(size=4),
+            x=xs, y=[getattr(r, metric)[c] for r in history.records], mode="lines+markers",
+            name=f"{group} classes (n={history.counts[members[0]]} each)" if len(set(
+                history.counts[m] for m in members)) == 1 else f"{group} classes", legendgroup=group,
+            showlegend=group not in named, hovertemplate=f"class {history.class_names[c]} ({group}): %{{y:.3g}}"
+                                                          "<extra></extra>",
+            line=dict(color=colors[c], dash="dash" if group == tail else "solid", width=2), marker=dict(size=4),
         ))
+        named.add(group)
+    if running and metric == "train_acc":
+        _add_running(fig, history, running)
     if show_phases:
         _add_phases(fig, history)
-    log_y = metric == "grad_norm" if log_y is None else log_y
-    fig.update_layout(title=title or METRIC_TITLES.get(metric, metric), xaxis_title="epoch",
-                      yaxis_title=metric, height=380, margin=dict(t=50, b=40, l=50, r=20),
-                      legend=dict(font=dict(size=10)))
-    if log_y:
-        fig.update_yaxes(type="log")
-    elif metric.endswith("acc") or metric in ("precision", "recall", "f1"):
-        fig.update_yaxes(range=[-0.02, 1.02])
+    _layout(fig, title or METRIC_TITLES.get(metric, metric), metric if log_y is None else ("loss" if log_y else ""))
+    _epoch_axis(fig, epochs or history.config.epochs)
     return fig
 
 
-def gradient_curves(history: RunHistory) -> go.Figure:
-    """Per-class feature-gradient norms over epochs (log scale)."""
-    return class_curves(history, "grad_norm", log_y=True)
+def _add_running(fig: go.Figure, history: RunHistory, steps: Sequence) -> None:
+    """Running training accuracy of each group on this epoch's mini-batches (as trained)."""
+    for group, members in history.groups.items():
+        xs, ys = [], []
+        for step in steps:
+            seen = sum(step.seen[c] for c in members)
+            if seen:
+                hits = sum((step.train_acc[c] or 0.0) * step.seen[c] for c in members)
+                xs.append(step.epoch - 1 + step.progress)
+                ys.append(hits / seen)
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{group}: running, on mini-batches",
+                                     line=dict(color=group_color(group), width=1, dash="dot"), hoverinfo="skip"))
 
 
-def group_curves(history: RunHistory, metrics: Sequence[str] = ("train_acc", "test_acc")) -> go.Figure:
+def gradient_curves(history: RunHistory, epochs: int | None = None) -> go.Figure:
+    """Per-class feature-gradient norms over epochs (log scale, decade ticks)."""
+    return class_curves(history, "grad_norm", epochs=epochs)
+
+
+def seed_band_curves(histories: Sequence[RunHistory], metric: str = "train_acc", kind: str = "interval",
+                     title: str | None = None, epochs: int | None = None) -> go.Figure:
+    """Per group, the mean over seeds of a per-class metric with a shaded band (the 95 % interval of
+    the mean, or the spread over seeds), labelled as such."""
+    from ..analysis.seeds import BAND_KINDS, band, mean_history
+
+    first = histories[0]
+    fig = go.Figure()
+    for group in first.groups:
+        xs, mean, low, high = band(histories, metric, group, kind)
+        color = group_color(group)
+        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=_alpha(color, 0.18),
+                                 line=dict(width=0), hoverinfo="skip", name=f"{group}: {BAND_KINDS[kind]}",
+                                 legendgroup=group, showlegend=group == first.tail))
+        fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=f"{group} classes (mean of {len(histories)})",
+                                 line=dict(color=color, width=2, dash="dash" if group == first.tail else "solid"),
+                                 marker=dict(size=4), legendgroup=group))
+    _add_phases(fig, mean_history(histories))
+    _layout(fig, (title or METRIC_TITLES.get(metric, metric)) + f" — {len(histories)} seeds", metric)
+    _epoch_axis(fig, epochs or first.config.epochs)
+    return fig
+
+
+def _alpha(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def group_curves(history: RunHistory, metrics: Sequence[str] = ("train_acc", "test_acc"),
+                 epochs: int | None = None) -> go.Figure:
     """Group means (major / minor or many / medium / few) of per-class metrics over epochs."""
-    epochs = [r.epoch for r in history.records]
-    palette = {g: GROUP_PALETTES.get(g, GROUP_PALETTES["all"])[1] for g in history.groups}
+    xs = [r.epoch for r in history.records]
     fig = go.Figure()
     for metric, dash in zip(metrics, ("solid", "dash", "dot")):
         for group, values in history.group_series(metric).items():
-            fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{group} {metric}",
-                                     line=dict(color=palette[group], dash=dash, width=3)))
+            fig.add_trace(go.Scatter(x=xs, y=values, mode="lines", name=f"{group}: {METRIC_TITLES[metric].lower()}",
+                                     line=dict(color=group_color(group), dash=dash, width=3)))
     _add_phases(fig, history)
-    fig.update_layout(title="Group means", xaxis_title="epoch", height=360, margin=dict(t=50, b=40, l=50, r=20))
+    _layout(fig, "Group means", "train_acc")
+    _epoch_axis(fig, epochs or history.config.epochs)
     return fig
 
 
-def loss_curve(history: RunHistory) -> go.Figure:
+def loss_curve(history: RunHistory, epochs: int | None = None) -> go.Figure:
     """The training objective per epoch and the mean un-mixed training loss of each group."""
-    epochs = [r.epoch for r in history.records]
-    fig = go.Figure(go.Scatter(x=epochs, y=history.series("train_loss"), mode="lines+markers",
-                               name="training objective", line=dict(color="black", width=3)))
-    palette = {g: GROUP_PALETTES.get(g, GROUP_PALETTES["all"])[1] for g in history.groups}
+    xs = [r.epoch for r in history.records]
+    fig = go.Figure(go.Scatter(x=xs, y=history.series("train_loss"), mode="lines+markers",
+                               name="training objective (as trained)", line=dict(color="black", width=3)))
     for group, values in history.group_series("loss").items():
-        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{group} classes (un-mixed)",
-                                 line=dict(color=palette[group], dash="dash")))
-    fig.update_layout(title="Loss", xaxis_title="epoch", yaxis_title="cross-entropy", height=340,
-                      margin=dict(t=50, b=40, l=50, r=20))
-    fig.update_yaxes(type="log")
+        fig.add_trace(go.Scatter(x=xs, y=values, mode="lines", name=f"{group} classes (un-mixed)",
+                                 line=dict(color=group_color(group), dash="dash")))
+    _layout(fig, "Training loss", "loss")
+    _epoch_axis(fig, epochs or history.config.epochs)
     return fig
 
 
@@ -152,18 +256,18 @@ def confusion_figure(history: RunHistory, normalize: bool = True) -> go.Figure:
     names = list(history.class_names)
     fig = go.Figure(go.Heatmap(
         z=shown, x=names, y=names, colorscale="Blues", zmin=0, zmax=1 if normalize else None,
-        text=matrix.astype(int), texttemplate="%{text}",
-        hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+        text=matrix.astype(int), texttemplate="%{text}", colorbar=dict(title="share of the row"),
+        hovertemplate="true %{y}, predicted %{x}: %{text} samples<extra></extra>",
     ))
-    fig.update_layout(title=f"Test confusion matrix (epoch {record.epoch})", xaxis_title="predicted",
-                      yaxis_title="true", height=420, margin=dict(t=50, b=40, l=50, r=20))
+    fig.update_layout(title=f"Test confusion matrix (epoch {record.epoch})", xaxis_title="predicted class",
+                      yaxis_title="true class", height=400, margin=MARGIN)
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     return fig
 
 
 def per_class_table(history: RunHistory):
-    """Precision, recall, F1 and support of the latest epoch as a pandas table."""
+    """Precision, recall, F1 and support of the latest epoch as a pandas table with plain column names."""
     import pandas as pd
 
     record = history.last
@@ -173,46 +277,154 @@ def per_class_table(history: RunHistory):
         support = np.asarray(record.confusion).sum(1).tolist()
     return pd.DataFrame({
         "class": history.class_names, "group": [class_group.get(c, "") for c in range(history.num_classes)],
-        "training samples": history.counts, "train acc": record.train_acc if record else None,
-        "precision": record.precision if record else None, "recall": record.recall if record else None,
-        "f1": record.f1 if record else None, "test support": support,
+        "training samples": history.counts, "training accuracy": record.train_acc if record else None,
+        "precision": record.precision if record else None, "recall (test accuracy)": record.recall if record else None,
+        "F1": record.f1 if record else None, "test samples": support,
     })
 
 
-def compare_runs(histories: Mapping[str, RunHistory], metric: str = "balanced_acc") -> go.Figure:
-    """Several runs over epochs: an overall metric, or a group's mean (e.g. ``test_acc:minor``)."""
-    fig = go.Figure()
-    for i, (name, history) in enumerate(histories.items()):
-        epochs = [r.epoch for r in history.records]
-        if ":" in metric:
-            per_class, group = metric.split(":", 1)
-            by_group = history.group_series(per_class)
-            values = by_group.get(group) or list(by_group.values())[-1]
-        else:
-            values = history.series(metric)
-        color = GROUP_PALETTES["all"][i % len(GROUP_PALETTES["all"])]
-        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=name,
-                                 line=dict(color=color, width=2), marker=dict(size=4)))
+def _series(history: RunHistory, metric: str) -> list[float]:
+    if ":" in metric:
+        per_class, group = metric.split(":", 1)
+        by_group = history.group_series(per_class)
+        return by_group.get(group) or list(by_group.values())[-1]
+    return history.series(metric)
+
+
+def metric_title(metric: str) -> str:
+    """``test_acc:minor`` → "Test accuracy — minor classes"."""
     base, _, group = metric.partition(":")
-    title = METRIC_TITLES.get(base, base) + (f" — {group} classes" if group else "")
-    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=metric, height=380,
-                      margin=dict(t=50, b=40, l=50, r=20))
+    return METRIC_TITLES.get(base, base) + (f" — {group} classes" if group else "")
+
+
+def compare_runs(histories: Mapping[str, RunHistory], metric: str = "balanced_acc",
+                 methods: Mapping[str, str] | None = None, variants: Mapping[str, str] | None = None) -> go.Figure:
+    """Several runs over epochs: an overall metric, or a group's mean (e.g. ``test_acc:minor``).
+
+    ``methods`` (run → method name) gives each method its colour and ``variants`` (run → post-hoc
+    variant) each variant its dash; by default every run has its own colour."""
+    fig = go.Figure()
+    colors = {}
+    dashes = {}
+    for name in histories:
+        method = (methods or {}).get(name, name)
+        colors.setdefault(method, METHOD_COLORS[len(colors) % len(METHOD_COLORS)])
+        variant = (variants or {}).get(name, "")
+        dashes.setdefault(variant, ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
+    for name, history in histories.items():
+        method, variant = (methods or {}).get(name, name), (variants or {}).get(name, "")
+        fig.add_trace(go.Scatter(x=[r.epoch for r in history.records], y=_series(history, metric),
+                                 mode="lines+markers", name=name, line=dict(color=colors[method], width=2,
+                                                                            dash=dashes[variant]),
+                                 marker=dict(size=4)))
+    _layout(fig, metric_title(metric), metric.partition(":")[0], height=360)
+    fig.update_xaxes(title_text="epoch")
+    return fig
+
+
+def paired_figure(comparison) -> go.Figure:
+    """Each seed's pair of final scores joined by a line, and the mean difference with its interval."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.18,
+                        subplot_titles=(f"{comparison.metric} per seed", f"{comparison.b} − {comparison.a}"))
+    for seed, a, b in zip(comparison.seeds, comparison.a_values, comparison.b_values):
+        fig.add_trace(go.Scatter(x=[comparison.a, comparison.b], y=[a, b], mode="lines+markers", showlegend=False,
+                                 line=dict(color="#54a24b" if b > a else "#e45756", width=1.5),
+                                 hovertemplate=f"seed {seed}: %{{y:.3f}}<extra></extra>"), row=1, col=1)
+    mean, lo, hi = comparison.interval
+    fig.add_trace(go.Scatter(x=[mean], y=["mean"], mode="markers", marker=dict(size=10, color="black"),
+                             error_x=dict(type="data", symmetric=False, array=[hi - mean], arrayminus=[mean - lo]),
+                             showlegend=False, hovertemplate=f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]<extra></extra>"),
+                  row=1, col=2)
+    fig.add_trace(go.Scatter(x=[d * comparison.scale for d in comparison.differences], y=["seeds"] * comparison.n,
+                             mode="markers", marker=dict(size=7, color="#888"), showlegend=False), row=1, col=2)
+    fig.add_vline(x=0, line=dict(color="#555", width=1), row=1, col=2)
+    fig.update_xaxes(title_text=comparison.unit, row=1, col=2)
+    fig.update_yaxes(title_text="score", row=1, col=1)
+    fig.update_layout(height=320, margin=MARGIN, title=comparison.sentence(), title_font=dict(size=13))
     return fig
 
 
 def sweep_heatmap(frame, x: str = "ratio", y: str = "mfw_strength", value: str = "balanced_acc",
-                  title: str | None = None) -> go.Figure:
-    """Mean of ``value`` over a grid of two settings (a pandas frame with one row per run)."""
+                  title: str | None = None, difference: bool = False, labels: Mapping[str, str] | None = None,
+                  zrange: tuple[float, float] | None = None) -> go.Figure:
+    """Mean of ``value`` over a grid of two settings (a pandas frame with one row per run), on a fixed
+    colour scale (0–1 for accuracies) so cells arriving later are painted on the same scale; with
+    ``difference``, each cell minus the first row's (e.g. strength 0), in points on a diverging scale."""
     table = frame.groupby([y, x])[value].mean().unstack(x).sort_index()
-    fig = go.Figure(go.Heatmap(
-        z=table.values, x=[f"{v:g}" for v in table.columns], y=[f"{v:g}" for v in table.index],
-        colorscale="Viridis", text=np.round(table.values, 3), texttemplate="%{text}",
-        hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:.3f}}<extra></extra>",
-    ))
-    fig.update_layout(title=title or f"{METRIC_TITLES.get(value, value)} over {x} × {y}", xaxis_title=x,
-                      yaxis_title=y, height=420, margin=dict(t=50, b=40, l=60, r=20))
+    z = table.values
+    if difference:
+        z = (z - z[:1]) * 100
+        low, high = zrange or (-10.0, 10.0)
+        scale, text = "RdBu", np.round(z, 1)
+        hover = f"{x} %{{x}}, {y} %{{y}}: %{{z:+.1f}} points<extra></extra>"
+    else:
+        low, high = zrange or (0.0, 1.0)
+        scale, text = "Viridis", np.round(z, 3)
+        hover = f"{x} %{{x}}, {y} %{{y}}: %{{z:.3f}}<extra></extra>"
+    names = labels or {}
+    fig = go.Figure(go.Heatmap(z=z, x=[f"{v:g}" for v in table.columns], y=[f"{v:g}" for v in table.index],
+                               colorscale=scale, zmin=low, zmax=high, text=text, texttemplate="%{text}",
+                               hovertemplate=hover, colorbar=dict(title="points" if difference else "accuracy")))
+    fig.update_layout(title=title or f"{METRIC_TITLES.get(value, value)} over {x} × {y}",
+                      xaxis_title=names.get(x, x), yaxis_title=names.get(y, y), height=380, margin=MARGIN)
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
     return fig
 
 
+def feature_view(points: Sequence[Sequence[float]], labels: Sequence[int], groups: Mapping[str, Sequence[int]],
+                 class_names: Sequence[str], title: str) -> go.Figure:
+    """The penultimate features of a fixed sample of training points, on a 2-D projection."""
+    pts, labels = np.asarray(points, dtype=float), np.asarray(labels)
+    colors = class_colors(groups, len(class_names))
+    class_group = group_of(groups)
+    tail = tail_name(groups) if len(groups) > 1 else None
+    fig = go.Figure()
+    for c, name in enumerate(class_names):
+        chosen = labels == c
+        if not chosen.any():
+            continue
+        minor = class_group.get(c) == tail
+        fig.add_trace(go.Scattergl(x=pts[chosen, 0], y=pts[chosen, 1], mode="markers",
+                                   name=f"{name} ({class_group.get(c, '')})",
+                                   marker=dict(color=colors[c], size=8 if minor else 5,
+                                               symbol="diamond" if minor else "circle",
+                                               line=dict(width=1 if minor else 0, color="white"))))
+    fig.update_layout(title=title, height=420, margin=MARGIN, legend=LEGEND_BELOW, xaxis_title="first direction",
+                      yaxis_title="second direction", uirevision="keep")
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "balanced_acc",
+                  methods: Mapping[str, str] | None = None, variants: Mapping[str, str] | None = None,
+                  kind: str = "interval") -> go.Figure:
+    """Several settings over epochs, each the mean over its seeds with a band: a colour per method, a
+    dash per post-hoc variant, legend below. ``metric`` as in ``compare_runs`` (``test_acc:minor``)."""
+    from ..analysis.seeds import BAND_KINDS, band
+
+    base, _, group = metric.partition(":")
+    colors: dict[str, str] = {}
+    dashes: dict[str, str] = {}
+    fig = go.Figure()
+    for name, histories in series.items():
+        ready = [h for h in histories if h.records]
+        if not ready:
+            continue
+        method, variant = (methods or {}).get(name, name), (variants or {}).get(name, "")
+        color = colors.setdefault(method, METHOD_COLORS[len(colors) % len(METHOD_COLORS)])
+        dash = dashes.setdefault(variant, ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
+        xs, mean, low, high = band(ready, base, group or None, kind)
+        if len(ready) > 1:
+            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=_alpha(color, 0.12),
+                                     line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
+        fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=name, legendgroup=name,
+                                 line=dict(color=color, dash=dash, width=2), marker=dict(size=4)))
+    seeds = max((len(h) for h in series.values()), default=1)
+    suffix = f" — mean of {seeds} seeds, band: {BAND_KINDS[kind]}" if seeds > 1 else ""
+    _layout(fig, metric_title(metric) + suffix, base, height=340)
+    fig.update_layout(title_font=dict(size=13))
+    fig.update_xaxes(title_text="epoch")
+    return fig

@@ -1,0 +1,138 @@
+"""A job on the page while it trains: its status (queued, training, stopped), its curves — per class for
+one seed, per group with a band for several —, the narrator's sentences, and the buttons.
+
+Everything here is drawn inside a fragment that refreshes a few times a second (``live_fragment``),
+with the same element keys every time, so charts update in place and never go blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from procrustes_core.analysis.narrator import Statement, narrate
+from procrustes_core.analysis.seeds import mean_history
+from procrustes_core.figures.runs import add_markers, class_curves, loss_curve, seed_band_curves
+from procrustes_core.training.service import JobView, Task
+
+from .. import runner
+
+REFRESH_SECONDS = 0.25
+CURVES = ("train_acc", "test_acc", "grad_norm", "loss")
+
+
+def live_fragment(kind: str, draw: Callable[[JobView | None], None]) -> None:
+    """Draw a page's job, again every ``REFRESH_SECONDS`` while it trains; a full page run follows the end.
+
+    ``draw`` writes only inside the fragment's own area: elements a fragment writes into containers made
+    outside it are redrawn in a way that leaves a chart blank for a moment."""
+    limits = st.session_state.limits
+    first = runner.view(kind, limits)
+    was = f"_{kind}_was_training"
+    st.session_state[was] = first is not None and first.training
+
+    @st.fragment(run_every=REFRESH_SECONDS if st.session_state[was] else None)
+    def fragment() -> None:
+        current = runner.view(kind, limits)
+        draw(current)
+        if st.session_state.get(was) and (current is None or not current.training):
+            st.session_state[was] = False
+            st.rerun()  # the whole page: final results, buttons back on
+
+    fragment()
+
+
+def buttons(kind: str, label: str, on_start: Callable[[], None], can_start: bool, keys: tuple[str, str, str],
+            widths=(2, 1, 1), columns=None) -> JobView | None:
+    """Train / Stop / Reset for a page's job (in three new columns, or the ones given), and the job's
+    last problem in one line."""
+    limits = st.session_state.limits
+    view = runner.view(kind, limits)
+    training = view is not None and view.training
+    cols = columns or st.columns(list(widths))
+    cols[0].button(label, type="primary", key=keys[0], on_click=on_start, disabled=not can_start or training,
+                   width="stretch")
+    cols[1].button("Stop", key=keys[1], disabled=not training, on_click=runner.stop, args=(kind, limits),
+                   width="stretch")
+    cols[2].button("Reset", key=keys[2], disabled=view is None or training, on_click=runner.reset,
+                   args=(kind, limits), width="stretch")
+    problem = st.session_state.get(f"{kind}_problem")
+    if problem:
+        st.error(problem)
+    return view
+
+
+def status_line(view: JobView) -> str:
+    """Where the job stands, in one line."""
+    tasks = view.job.tasks
+    if view.status == "queued":
+        wait = "" if view.wait_seconds is None else f", about {max(1, round(view.wait_seconds)):.0f} s"
+        return f"Queued: position {view.position + 1}{wait}. The charts start when a training slot frees."
+    done = sum(t.epochs_done for t in tasks)
+    total = sum(t.config.epochs for t in tasks)
+    running = sum(t.status in ("running", "stopping") for t in tasks)
+    waiting = sum(t.status == "queued" for t in tasks)
+    seeds = f"{len(tasks)} trainings" if len(tasks) > 1 else "1 training"
+    if view.training:
+        extra = f", {waiting} waiting for a slot" if waiting else ""
+        return f"Training {seeds} ({running} running{extra}): epoch {done} of {total} in all."
+    ended = {"finished": "Finished", "stopped": "Stopped", "failed": "Ended with an error"}[view.status]
+    return f"{ended}: {seeds}, {done} of {total} epochs."
+
+
+def run_tasks(view: JobView, run: int = 0) -> list[Task]:
+    """The tasks of one run of the job (one per seed) that have started."""
+    groups = view.job.runs()
+    return [t for t in groups[run] if t.history is not None] if run < len(groups) else []
+
+
+def statements_for(tasks: list[Task], finished: bool) -> list[Statement]:
+    histories = [t.history for t in tasks if t.history is not None and t.history.records]
+    if not histories:
+        return []
+    return narrate(mean_history(histories), finished=finished, seeds=len(histories))
+
+
+def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> None:
+    """The run's four curves, 2 × 2: per class for one seed (with the epoch in progress), per group with
+    a 95 % band for several; the narrator's epochs marked with their numbers."""
+    histories = [t.history for t in tasks if t.history is not None]
+    if not histories or not any(h.records for h in histories):
+        return
+    marks = [s for s in statements if s.epoch > 0]
+    numbers = [str(i + 1) for i in range(len(marks))]
+    cols = st.columns(2)
+    for i, metric in enumerate(CURVES):
+        if len(histories) == 1:
+            history = histories[0]
+            if metric == "loss":
+                fig = loss_curve(history)
+            else:
+                fig = class_curves(history, metric, running=tasks[0].steps[-60:] if metric == "train_acc" else None)
+        else:
+            ready = [h for h in histories if h.records]
+            if metric == "loss":
+                fig = loss_curve(mean_history(ready))
+                fig.update_layout(title_text=f"Training loss — mean of {len(ready)} seeds")
+            else:
+                fig = seed_band_curves(ready, metric)
+        fig.update_layout(height=335)
+        add_markers(fig, [s.epoch for s in marks], numbers)
+        cols[i % 2].plotly_chart(fig, key=f"{key}-{metric}", config={"displayModeBar": False})
+
+
+def draw_statements(statements: list[Statement], box=None) -> None:
+    """The narrator's sentences, numbered as on the charts."""
+    box = box or st
+    if not statements:
+        return
+    marked = 0
+    lines = []
+    for s in statements:
+        if s.epoch > 0:
+            marked += 1
+            lines.append(f"**{marked}.** {s.text}")
+        else:
+            lines.append(f"• {s.text}")
+    box.markdown("  \n".join(lines))

@@ -1,0 +1,45 @@
+"""The server's one training service, shared by every browser session, and who a session is.
+
+Trainings never run in a page's script thread: a page submits them to the service (a local process
+pool, or a Ray cluster when ``RAY_ADDRESS`` names one) and draws what its events have brought so far.
+A session that closes its tab is noticed within a second and its trainings are stopped.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from procrustes_core.training.service import TrainingService
+
+from .limits import Limits
+
+
+def session_alive(owner: str) -> bool:
+    """Whether a browser session is still connected to this server."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return True  # no server runtime (tests drive the page directly): only the view timeout applies
+    return Runtime.instance().is_active_session(owner)
+
+
+@st.cache_resource(show_spinner=False)
+def _service(limits: Limits) -> TrainingService:
+    return TrainingService(workers=limits.max_trainings, backend="ray" if limits.ray_address else "local",
+                           budget=limits.budget, owner_slots=limits.session_slots, address=limits.ray_address,
+                           owner_alive=session_alive, abandon_seconds=90.0)
+
+
+def service(limits: Limits) -> TrainingService:
+    """The training service of this server (started on first use)."""
+    return _service(limits)
+
+
+def owner() -> str:
+    """This browser session's id: trainings, slots and the fair queue are per session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return st.session_state.setdefault("_owner", "no-session")
+    return ctx.session_id

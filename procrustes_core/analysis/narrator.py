@@ -1,0 +1,104 @@
+"""The narrator: sentences about a run, each pinned to the epoch where it became true.
+
+The paper's story, stated in a learner's run's own numbers:
+
+    under-fit   "Epoch 6: minor classes at 0 % training accuracy vs 99 % for major — under-fit.
+                 Their feature gradients are 87× larger."
+    caught up   "Epoch 11: the minor classes caught up in training (91 % vs 100 %)."
+    over-fit    "Epoch 14: minor training 100 %, test 19 % — over-fit."
+    weakening   "MFW weakened the major classes until epoch 15."
+    balanced    "Without post-hoc logit adjustment the model favours the major classes: ..."
+
+and, where the run does not show a step of the story, a sentence that says so. The app pins these to
+its charts, the lessons print them, and ``procrustes report`` writes them into the report. Several
+seeds are narrated through their mean (``analysis.seeds.mean_history``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .history import RunHistory
+from .phases import FITTED, OVERFIT_EXCESS_GAP, UNDERFIT_FRACTION, overfit_span, underfit_span
+
+MAJOR_FITTED = 0.9  # the under-fit sentence waits until the major classes are fitted (the clearest moment)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One sentence, the epoch it belongs to (0: the run as a whole), and what it is about."""
+
+    epoch: int
+    kind: str  # under-fit | gradients | caught-up | over-fit | weakening | no-under-fit | no-over-fit | prior
+    text: str
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -> list[Statement]:
+    """Every statement the run supports so far, in epoch order. ``finished``: the run has ended (then
+    the absence of a phase is stated too); by default, when it reached its last epoch."""
+    if len(history.groups) < 2 or not history.records:
+        return []
+    finished = history.last.epoch >= history.config.epochs if finished is None else finished
+    head, tail = history.head, history.tail
+    head_train, tail_train = history.head_tail("train_acc")
+    head_test, tail_test = history.head_tail("test_acc")
+    ratios = history.gradient_ratio()
+    epochs = [r.epoch for r in history.records]
+    where = {e: i for i, e in enumerate(epochs)}
+    of_seeds = f" (mean of {seeds} seeds)" if seeds > 1 else ""
+    found: list[Statement] = []
+
+    span = underfit_span(history)
+    if span is not None:
+        inside = [e for e in range(span[0], span[1] + 1) if e in where]
+        clear = next((e for e in inside if head_train[where[e]] >= MAJOR_FITTED), inside[-1])
+        i = where[clear]
+        found.append(Statement(clear, "under-fit",
+                               f"Epoch {clear}: {tail} classes at {_pct(tail_train[i])} training accuracy vs "
+                               f"{_pct(head_train[i])} for {head} — under-fit{of_seeds}."))
+        ratio = max(ratios[where[e]] for e in inside)
+        peak = next(e for e in inside if ratios[where[e]] == ratio)
+        if ratio > 1.5:
+            found.append(Statement(peak, "gradients", f"Epoch {peak}: their feature gradients are {ratio:.0f}× "
+                                                      f"larger than the {head} classes'."))
+        after = span[1] + 1
+        if after in where:
+            i = where[after]
+            found.append(Statement(after, "caught-up", f"Epoch {after}: the {tail} classes caught up in training "
+                                                       f"({_pct(tail_train[i])} vs {_pct(head_train[i])})."))
+    elif finished:
+        found.append(Statement(0, "no-under-fit",
+                               f"No under-fit phase: the {tail} classes' training accuracy never fell below "
+                               f"{UNDERFIT_FRACTION:g} × the {head} classes' at an evaluated epoch — the imbalance "
+                               "is mild, or the classes are easy."))
+    span = overfit_span(history)
+    if span is not None:
+        i = where[span[0]]
+        found.append(Statement(span[0], "over-fit", f"Epoch {span[0]}: {tail} training {_pct(tail_train[i])}, test "
+                                                    f"{_pct(tail_test[i])} — over-fit{of_seeds}."))
+    elif finished:
+        last = len(epochs) - 1
+        reason = (f"the {tail} classes' training accuracy stayed below {_pct(FITTED)} ({_pct(tail_train[last])} "
+                  "at the end)" if tail_train[last] < FITTED else
+                  f"the {tail} classes' train − test gap ({_pct(tail_train[last] - tail_test[last])}) stayed "
+                  f"within {_pct(OVERFIT_EXCESS_GAP)} of the {head} classes'")
+        found.append(Statement(0, "no-over-fit", f"No over-fit phase: {reason}."))
+    strengths = [r.mfw_strength for r in history.records]
+    if history.config.mixer == "mfw" and any(strengths):
+        on = [e for e, s in zip(epochs, strengths) if s > 0]
+        text = (f"MFW weakened the {head} classes' features at strength {max(strengths):g} "
+                + (f"until epoch {on[-1]}." if on[-1] < history.config.epochs else "throughout."))
+        found.append(Statement(on[-1], "weakening", text))
+    if history.config.la_tau == 0 and history.config.tau_norm == 0 and finished:
+        last = history.last
+        if last.group_test_acc.get(tail, 0) < last.group_test_acc.get(head, 0) - 0.2:
+            found.append(Statement(0, "prior",
+                                   f"At the end the {tail} classes reach {_pct(last.group_test_acc[tail])} test "
+                                   f"accuracy vs {_pct(last.group_test_acc[head])} for {head}: the classifier "
+                                   "still favours the classes it saw most. Post-hoc logit adjustment corrects that "
+                                   "prior without training again."))
+    return sorted(found, key=lambda s: (s.epoch == 0, s.epoch))

@@ -1,0 +1,144 @@
+"""The price of a training before it runs, and a server's budget that refuses what it cannot afford.
+
+    price(config, seeds)   parameters, samples and optimiser steps per epoch after the sampler,
+                           floating-point operations (a meta-device forward pass counted by torch's
+                           FlopCounterMode: nothing is computed, no data are generated), memory
+    Budget.check(...)      one line naming the cap when a request exceeds it
+
+Training costs about 3 forward passes per sample (forward, backward through activations and weights);
+the per-epoch evaluation passes about 2 per training sample (the feature gradient goes back to the
+penultimate features only) and 1 per test or validation sample.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+from ..config import TrainConfig
+from ..data.datasets import Outline, counts_for, outline
+from ..errors import ProcrustesError
+from ..methods.catalogue import SYNTHETIC
+
+BYTES_PER_PARAMETER = 4 * 4  # fp32 weights, gradients, momentum (or Adam's two moments) and a copy in flight
+
+
+@dataclass(frozen=True)
+class Price:
+    """What one request (a config trained on ``seeds`` seeds) will cost."""
+
+    seeds: int
+    epochs: int
+    train_samples: int  # distinct training samples of one seed
+    samples_per_epoch: int  # what the sampler visits per epoch (over-sampling visits more)
+    steps_per_epoch: int
+    parameters: int
+    flops_per_sample: float  # one forward pass
+    flops_per_epoch: float  # training plus evaluation, one seed
+
+    @property
+    def steps(self) -> int:
+        """Optimiser steps of the whole request."""
+        return self.steps_per_epoch * self.epochs * self.seeds
+
+    @property
+    def flops(self) -> float:
+        return self.flops_per_epoch * self.epochs * self.seeds
+
+    @property
+    def memory_bytes(self) -> int:
+        """Parameters and optimiser state of one seed (activations of small batches are far less)."""
+        return self.parameters * BYTES_PER_PARAMETER
+
+    def describe(self) -> str:
+        return (f"{self.seeds} × {self.epochs} epochs of {self.steps_per_epoch} steps, "
+                f"{self.parameters / 1e6:.2f} M parameters, {self.flops / 1e12:.2f} TFLOP")
+
+
+def epoch_length(sampler: str, counts: list[int]) -> int:
+    """Samples one epoch visits under ``sampler`` (see methods/samplers.py)."""
+    if sampler == "oversample" or sampler in SYNTHETIC:
+        return len(counts) * max(counts)
+    if sampler == "undersample":
+        return len(counts) * min(counts)
+    return sum(counts)
+
+
+@functools.lru_cache(maxsize=256)
+def _network_cost(model: str, input_shape: tuple[int, ...], num_classes: int, width: int, kind: str, dataset: str,
+                  norm: str) -> tuple[int, float]:
+    """Parameters and forward FLOPs per sample of a network, built on the meta device (no memory)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..models.nets import build_model
+
+    with torch.device("meta"):
+        net = build_model(model, input_shape, num_classes, width, kind, dataset, norm=norm)
+        x = torch.empty(1, *input_shape)
+    parameters = sum(p.numel() for p in net.parameters())
+    with FlopCounterMode(display=False) as counter:
+        net.eval()(x)
+    return parameters, float(counter.get_total_flops())
+
+
+def price(config: TrainConfig, seeds: int = 1, pool: Outline | None = None) -> Price:
+    """The cost of training ``config`` on ``seeds`` seeds, from the data's outline (nothing generated)."""
+    pool = pool or outline(config)
+    counts = counts_for(config, pool)
+    kind = {1: "vector", 2: "signal", 3: "image"}[len(pool.input_shape)]
+    parameters, per_sample = _network_cost(config.model, pool.input_shape, pool.num_classes, config.width, kind,
+                                           config.dataset, config.norm)
+    visited = epoch_length(config.sampler, counts)
+    steps = math.ceil(visited / config.batch_size)
+    evaluated = 2 * sum(counts) + pool.test_per_class * pool.num_classes + config.val_per_class * pool.num_classes
+    return Price(seeds, config.epochs, sum(counts), visited, steps, parameters, per_sample,
+                 per_sample * (3 * visited + evaluated / config.eval_every))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one request may cost on this server (each cap a ``PROCRUSTES_MAX_*`` setting)."""
+
+    max_epochs: int = 200
+    max_train_samples: int = 60_000
+    max_generated_samples: int = 60_000
+    max_parameters: int = 5_000_000
+    max_seeds: int = 8
+    max_steps: int = 100_000
+    max_tflop: float = 20.0
+
+    def check_request(self, config: TrainConfig, seeds: int = 1) -> None:
+        """The caps that need no pricing: refused before any outline is read or data generated."""
+        if seeds > self.max_seeds:
+            raise ProcrustesError(f"seeds={seeds}: this server trains at most {self.max_seeds} seeds at once "
+                                  "(PROCRUSTES_MAX_SEEDS)")
+        if config.epochs > self.max_epochs:
+            raise ProcrustesError(f"epochs={config.epochs}: this server allows at most {self.max_epochs} "
+                                  "(PROCRUSTES_MAX_EPOCHS)")
+        if config.dataset in ("mnist1d", "toy2d") and config.n_samples > self.max_generated_samples:
+            raise ProcrustesError(f"n_samples={config.n_samples}: this server generates at most "
+                                  f"{self.max_generated_samples} samples (PROCRUSTES_MAX_GENERATED_SAMPLES)")
+
+    def check(self, config: TrainConfig, seeds: int = 1) -> Price:
+        """The request's price, or one line naming the first cap it exceeds."""
+        self.check_request(config, seeds)
+        cost = price(config, seeds)
+        if cost.train_samples > self.max_train_samples:
+            raise ProcrustesError(f"{cost.train_samples} training samples: this server allows at most "
+                                  f"{self.max_train_samples} per run (PROCRUSTES_MAX_TRAIN_SAMPLES); raise the "
+                                  "ratio or lower n_max / n_samples")
+        if cost.parameters > self.max_parameters:
+            raise ProcrustesError(f"model={config.model!r}, width={config.width}: {cost.parameters / 1e6:.1f} M "
+                                  f"parameters, this server allows {self.max_parameters / 1e6:.1f} M "
+                                  "(PROCRUSTES_MAX_PARAMETERS); lower the width")
+        if cost.steps > self.max_steps:
+            raise ProcrustesError(f"{cost.steps} optimiser steps ({cost.describe()}): this server allows "
+                                  f"{self.max_steps} per request (PROCRUSTES_MAX_STEPS); raise batch_size or "
+                                  "lower epochs or seeds")
+        if cost.flops > self.max_tflop * 1e12:
+            raise ProcrustesError(f"{cost.flops / 1e12:.1f} TFLOP ({cost.describe()}): this server allows "
+                                  f"{self.max_tflop:g} TFLOP per request (PROCRUSTES_MAX_TFLOP); lower epochs, "
+                                  "width, samples or seeds")
+        return cost

@@ -1,0 +1,118 @@
+"""One training, run where a worker runs it (a local process or a Ray actor), as a stream of events.
+
+A task is a plain dict (so it pickles to any process or machine): ``{"serial", "config", "variants",
+"extras", "every_seconds"}``. ``run_task(task, emit, stopped)`` trains it and calls ``emit(event)``
+with small dicts, in order:
+
+    {"kind": "started", "serial", "counts", "groups", "class_names", "threads"}
+    {"kind": "step", "serial", "step": StepEvent.to_dict()}            every ``every_seconds``
+    {"kind": "epoch", "serial", "record": EpochRecord.to_dict(), "grid": ... (extras "boundary"),
+     "points": ... (extras "features": the live 2-D view of penultimate features)}
+    {"kind": "replay", "serial", "labels", "epochs", "points"}     extras "features", at the end
+    {"kind": "end", "serial", "stopped": reason or None}
+    {"kind": "error", "serial", "message": one line}
+
+``stopped()`` is asked between two events: when it returns True the training ends there, within one
+step event. Nothing is written to disk: the caller builds and keeps the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def run_task(task: dict[str, Any], emit: Emit, stopped: Callable[[], bool]) -> None:
+    """Train one task, emitting its events; every failure becomes one ``error`` event."""
+    import torch
+
+    from ..config import TrainConfig
+    from ..errors import ProcrustesError, TrainingDiverged
+    from ..methods.posthoc import PostHoc
+    from .events import StepEvent
+    from .trainer import Trainer
+
+    serial = task["serial"]
+    try:
+        config = TrainConfig.from_dict(task["config"])
+        torch.set_num_threads(config.threads or 1)
+        variants = {name: PostHoc(**setting) for name, setting in (task.get("variants") or {}).items()}
+        trainer = Trainer(config, variants=variants)
+        data = trainer.data
+        emit({"kind": "started", "serial": serial, "counts": list(data.counts), "groups": data.groups,
+              "class_names": list(data.class_names), "threads": trainer.threads})
+        extras = set(task.get("extras") or ())
+        trail = _trail(trainer) if "features" in extras else None
+        for event in trainer.steps(every_seconds=float(task.get("every_seconds", 0.25))):
+            if isinstance(event, StepEvent):
+                emit({"kind": "step", "serial": serial, "step": event.to_dict()})
+            else:
+                message = {"kind": "epoch", "serial": serial, "record": event.to_dict()}
+                if "boundary" in extras:
+                    message["grid"] = _grid(trainer)
+                if trail is not None:
+                    message["points"] = _features(trainer, trail, event.epoch).round(4).tolist()
+                emit(message)
+            if stopped():
+                break
+        if trail is not None and trail.epochs:
+            emit({"kind": "replay", "serial": serial, "labels": trail.labels.tolist(), "epochs": trail.epochs,
+                  "points": [p.round(4).tolist() for p in trail.replay()]})
+        emit({"kind": "end", "serial": serial,
+              "stopped": None if trainer.finished else f"stopped after {trainer.epoch} epochs"})
+    except TrainingDiverged as err:
+        emit({"kind": "error", "serial": serial, "message": str(err)})
+    except ProcrustesError as err:
+        emit({"kind": "error", "serial": serial, "message": str(err)})
+    except Exception as err:  # noqa: BLE001 - a bug must reach the learner as one line, not kill the worker
+        emit({"kind": "error", "serial": serial, "message": f"training failed: {type(err).__name__}: {err}"})
+
+
+def _trail(trainer):
+    from ..analysis.projection import FeatureTrail, feature_sample
+
+    labels = trainer.data.y_train.numpy()
+    return FeatureTrail(feature_sample(labels, trainer.data.groups, seed=trainer.config.seed), labels)
+
+
+def _features(trainer, trail, epoch: int):
+    """The fixed sample's penultimate features after this epoch (eval mode), added to the trail."""
+    import torch
+
+    was_training = trainer.model.training
+    trainer.model.eval()
+    with torch.no_grad():
+        features = trainer.model.features(trainer.x_train[torch.as_tensor(trail.sample)]).cpu().numpy()
+    trainer.model.train(was_training)
+    return trail.add(epoch, features)
+
+
+def _grid(trainer) -> dict[str, Any]:
+    """The current decision regions on 2-D data, compactly (lists for any transport)."""
+    from ..analysis.boundary import decision_grid
+
+    grid = decision_grid(trainer, resolution=60)
+    return {"xs": grid.xs.tolist(), "ys": grid.ys.tolist(), "predicted": grid.predicted.tolist(),
+            "confidence": grid.confidence.astype(float).round(3).tolist(), "epoch": grid.epoch}
+
+
+# ---------------------------------------------------------------- a local worker process
+
+
+def process_main(inbox, outbox, stop_serial, worker: int) -> None:
+    """A worker process's loop: take a task, stream its events, say when idle; ``None`` ends it."""
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    while True:
+        task = inbox.get()
+        if task is None:
+            return
+
+        def emit(event: dict[str, Any]) -> None:
+            outbox.put((worker, event))
+
+        run_task(task, emit, lambda serial=task["serial"]: stop_serial.value == serial)
+        outbox.put((worker, {"kind": "idle", "serial": task["serial"]}))
