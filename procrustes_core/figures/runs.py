@@ -3,6 +3,7 @@ sweep heatmaps — Plotly builders over run histories, shared by the app, the le
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -38,6 +39,12 @@ METRIC_TITLES = {
 PHASE_COLORS = {"under-fit": "rgba(239,59,44,0.10)", "over-fit": "rgba(128,0,128,0.08)"}
 
 
+def plain(text: str) -> str:
+    """Text from a file or a user (class, group, run names) as Plotly shows plain text: Plotly reads
+    a few HTML tags in labels (<b>, <a href>, <br>), so &, < and > become entities it shows as such."""
+    return html.escape(str(text), quote=False)
+
+
 def class_colors(groups: Mapping[str, Sequence[int]], num_classes: int) -> list[str]:
     """A colour per class: shades of blue for major classes, red for minor, green in between."""
     colors = ["#888888"] * num_classes
@@ -56,12 +63,12 @@ def class_count_bars(counts: Sequence[int], class_names: Sequence[str] | None = 
                      groups: Mapping[str, Sequence[int]] | None = None, log_y: bool = False) -> go.Figure:
     """Training samples per class, coloured by group."""
     groups = groups or class_groups(list(counts))
-    names = list(class_names or [str(c) for c in range(len(counts))])
+    names = [plain(n) for n in (class_names or [str(c) for c in range(len(counts))])]
     class_group = group_of(groups)
     fig = go.Figure(go.Bar(
         x=names, y=list(counts), marker_color=class_colors(groups, len(counts)),
         text=[str(c) for c in counts], textposition="outside",
-        customdata=[class_group.get(c, "") for c in range(len(counts))],
+        customdata=[plain(class_group.get(c, "")) for c in range(len(counts))],
         hovertemplate="class %{x} (%{customdata}): %{y} training samples<extra></extra>",
     ))
     fig.update_layout(title="Training samples per class", xaxis_title="class", yaxis_title="samples",
@@ -91,7 +98,7 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
         group = class_group.get(c, "")
         fig.add_trace(go.Scatter(
             x=epochs, y=[getattr(r, metric)[c] for r in history.records], mode="lines+markers",
-            name=f"{history.class_names[c]} ({group}, n={history.counts[c]})", legendgroup=group,
+            name=plain(f"{history.class_names[c]} ({group}, n={history.counts[c]})"), legendgroup=group,
             line=dict(color=colors[c], dash="dash" if group == tail else "solid", width=2),
             marker=dict(size=4),
         ))
@@ -120,7 +127,7 @@ def group_curves(history: RunHistory, metrics: Sequence[str] = ("train_acc", "te
     fig = go.Figure()
     for metric, dash in zip(metrics, ("solid", "dash", "dot")):
         for group, values in history.group_series(metric).items():
-            fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{group} {metric}",
+            fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=plain(f"{group} {metric}"),
                                      line=dict(color=palette[group], dash=dash, width=3)))
     _add_phases(fig, history)
     fig.update_layout(title="Group means", xaxis_title="epoch", height=360, margin=dict(t=50, b=40, l=50, r=20))
@@ -134,7 +141,7 @@ def loss_curve(history: RunHistory) -> go.Figure:
                                name="training objective", line=dict(color="black", width=3)))
     palette = {g: GROUP_PALETTES.get(g, GROUP_PALETTES["all"])[1] for g in history.groups}
     for group, values in history.group_series("loss").items():
-        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=f"{group} classes (un-mixed)",
+        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=plain(f"{group} classes (un-mixed)"),
                                  line=dict(color=palette[group], dash="dash")))
     fig.update_layout(title="Loss", xaxis_title="epoch", yaxis_title="cross-entropy", height=340,
                       margin=dict(t=50, b=40, l=50, r=20))
@@ -149,7 +156,7 @@ def confusion_figure(history: RunHistory, normalize: bool = True) -> go.Figure:
         return go.Figure().update_layout(title="No confusion matrix recorded yet")
     matrix = np.asarray(record.confusion, dtype=float)
     shown = matrix / np.maximum(matrix.sum(1, keepdims=True), 1) if normalize else matrix
-    names = list(history.class_names)
+    names = [plain(n) for n in history.class_names]
     fig = go.Figure(go.Heatmap(
         z=shown, x=names, y=names, colorscale="Blues", zmin=0, zmax=1 if normalize else None,
         text=matrix.astype(int), texttemplate="%{text}",
@@ -191,21 +198,33 @@ def compare_runs(histories: Mapping[str, RunHistory], metric: str = "balanced_ac
         else:
             values = history.series(metric)
         color = GROUP_PALETTES["all"][i % len(GROUP_PALETTES["all"])]
-        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=name,
+        fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=plain(name),
                                  line=dict(color=color, width=2), marker=dict(size=4)))
     base, _, group = metric.partition(":")
-    title = METRIC_TITLES.get(base, base) + (f" — {group} classes" if group else "")
+    title = plain(METRIC_TITLES.get(base, base) + (f" — {group} classes" if group else ""))
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=metric, height=380,
                       margin=dict(t=50, b=40, l=50, r=20))
     return fig
 
 
+def _axis_label(value) -> str:
+    """A grid value as a heatmap label: numbers as 10 / 0.5, anything else (names, lists) as text."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return plain(str(value))
+
+
 def sweep_heatmap(frame, x: str = "ratio", y: str = "mfw_strength", value: str = "balanced_acc",
                   title: str | None = None) -> go.Figure:
-    """Mean of ``value`` over a grid of two settings (a pandas frame with one row per run)."""
+    """Mean of ``value`` over a grid of two settings (a pandas frame with one row per run; failed runs,
+    with no value, leave their cell empty). Settings with names or lists as values work too."""
+    frame = frame.copy()
+    for axis in (x, y):  # lists (counts) cannot be grouped by; their text can
+        if frame[axis].map(lambda v: isinstance(v, (list, tuple, dict))).any():
+            frame[axis] = frame[axis].map(str)
     table = frame.groupby([y, x])[value].mean().unstack(x).sort_index()
     fig = go.Figure(go.Heatmap(
-        z=table.values, x=[f"{v:g}" for v in table.columns], y=[f"{v:g}" for v in table.index],
+        z=table.values, x=[_axis_label(v) for v in table.columns], y=[_axis_label(v) for v in table.index],
         colorscale="Viridis", text=np.round(table.values, 3), texttemplate="%{text}",
         hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:.3f}}<extra></extra>",
     ))
