@@ -91,12 +91,13 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Trai
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    config = config_from_args(args)
+    out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
+
+    from tqdm import tqdm  # only now: a mistake above is told without waiting for torch to load
 
     from .training.trainer import Trainer
 
-    config = config_from_args(args)
-    out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
     trainer = Trainer(config)
     counts = ", ".join(str(c) for c in trainer.data.counts)
     print(f"{config.dataset}: {len(trainer.data.y_train)} training samples, counts [{counts}]; "
@@ -140,11 +141,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.history import RunHistory
-    from .figures.report import write_html_report
 
     html = check_output_file(args.html, "html") if args.html is not None else None
     history = RunHistory.load(args.run)
     if html is not None:
+        from .figures.report import write_html_report
+
         write_html_report(history, html)
         print(f"wrote {html}")
     last = history.last
@@ -252,7 +254,6 @@ def cmd_methods(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .figures.report import write_figures_html
     from .files import check_output_folder
     from .sweep import load_grid_file, parse_grid_values, run_sweep, save_parquet, sweep_figures
 
@@ -287,16 +288,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       progress=progress)
     if bar is not None:
         bar.close()
+    from .figures.report import write_figures_html
+
     for name, fig in sweep_figures(frame, grid).items():
         write_figures_html({name: fig}, out / f"heatmap_{name}.html", f"Sweep: {name}")
     save_parquet(frame, out / "results.parquet")  # CSV is always written; Parquet where pyarrow is installed
-    failed = frame.index[frame["failed"].notna()].tolist() if "failed" in frame else []
+    rows = frame.to_dict("records")  # Python values: 100000, not np.int64(100000)
+    failed = [i for i, row in enumerate(rows) if isinstance(row.get("failed"), str)]
     for i in failed:
-        point = ", ".join(f"{name}={shown(frame.at[i, name])}" for name in grid)
-        print(f"error: grid point {i} ({point}) failed: {frame.at[i, 'failed']}", file=sys.stderr)
-    if "warnings" in frame:
-        for i in frame.index[frame["warnings"].notna()].tolist():
-            print(f"warning: grid point {i}: {frame.at[i, 'warnings']}", file=sys.stderr)
+        point = ", ".join(f"{name}={shown(rows[i][name])}" for name in grid)
+        print(f"error: grid point {i} ({point}) failed: {rows[i]['failed']}", file=sys.stderr)
+    for i, row in enumerate(rows):
+        if isinstance(row.get("warnings"), str):
+            print(f"warning: grid point {i}: {row['warnings']}", file=sys.stderr)
     print(f"{len(frame)} runs" + (f", {len(failed)} failed" if failed else "")
           + f"; results in {out / 'results.csv'}")
     return 1 if failed else 0

@@ -154,13 +154,14 @@ class Counts:
 
 @dataclass(frozen=True)
 class Text:
-    """An optional free string (a folder path): not empty, at most ``MAX_TEXT`` characters, no NUL."""
+    """An optional free string (a folder path): not empty, at most ``MAX_TEXT`` characters. Whether
+    it names a usable folder is checked where the folder is read."""
 
     def check(self, name: str, value: Any) -> str | None:
-        if value is None or (isinstance(value, str) and 0 < len(value) <= MAX_TEXT and "\x00" not in value):
+        if value is None or (isinstance(value, str) and 0 < len(value) <= MAX_TEXT):
             return value
         raise ProcrustesError(f"{name}={shown(value)}: expected a non-empty text of at most {MAX_TEXT} "
-                              "characters without NUL, or nothing")
+                              "characters, or nothing")
 
     def parse(self, text: Any) -> Any:
         return (text or None) if isinstance(text, str) else text

@@ -20,12 +20,11 @@ def _reason(err: OSError) -> str:
 
 def read_limited(path: str | os.PathLike, what: str, limit: int) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, or one-line ``ProcrustesError``."""
-    path = Path(path)
+    path = Path(_path_text(path, what))
     try:
         with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a FIFO or /dev/zero never ends
-                raise ProcrustesError(f"{what}={shown_path(path)}: not a regular file")
-            data = handle.read(limit + 1)
+            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+            data = handle.read(limit + 1) if regular else b""  # a FIFO or /dev/zero may never end
     except FileNotFoundError:
         raise ProcrustesError(f"{what}={shown_path(path)}: no such file") from None
     except IsADirectoryError:
@@ -33,6 +32,8 @@ def read_limited(path: str | os.PathLike, what: str, limit: int) -> bytes:
     except (OSError, ValueError) as err:  # ValueError: a NUL in the path
         reason = _reason(err) if isinstance(err, OSError) else "not a valid path"
         raise ProcrustesError(f"{what}={shown_path(path)}: cannot be read ({reason})") from None
+    if not regular:
+        raise ProcrustesError(f"{what}={shown_path(path)}: not a regular file")
     if len(data) > limit:
         raise ProcrustesError(f"{what}={shown_path(path)}: larger than {limit // 2**20} MiB")
     return data
@@ -43,10 +44,10 @@ def check_output_file(path: str | os.PathLike, what: str = "out") -> Path:
     that a bad ``--out`` fails before training, not after it."""
     text = _path_text(path, what)
     target = Path(text)
-    if text.endswith(os.sep) or target.is_dir():
-        raise ProcrustesError(f"{what}={shown_path(text)}: is a folder, expected a file name")
-    if len(os.fsencode(target.name)) > NAME_MAX:
+    if len(os.fsencode(target.name)) > NAME_MAX:  # before any stat: that would raise ENAMETOOLONG
         raise ProcrustesError(f"{what}={shown_path(text)}: file name longer than {NAME_MAX} bytes")
+    if text.endswith(os.sep) or _is(target, "dir"):
+        raise ProcrustesError(f"{what}={shown_path(text)}: is a folder, expected a file name")
     check_writable_folder(target.parent if str(target.parent) else Path("."), what, text)
     return target
 
@@ -55,18 +56,20 @@ def check_output_folder(path: str | os.PathLike, what: str = "out_dir") -> Path:
     """Raise unless ``path`` is a folder that takes new files, or can be made one (its parent exists)."""
     text = _path_text(path, what)
     folder = Path(text)
-    if folder.exists() and not folder.is_dir():
+    if any(len(os.fsencode(part)) > NAME_MAX for part in folder.parts):
+        raise ProcrustesError(f"{what}={shown_path(text)}: a folder name longer than {NAME_MAX} bytes")
+    if _is(folder, "exists") and not _is(folder, "dir"):
         raise ProcrustesError(f"{what}={shown_path(text)}: is a file, expected a folder")
-    check_writable_folder(folder if folder.is_dir() else folder.parent, what, text)
+    check_writable_folder(folder if _is(folder, "dir") else folder.parent, what, text)
     return folder
 
 
 def check_writable_folder(folder: Path, what: str, text: str) -> None:
     """Raise unless ``folder`` exists and a file can be created in it (tried: permissions, read-only
     mounts and ACLs all show)."""
-    if not folder.exists():
+    if not _is(folder, "exists"):
         raise ProcrustesError(f"{what}={shown_path(text)}: folder {shown_path(folder)} does not exist")
-    if not folder.is_dir():
+    if not _is(folder, "dir"):
         raise ProcrustesError(f"{what}={shown_path(text)}: {shown_path(folder)} is not a folder")
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".procrustes-probe-", suffix=TEMP_SUFFIX)
@@ -75,6 +78,15 @@ def check_writable_folder(folder: Path, what: str, text: str) -> None:
     except OSError as err:
         raise ProcrustesError(f"{what}={shown_path(text)}: folder {shown_path(folder)} is not writable "
                               f"({_reason(err)})") from None
+
+
+def _is(path: Path, kind: str) -> bool:
+    """``path.exists()`` / ``path.is_dir()`` that answer False where the path cannot be looked at
+    (too long, a loop of links, no permission) instead of raising."""
+    try:
+        return path.is_dir() if kind == "dir" else path.exists()
+    except OSError:
+        return False
 
 
 def _path_text(path: str | os.PathLike, what: str) -> str:
@@ -101,7 +113,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "out") 
     neither a partial file nor the temporary one."""
     path = Path(_path_text(path, what))
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
+    if not _is(folder, "dir"):
         raise ProcrustesError(f"{what}={shown_path(path)}: folder {shown_path(folder)} does not exist")
     try:
         # the temporary name stays short, so that a long final name still leaves room for it

@@ -52,7 +52,8 @@ def grid_configs(base: TrainConfig, grid: Mapping[str, Sequence[Any]]) -> list[T
         if name not in field_names():
             raise ProcrustesError(f"grid setting {shown(name)}: expected one of {', '.join(field_names())}")
         if not isinstance(values, (list, tuple)) or not values or len(values) > MAX_VALUES:
-            raise ProcrustesError(f"grid {name}={shown(values)}: expected a non-empty list of at most {MAX_VALUES} values")
+            raise ProcrustesError(f"grid {name}={shown(values)}: expected a non-empty list of at most "
+                                  f"{MAX_VALUES} values")
     points = math.prod(len(values) for values in grid.values())
     if points > MAX_POINTS:
         raise ProcrustesError(f"grid={shown(dict(grid))}: {points} points, expected at most {MAX_POINTS}")
@@ -108,7 +109,9 @@ def load_grid_file(path: str | Path) -> tuple[dict[str, Any], dict[str, list[Any
             import yaml
 
             data = yaml.load(text, Loader=_yaml_loader())  # a SafeLoader, less aliases
-    except Exception as err:  # noqa: BLE001 - any parser error (RecursionError included) is the file's fault
+    except RecursionError:
+        raise ProcrustesError(f"{where}: not valid {kind} (nested deeper than Python reads)") from None
+    except Exception as err:  # noqa: BLE001 - any parser error is the file's fault
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ProcrustesError(f"{where}: not valid {kind} ({shown(first, 120, quote=False)})") from None
     if nesting_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
@@ -116,8 +119,13 @@ def load_grid_file(path: str | Path) -> tuple[dict[str, Any], dict[str, list[Any
     if not isinstance(data, dict) or not isinstance(data.get("grid", {}), (dict, type(None))) or not isinstance(
             data.get("base", {}), (dict, type(None))):
         raise ProcrustesError(f"{where}: expected a mapping with 'base' and 'grid' sections")
-    grid = {k: v if isinstance(v, list) else [v] for k, v in (data.get("grid") or {}).items()}
-    return dict(data.get("base") or {}), grid
+    base, grid = dict(data.get("base") or {}), dict(data.get("grid") or {})
+    for section, settings in (("base", base), ("grid", grid)):
+        unknown = [key for key in settings if key not in field_names()]
+        if unknown:
+            raise ProcrustesError(f"{where}: {section}: unknown setting {shown(min(unknown, key=shown))}: "
+                                  f"expected one of {', '.join(field_names())}")
+    return base, {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
 
 
 def point_id(config: TrainConfig) -> str:

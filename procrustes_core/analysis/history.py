@@ -15,7 +15,6 @@ from ..config import MAX_CLASSES, MAX_COUNT, Number, TrainConfig, field_rule, pa
 from ..data.imbalance import head_name, tail_name
 from ..errors import ProcrustesError, shown, shown_path
 from ..files import atomic_write_text, read_limited
-from .metrics import group_means
 
 FORMAT = "procrustes-run"
 VERSION = 2  # 2: mixer 'none' is plain training, 'loss_weights', post-hoc variants, threads
@@ -94,6 +93,8 @@ class RunHistory:
 
     def group_series(self, metric: str) -> dict[str, list[float]]:
         """A per-class metric averaged over each group, per epoch: ``{"minor": [...], ...}``."""
+        from .metrics import group_means  # here, so that reading a run file needs no torch
+
         means = [group_means(getattr(r, metric), self.groups) for r in self.records]
         return {group: [m[group] for m in means] for group in self.groups}
 

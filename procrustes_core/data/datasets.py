@@ -176,10 +176,13 @@ _TORCHVISION = {
 
 
 def _torchvision(name: str, data_dir: str | None, download: bool) -> Pool:
-    import torchvision
-
     if data_dir is None:
         raise ProcrustesError(f"data_dir=None: dataset {name!r} is read from a folder; give --data-dir")
+    if "\x00" in data_dir:  # os functions raise ValueError on it, even torchvision's download
+        raise ProcrustesError(f"data_dir={shown_path(data_dir)}: a path cannot hold a NUL character")
+
+    import torchvision
+
     root = Path(data_dir).expanduser()
     if not root.is_dir() and not download:
         raise ProcrustesError(f"data_dir={shown_path(data_dir)}: no such folder (create it, or allow download)")
