@@ -282,11 +282,12 @@ def _sweep(configs, settings, folder, backend, workers, threads, ray, progress):
             if "failed" in result:
                 raise ProcrustesError(str(result["failed"]))
             history = RunHistory.from_dict(result, f"grid point {i}")
-            if paths[i] is not None:
-                history.save(paths[i])
-            rows[i] = {**result_row(history, settings), "failed": None}
-        except ProcrustesError as err:
+        except ProcrustesError as err:  # the point's own problem: recorded, and the sweep goes on
             rows[i] = failed_row(configs[i], _one_line(err), settings)
+        else:
+            if paths[i] is not None:
+                history.save(paths[i])  # a folder that stops taking files ends the sweep (one line)
+            rows[i] = {**result_row(history, settings), "failed": None}
         done += 1
         if progress is not None:
             progress(done, len(configs), rows[i])
@@ -310,12 +311,16 @@ def _run_local(jobs, workers, finished) -> None:
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
                              initializer=_pool_initializer, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(train_point, config_dict): i for i, config_dict in jobs}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as err:  # noqa: BLE001 - a worker that died (killed, out of memory)
-                result = {"failed": f"the worker process failed ({_one_line(err)})"}
-            finished(futures[future], result)
+        try:
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as err:  # noqa: BLE001 - a worker that died (killed, out of memory)
+                    result = {"failed": f"the worker process failed ({_one_line(err)})"}
+                finished(futures[future], result)
+        except BaseException:  # a save failed, or Ctrl-C: do not train the points still queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _start_ray(workers, address):

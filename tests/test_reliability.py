@@ -539,6 +539,22 @@ def test_a_truncated_or_foreign_run_file_is_trained_again(tmp_path, monkeypatch)
     assert again.drop(columns="seconds").equals(first.drop(columns="seconds"))
 
 
+def test_a_sweep_whose_folder_stops_taking_files_ends_with_one_line(tmp_path, capsys, monkeypatch):
+    from procrustes_core import sweep as sweep_module
+
+    trained = []
+    original = sweep_module.train_point
+    monkeypatch.setattr(sweep_module, "train_point", lambda d: trained.append(d) or original(d))
+
+    def disk_full(self, path):
+        raise ProcrustesError(f"out={shown(str(path))}: cannot be written (No space left on device)")
+
+    monkeypatch.setattr(RunHistory, "save", disk_full)
+    code, err = run_cli(["sweep", *SWEEP, "--grid", "ratio=10,20,50", "--out-dir", str(tmp_path / "s")], capsys)
+    assert code == 2 and len(err) == 1 and "No space left on device" in err[0]
+    assert len(trained) == 1 and not (tmp_path / "s" / "results.csv").exists()  # the other points never trained
+
+
 def test_ray_missing_or_not_starting_is_one_line_before_anything_is_on_disk(tmp_path, monkeypatch, capsys):
     out = tmp_path / "s"
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
