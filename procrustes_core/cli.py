@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
@@ -73,7 +73,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> TrainConfig:
     from .presets import preset_settings
 
-    data: dict = preset_settings(args.preset) if args.preset else {}
+    data: dict = preset_settings(args.preset) if args.preset is not None else {}
     data.update(base or {})
     if args.config_file is not None:
         where = f"config file {shown_path(args.config_file)}"
@@ -160,7 +160,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def app_port(flag: int | None, environ: dict | os._Environ = os.environ) -> int:
+def app_port(flag: int | None, environ: Mapping[str, str] = os.environ) -> int:
     """The app's port: ``--port``, else the environment's ``PORT``, else 8501. Only ``procrustes app``
     reads ``PORT``, so a bad one breaks nothing else, and there it is one line."""
     if flag is not None:

@@ -204,6 +204,7 @@ CLI = [
     (["train", *TINY, "--strength", "2"], "mfw_strength=2.0"), (["train", *TINY, "--dataset", "x" * 1000], "…"),
     (["train", *TINY, "--n-max", BIG], "n_max='1000"), (["train", *TINY, "--seed", "-1"], "seed=-1"),
     (["train", *TINY, "--download", "maybe"], "download='maybe'"), (["train", *TINY, "--preset", "nope"], "preset="),
+    (["train", *TINY, "--preset", ""], "preset='': expected one of"),
     # settings files
     (["train", *TINY, "--config", "missing.json"], "no such file"), (["train", *TINY, "--config", "adir"], "folder"),
     (["train", *TINY, "--config", "latin1.json"], "not UTF-8"), (["train", *TINY, "--config", "deep.json"], "nested"),
