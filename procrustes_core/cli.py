@@ -5,23 +5,52 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .config import TrainConfig, field_help, field_names, field_rule
-from .errors import ProcrustesError, TrainingDiverged
+from .config import TrainConfig, field_help, field_names, field_rule, parse_json
+from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
+from .files import check_output_file, read_limited
 
 ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
 ROOT = Path(__file__).resolve().parent.parent
+MAX_CONFIG_BYTES = 2**20  # a settings file: a few hundred bytes in practice
+MAX_MESSAGE = 400  # characters of a usage error: argparse repeats what it was given
+DEFAULT_PORT = 8501
 
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage mistake as one line, without the usage block."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        message = shown(message, MAX_MESSAGE, quote=False)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def integer_arg(lo: int, hi: int):
+    """An argparse type: an integer in [lo, hi], with a short one-line message otherwise."""
+
+    def parse(text: str) -> int:
+        digits = text.strip()
+        if len(digits) > 20 or not re.fullmatch(r"[+-]?[0-9]+", digits) or not lo <= int(digits) <= hi:
+            raise argparse.ArgumentTypeError(f"{shown(text)}: expected an integer from {lo} to {hi}")
+        return int(digits)  # short: never near int()'s 4300-digit limit
+
+    return parse
+
+
+def choice_arg(options: Sequence[str]):
+    """An argparse type: one of ``options`` (argparse's own choices would echo a long value in full)."""
+
+    def parse(text: str) -> str:
+        if text not in options:
+            raise argparse.ArgumentTypeError(f"{shown(text)}: expected one of {', '.join(options)}")
+        return text
+
+    return parse
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -44,18 +73,15 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace, base: dict | None = None) -> TrainConfig:
     from .presets import preset_settings
 
-    data: dict = preset_settings(args.preset) if args.preset else {}
+    data: dict = preset_settings(args.preset) if args.preset is not None else {}
     data.update(base or {})
-    if args.config_file:
-        path = Path(args.config_file)
+    if args.config_file is not None:
+        where = f"config file {shown_path(args.config_file)}"
+        settings = parse_json(read_limited(args.config_file, "config", MAX_CONFIG_BYTES), where)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise ProcrustesError(f"config={str(path)!r}: cannot be read ({err.strerror or err})") from None
-        try:
-            data.update(TrainConfig.from_json(text).to_dict())
+            data.update(TrainConfig.from_dict(settings).to_dict())
         except ProcrustesError as err:
-            raise ProcrustesError(f"config file {str(path)!r}: {err}") from None
+            raise ProcrustesError(f"{where}: {err}") from None
     flags = [name for name in field_names() if getattr(args, name) is not None]
     for name in flags:
         data[name] = field_rule(name).parse(getattr(args, name))
@@ -65,27 +91,36 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Trai
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    config = config_from_args(args)
+    out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
+
+    from tqdm import tqdm  # only now: a mistake above is told without waiting for torch to load
 
     from .training.trainer import Trainer
 
-    config = config_from_args(args)
-    out = Path(args.out) if args.out else None
-    if out is not None and not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise ProcrustesError(f"out={str(out)!r}: folder {str(out.parent)!r} does not exist")
     trainer = Trainer(config)
     counts = ", ".join(str(c) for c in trainer.data.counts)
     print(f"{config.dataset}: {len(trainer.data.y_train)} training samples, counts [{counts}]; "
           f"device {trainer.device}", file=sys.stderr)
     bar = tqdm(total=config.epochs, unit="epoch", file=sys.stderr, disable=args.quiet)
+    told = 0
+
+    def tell_warnings() -> None:  # each divergence warning once, as it comes
+        nonlocal told
+        for warning in trainer.history.warnings[told:]:
+            tqdm.write(f"warning: {warning}", file=sys.stderr)
+        told = len(trainer.history.warnings)
+
     code = 0
     try:
         for record in trainer.epochs():
             groups = " ".join(f"{g} {v:.2f}" for g, v in record.group_test_acc.items())
             bar.set_postfix_str(f"balanced {record.balanced_acc:.3f} | test {groups}")
-            bar.update(1)
+            bar.update(record.epoch - bar.n)
+            tell_warnings()
     except TrainingDiverged as err:
         bar.close()
+        tell_warnings()
         print(f"error: {err}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
@@ -106,14 +141,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.history import RunHistory
-    from .figures.report import write_html_report
 
+    html = check_output_file(args.html, "html") if args.html is not None else None
     history = RunHistory.load(args.run)
-    if args.html:
-        write_html_report(history, args.html)
-        print(f"wrote {args.html}")
+    if html is not None:
+        from .figures.report import write_html_report
+
+        write_html_report(history, html)
+        print(f"wrote {html}")
     last = history.last
     summary = {"epochs": len(history.records), "counts": history.counts, "stopped": history.stopped}
+    if history.warnings:
+        summary["warnings"] = history.warnings
     if last is not None:
         summary.update(balanced_acc=round(last.balanced_acc, 4), accuracy=round(last.accuracy, 4),
                        group_test_acc={g: round(v, 4) for g, v in last.group_test_acc.items()})
@@ -121,9 +160,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def app_port(flag: int | None, environ: Mapping[str, str] = os.environ) -> int:
+    """The app's port: ``--port``, else the environment's ``PORT``, else 8501. Only ``procrustes app``
+    reads ``PORT``, so a bad one breaks nothing else, and there it is one line."""
+    if flag is not None:
+        return flag
+    text = environ.get("PORT")
+    if text is None or text.strip() == "":
+        return DEFAULT_PORT
+    try:
+        return integer_arg(1, 65_535)(text.strip())
+    except argparse.ArgumentTypeError:
+        raise ProcrustesError(f"PORT={shown(text)}: expected a port number from 1 to 65535 "
+                              "(the environment's PORT, or give --port)") from None
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     script = ROOT / "app" / "streamlit_app.py"
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port),
+    port = app_port(args.port)
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
                "--server.fileWatcherType", "none", "--server.headless", "true"]
     return subprocess.call(command)
 
@@ -199,24 +254,25 @@ def cmd_methods(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .figures.report import write_figures_html
-    from .sweep import load_grid_file, parse_grid_values, run_sweep, sweep_figures
+    from .files import check_output_folder
+    from .sweep import load_grid_file, parse_grid_values, run_sweep, save_parquet, sweep_figures
 
     base = {}
     grid: dict = {}
-    if args.file:
+    if args.file is not None:
         base, grid = load_grid_file(args.file)
     base_config = config_from_args(args, base)
     for item in args.grid or []:
         name, sep, values = item.partition("=")
-        if not sep or not values:
-            raise ProcrustesError(f"grid={item!r}: expected SETTING=V1,V2,... e.g. ratio=10,100")
-        grid[name.strip().replace("-", "_")] = parse_grid_values(name.strip().replace("-", "_"), values)
+        if not sep or not values.strip():
+            raise ProcrustesError(f"grid={shown(item)}: expected SETTING=V1,V2,... e.g. ratio=10,100")
+        name = name.strip().replace("-", "_")
+        grid[name] = parse_grid_values(name, values)
     if args.seeds:
         grid["seed"] = list(range(args.seeds))
     if not grid:
         raise ProcrustesError("grid: nothing to sweep; give --grid SETTING=V1,V2 (or --file grid.yaml)")
-    out = Path(args.out_dir)
+    out = check_output_folder(args.out_dir, "out_dir")
     bar = None
 
     def progress(done: int, total: int, row: dict) -> None:
@@ -232,15 +288,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                       progress=progress)
     if bar is not None:
         bar.close()
+    from .figures.report import write_figures_html
+
     for name, fig in sweep_figures(frame, grid).items():
         write_figures_html({name: fig}, out / f"heatmap_{name}.html", f"Sweep: {name}")
-    try:
-        frame.to_parquet(out / "results.parquet.tmp", index=False)
-        os.replace(out / "results.parquet.tmp", out / "results.parquet")
-    except (ImportError, ValueError):
-        pass  # CSV is always written; Parquet only where pyarrow is installed
-    print(f"{len(frame)} runs; results in {out / 'results.csv'}")
-    return 0
+    save_parquet(frame, out / "results.parquet")  # CSV is always written; Parquet where pyarrow is installed
+    rows = frame.to_dict("records")  # Python values: 100000, not np.int64(100000)
+    failed = [i for i, row in enumerate(rows) if isinstance(row.get("failed"), str)]
+    for i in failed:
+        point = ", ".join(f"{name}={shown(rows[i][name])}" for name in grid)
+        print(f"error: grid point {i} ({point}) failed: {rows[i]['failed']}", file=sys.stderr)
+    for i, row in enumerate(rows):
+        if isinstance(row.get("warnings"), str):
+            print(f"warning: grid point {i}: {row['warnings']}", file=sys.stderr)
+    print(f"{len(frame)} runs" + (f", {len(failed)} failed" if failed else "")
+          + f"; results in {out / 'results.csv'}")
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,10 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--html", default=None, help="write an HTML report here")
     report.set_defaults(func=cmd_report)
     app = sub.add_parser("app", help="start the Streamlit app")
-    app.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
+    app.add_argument("--port", type=integer_arg(1, 65_535), default=None,
+                     help=f"port to serve on (default: the environment's PORT, else {DEFAULT_PORT})")
     app.set_defaults(func=cmd_app)
     methods = sub.add_parser("methods", help="list every method: what it does, its formula, how to select it")
-    methods.add_argument("--kind", choices=["loss", "sampler", "mixer", "schedule", "post-hoc"], default=None,
+    kinds = ["loss", "sampler", "mixer", "schedule", "post-hoc"]
+    methods.add_argument("--kind", type=choice_arg(kinds), metavar="{" + ",".join(kinds) + "}", default=None,
                          help="only methods of this kind")
     methods.add_argument("--json", action="store_true", help="machine-readable list")
     methods.add_argument("--markdown", action="store_true", help="the tables of docs/methods.md")
@@ -269,10 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--grid", action="append", metavar="SETTING=V1,V2",
                        help="values of one setting to sweep (repeat for more settings)")
     sweep.add_argument("--file", default=None, help="YAML or TOML file with 'base' settings and a 'grid'")
-    sweep.add_argument("--seeds", type=int, default=0, help="add seeds 0..N-1 to the grid")
+    sweep.add_argument("--seeds", type=integer_arg(0, 1_000), default=0, help="add seeds 0..N-1 to the grid")
     sweep.add_argument("--out-dir", required=True, help="folder for run histories, results.csv and heatmaps")
-    sweep.add_argument("--backend", choices=["serial", "local", "ray"], default="local")
-    sweep.add_argument("--workers", type=int, default=None, help="parallel runs (default: one per core)")
+    backends = ["serial", "local", "ray"]
+    sweep.add_argument("--backend", type=choice_arg(backends), metavar="{" + ",".join(backends) + "}",
+                       default="local", help="where grid points train (default: local, a process pool)")
+    sweep.add_argument("--workers", type=integer_arg(1, 4_096), default=None,
+                       help="parallel runs (default: one per core)")
     sweep.add_argument("--address", default=None, help="Ray cluster address to join (default: start a local Ray)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
@@ -282,12 +350,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand. What a user can get wrong is one ``error:`` line and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ProcrustesError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a write the core did not wrap: still one line, not a traceback
+        where = f"{shown_path(err.filename)}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or type(err).__name__}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from .errors import ProcrustesError
+from .errors import ProcrustesError, shown
 from .methods.catalogue import (
     LOSSES,
     MFW_LAYERS,
@@ -23,6 +24,11 @@ from .methods.catalogue import (
 
 # ---------------------------------------------------------------- declared constraints
 
+MAX_CLASSES = 1_000  # per-class lists (counts, run files) are at most this long
+MAX_COUNT = 10**9  # training samples of one class
+MAX_TEXT = 4_096  # characters of a free text setting (a folder path)
+MAX_NUMBER_TEXT = 100  # characters of a number as text: longer is no setting's value
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -32,7 +38,7 @@ class Choice:
 
     def check(self, name: str, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:
-            raise ProcrustesError(f"{name}={value!r}: expected one of {', '.join(self.options)}")
+            raise ProcrustesError(f"{name}={shown(value)}: expected one of {', '.join(self.options)}")
         return value
 
     def parse(self, text: str) -> str:
@@ -42,9 +48,21 @@ class Choice:
         return value
 
 
+def _bound(value: float) -> str:
+    """A bound as messages show it: 2147483647, 10000, 0.5 (not 2.14748e+09)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def is_real(value: Any) -> bool:
+    """An int or float that is not a bool (JSON's numbers, as Python holds them)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class Number:
-    """A finite int or float inside [lo, hi] (ends open where said); ``None`` allowed if optional."""
+    """A finite int or float inside [lo, hi] (ends open where said); ``None`` allowed if optional.
+
+    Integers are compared exactly, never through float: ``10**400`` is out of range, not an OverflowError."""
 
     lo: float = -math.inf
     hi: float = math.inf
@@ -57,35 +75,44 @@ class Number:
         kind = "an integer" if self.integer else "a finite number"
         parts = []
         if self.lo > -math.inf:
-            parts.append(f"{'>' if self.lo_open else '≥'} {self.lo:g}")
+            parts.append(f"{'>' if self.lo_open else '≥'} {_bound(self.lo)}")
         if self.hi < math.inf:
-            parts.append(f"{'<' if self.hi_open else '≤'} {self.hi:g}")
+            parts.append(f"{'<' if self.hi_open else '≤'} {_bound(self.hi)}")
         text = kind + (" " + " and ".join(parts) if parts else "")
         return text + (" (or empty)" if self.optional else "")
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is allowed (``None`` aside)."""
+        if not is_real(value):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        if self.integer and isinstance(value, float) and not value.is_integer():
+            return False
+        too_low = value <= self.lo if self.lo_open else value < self.lo
+        too_high = value >= self.hi if self.hi_open else value > self.hi
+        return not (too_low or too_high)
 
     def check(self, name: str, value: Any) -> int | float | None:
         if value is None and self.optional:
             return None
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok and not math.isfinite(value):
-            ok = False
-        if ok and self.integer:
-            ok = float(value).is_integer()
-        if ok:
-            too_low = value <= self.lo if self.lo_open else value < self.lo
-            too_high = value >= self.hi if self.hi_open else value > self.hi
-            ok = not (too_low or too_high)
-        if not ok:
-            raise ProcrustesError(f"{name}={value!r}: expected {self.allowed()}")
+        if not self.contains(value):
+            raise ProcrustesError(f"{name}={shown(value)}: expected {self.allowed()}")
         return int(value) if self.integer else float(value)
 
-    def parse(self, text: str) -> Any:
+    def parse(self, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text  # check() names what it is
         if text == "" and self.optional:
             return None
+        if len(text) > MAX_NUMBER_TEXT:
+            return text  # longer than any allowed value (and int() would refuse past 4300 digits)
         try:
             number = float(text)
         except ValueError:
             return text  # check() then names the bad text
+        if not math.isfinite(number):
+            return text  # '1e999' or 400 digits: check() names the text, not 'inf'
         return int(number) if self.integer and number.is_integer() else number
 
     def format(self, value: Any) -> str:
@@ -94,24 +121,30 @@ class Number:
 
 @dataclass(frozen=True)
 class Counts:
-    """Optional list of per-class training counts, each an integer ≥ 1."""
+    """Optional list of per-class training counts, each an integer from 1 to ``MAX_COUNT``."""
+
+    def allowed(self) -> str:
+        return f"a list of 2 to {MAX_CLASSES} integers ≥ 1 and ≤ {MAX_COUNT}, one per class"
 
     def check(self, name: str, value: Any) -> list[int] | None:
         if value is None:
             return None
-        if isinstance(value, (list, tuple)) and len(value) >= 2 and all(
-            isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c)
-            and float(c).is_integer() and c >= 1
-            for c in value
-        ):
+        each = Number(lo=1, hi=MAX_COUNT, integer=True)
+        if isinstance(value, (list, tuple)) and 2 <= len(value) <= MAX_CLASSES and all(
+                each.contains(c) for c in value):
             return [int(c) for c in value]
-        raise ProcrustesError(f"{name}={value!r}: expected a list of at least 2 integers ≥ 1, one per class")
+        raise ProcrustesError(f"{name}={shown(value)}: expected {self.allowed()}")
 
-    def parse(self, text: str) -> Any:
+    def parse(self, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
         if text == "":
             return None
+        parts = text.split(",")
+        if len(parts) > MAX_CLASSES or any(len(part.strip()) > MAX_NUMBER_TEXT for part in parts):
+            return text  # check() names the text; int() of 5000 digits would raise
         try:
-            return [int(part) for part in text.split(",")]
+            return [int(part) for part in parts]
         except ValueError:
             return text
 
@@ -121,15 +154,17 @@ class Counts:
 
 @dataclass(frozen=True)
 class Text:
-    """An optional free string (a folder path)."""
+    """An optional free string (a folder path): not empty, at most ``MAX_TEXT`` characters. Whether
+    it names a usable folder is checked where the folder is read."""
 
     def check(self, name: str, value: Any) -> str | None:
-        if value is None or (isinstance(value, str) and value):
+        if value is None or (isinstance(value, str) and 0 < len(value) <= MAX_TEXT):
             return value
-        raise ProcrustesError(f"{name}={value!r}: expected a non-empty text or nothing")
+        raise ProcrustesError(f"{name}={shown(value)}: expected a non-empty text of at most {MAX_TEXT} "
+                              "characters, or nothing")
 
-    def parse(self, text: str) -> Any:
-        return text or None
+    def parse(self, text: Any) -> Any:
+        return (text or None) if isinstance(text, str) else text
 
     def format(self, value: Any) -> str:
         return value or ""
@@ -142,9 +177,11 @@ class Flag:
     def check(self, name: str, value: Any) -> bool:
         if isinstance(value, bool):
             return value
-        raise ProcrustesError(f"{name}={value!r}: expected true or false")
+        raise ProcrustesError(f"{name}={shown(value)}: expected true or false")
 
-    def parse(self, text: str) -> Any:
+    def parse(self, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
         lowered = text.lower()
         if lowered in ("1", "true", "yes", "on"):
             return True
@@ -176,14 +213,14 @@ class TrainConfig:
     profile: str = _field("step", Choice(("longtail", "exp", "step", "custom")), "imbalance profile")
     ratio: float = _field(100.0, Number(lo=1, hi=10_000), "largest / smallest class size")
     counts: list[int] | None = _field(None, Counts(), "per-class training counts (profile custom)")
-    n_max: int | None = _field(None, Number(lo=1, integer=True, optional=True),
+    n_max: int | None = _field(None, Number(lo=1, hi=MAX_COUNT, integer=True, optional=True),
                                "training samples of the largest class (empty: all available)")
     n_samples: int = _field(20_000, Number(lo=100, hi=500_000, integer=True),
                             "samples generated for mnist1d / toy2d (train + test)")
     toy_shape: str = _field("spiral", Choice(("blobs", "moons", "spiral")), "shape of the toy2d data")
-    val_per_class: int = _field(0, Number(lo=0, integer=True),
+    val_per_class: int = _field(0, Number(lo=0, hi=MAX_COUNT, integer=True),
                                 "balanced validation samples per class, from training data left over")
-    data_seed: int | None = _field(None, Number(lo=0, integer=True, optional=True),
+    data_seed: int | None = _field(None, Number(lo=0, hi=2**31 - 1, integer=True, optional=True),
                                    "seed of the imbalanced subset (empty: same as seed)")
     data_dir: str | None = _field(None, Text(), "folder of torchvision datasets")
     download: bool = _field(False, Flag(), "let torchvision download a missing dataset")
@@ -265,7 +302,7 @@ class TrainConfig:
         """A validated copy with some fields changed."""
         unknown = set(changes) - set(field_names())
         if unknown:
-            raise ProcrustesError(f"unknown setting {sorted(unknown)[0]!r}: expected one of {', '.join(field_names())}")
+            raise _unknown(sorted(unknown)[0])
         return dataclasses.replace(self, **changes)
 
     def with_methods(self, *names: str, **changes: Any) -> TrainConfig:
@@ -277,25 +314,23 @@ class TrainConfig:
         return {f.name: _copy(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+    def from_dict(cls, data: Any) -> TrainConfig:
+        """A validated config from a mapping of settings (keys that are not settings are refused)."""
         if not isinstance(data, dict):
-            raise ProcrustesError(f"config={type(data).__name__}: expected a mapping of settings")
-        unknown = set(data) - set(field_names())
+            raise ProcrustesError(f"config={shown(data)}: expected a mapping of settings")
+        names = set(field_names())
+        unknown = [key for key in data if key not in names]  # also non-string keys (YAML allows them)
         if unknown:
-            name = sorted(unknown)[0]
-            raise ProcrustesError(f"unknown setting {name!r}: expected one of {', '.join(field_names())}")
+            raise _unknown(min(unknown, key=shown))
         return cls(**data)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> TrainConfig:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ProcrustesError(f"config is not valid JSON: {err.msg} at line {err.lineno}") from None
-        return cls.from_dict(data)
+    def from_json(cls, text: str | bytes) -> TrainConfig:
+        """A validated config from JSON text (``str``, or ``bytes`` in UTF-8 / 16 / 32)."""
+        return cls.from_dict(parse_json(text, "config"))
 
     def to_query(self, changed_only: bool = True) -> str:
         """URL query string; by default only the settings that differ from the defaults."""
@@ -309,21 +344,78 @@ class TrainConfig:
         return urlencode(pairs)
 
     @classmethod
-    def from_query(cls, query: str | dict[str, Any], strict: bool = False) -> TrainConfig:
-        """Parse a query string (or a mapping of strings); keys that are not settings are ignored
-        unless ``strict``."""
-        items = parse_qsl(query.lstrip("?"), keep_blank_values=True) if isinstance(query, str) else list(query.items())
+    def from_query(cls, query: Any, strict: bool = False) -> TrainConfig:
+        """Parse a query string (or a mapping of strings, where a list stands for its last value);
+        keys that are not settings are ignored unless ``strict``."""
+        if isinstance(query, str):
+            try:
+                items = parse_qsl(query.lstrip("?"), keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+            except ValueError:
+                raise ProcrustesError(f"query={shown(query)}: expected at most {MAX_QUERY_FIELDS} "
+                                      "settings") from None
+        elif isinstance(query, Mapping):
+            items = list(query.items())
+        else:
+            raise ProcrustesError(f"query={shown(query)}: expected a query string or a mapping of settings")
         rules = {f.name: f.metadata["rule"] for f in fields(cls)}
         data = {}
         for key, raw in items:
-            if isinstance(raw, list):  # streamlit's query_params.to_dict() may give lists
-                raw = raw[-1]
             if key not in rules:
                 if strict:
-                    raise ProcrustesError(f"unknown setting {key!r}: expected one of {', '.join(rules)}")
+                    raise _unknown(key)
                 continue
-            data[key] = rules[key].parse(str(raw))
+            if isinstance(raw, (list, tuple)):  # streamlit's query_params.to_dict() may give lists
+                if not raw:
+                    raise ProcrustesError(f"{key}=[]: expected a value")
+                raw = raw[-1]
+            data[key] = rules[key].parse(raw)  # text is parsed; anything else is checked as it is
         return cls(**data)
+
+
+MAX_QUERY_FIELDS = 1_000  # a link with more parameters than this is not a link to a run
+MAX_JSON_DEPTH = 64  # nesting of JSON arrays / objects a settings or run file may have
+
+
+def parse_json(text: Any, what: str) -> Any:
+    """``json.loads`` that raises only ``ProcrustesError`` (``'{what}: not valid JSON (why)'``): bad
+    UTF-8, deep nesting and numbers of more than 4300 digits (Python's int → str limit) included."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ProcrustesError(f"{what}={shown(text)}: expected JSON text")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ProcrustesError(f"{what}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    except UnicodeDecodeError as err:
+        raise ProcrustesError(f"{what}: not valid JSON (not UTF-8 text: byte {err.object[err.start]:#04x} "
+                              f"at position {err.start})") from None
+    except RecursionError:
+        raise ProcrustesError(f"{what}: not valid JSON (nested deeper than Python reads)") from None
+    except ValueError as err:  # int() past 4300 digits
+        reason = "a number of more than 4300 digits" if "digits" in str(err) else shown(str(err))
+        raise ProcrustesError(f"{what}: not valid JSON ({reason})") from None
+    if nesting_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ProcrustesError(f"{what}: not valid (nested deeper than {MAX_JSON_DEPTH} levels)")
+    return data
+
+
+def nesting_depth(value: Any, stop: int) -> int:
+    """How deeply lists and dicts nest in ``value`` (a scalar: 0), counted without recursion and
+    given up once past ``stop``."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > stop:
+            return deepest
+        level.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _unknown(name: Any) -> ProcrustesError:
+    return ProcrustesError(f"unknown setting {shown(name)}: expected one of {', '.join(field_names())}")
 
 
 def _copy(value: Any) -> Any:
@@ -344,4 +436,4 @@ def field_rule(name: str) -> Any:
     for f in fields(TrainConfig):
         if f.name == name:
             return f.metadata["rule"]
-    raise ProcrustesError(f"unknown setting {name!r}: expected one of {', '.join(field_names())}")
+    raise _unknown(name)

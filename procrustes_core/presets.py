@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import TrainConfig
-from .errors import ProcrustesError
+from .errors import ProcrustesError, shown
 
 # The long-tail literature's CIFAR recipe (as in the LDAM-DRW code): ResNet-32, SGD lr 0.1, momentum
 # 0.9, weight decay 2e-4, batch 128, 200 epochs, 5-epoch linear warm-up, lr x0.01 at 160 and x0.0001
@@ -37,7 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 def preset_settings(name: str) -> dict[str, Any]:
     """The settings of a named preset (a copy)."""
     if name not in PRESETS:
-        raise ProcrustesError(f"preset={name!r}: expected one of {', '.join(PRESETS)}")
+        raise ProcrustesError(f"preset={shown(name)}: expected one of {', '.join(PRESETS)}")
     return dict(PRESETS[name])
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import ProcrustesError
+from ..errors import ProcrustesError, shown
 from ..methods.posthoc import adjust_logits
 
 
@@ -49,7 +49,7 @@ def predict_grid(model: torch.nn.Module, extent: tuple[float, float, float, floa
                  device: torch.device | str = "cpu") -> BoundaryGrid:
     """Evaluate ``model`` (eval mode, no mixing) on a ``resolution`` × ``resolution`` grid."""
     if resolution < 2:
-        raise ProcrustesError(f"resolution={resolution!r}: expected an integer ≥ 2")
+        raise ProcrustesError(f"resolution={shown(resolution)}: expected an integer ≥ 2")
     x0, x1, y0, y1 = extent
     xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
     gx, gy = np.meshgrid(xs, ys)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ProcrustesError
+from ..errors import ProcrustesError, shown
 
 
 def t_quantile(confidence: float, dof: int) -> float:
@@ -117,6 +117,6 @@ def paired_comparison(a_values: Sequence[float], b_values: Sequence[float], seed
         raise ProcrustesError("paired comparison: no seeds to compare")
     seeds = list(range(len(a_values))) if seeds is None else list(seeds)
     if len(seeds) != len(a_values) or len(set(seeds)) != len(seeds):
-        raise ProcrustesError(f"seeds={seeds!r}: expected {len(a_values)} different seeds, one per pair")
+        raise ProcrustesError(f"seeds={shown(seeds)}: expected {len(a_values)} different seeds, one per pair")
     return PairedComparison(a, b, seeds, [float(v) for v in a_values], [float(v) for v in b_values], metric,
                             confidence, scale, unit)

@@ -6,15 +6,15 @@ import dataclasses
 import json
 import math
 import os
+import sys
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..config import TrainConfig
+from ..config import MAX_CLASSES, MAX_COUNT, Number, TrainConfig, field_rule, parse_json
 from ..data.imbalance import head_name, tail_name
-from ..errors import ProcrustesError
-from ..files import atomic_write_text
-from .metrics import group_means
+from ..errors import ProcrustesError, shown, shown_path
+from ..files import atomic_write_text, read_limited
 
 FORMAT = "procrustes-run"
 VERSION = 2  # 2: mixer 'none' is plain training, 'loss_weights', post-hoc variants, threads
@@ -22,6 +22,14 @@ PER_CLASS = ("train_acc", "test_acc", "loss", "grad_norm", "precision", "recall"
 # what a post-hoc variant re-scores of an epoch (the test and validation fields; training is shared)
 VARIANT_FIELDS = ("test_acc", "precision", "recall", "f1", "accuracy", "balanced_acc", "group_test_acc",
                   "val_acc", "val_balanced_acc", "confusion")
+# what a run file may hold at most: a file past these is not a run this project wrote
+MAX_RECORDS = 10_000
+MAX_NAME = 200  # characters of a class, group or variant name
+MAX_NOTE = 2_000  # characters of 'stopped' and of each warning
+MAX_WARNINGS = 100
+MAX_VARIANTS = 100
+MAX_THREADS = 4_096
+MAX_RUN_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -69,6 +77,7 @@ class RunHistory:
     stopped: str | None = None  # why training ended early (diverged, stopped by the user), if it did
     threads: int | None = None  # torch threads the run trained with (results depend on it in the last bits)
     variants: dict[str, dict[str, float]] = field(default_factory=dict)  # name → post-hoc setting scored
+    warnings: list[str] = field(default_factory=list)  # one line each: e.g. a loss that exploded but stayed finite
 
     @property
     def num_classes(self) -> int:
@@ -84,6 +93,8 @@ class RunHistory:
 
     def group_series(self, metric: str) -> dict[str, list[float]]:
         """A per-class metric averaged over each group, per epoch: ``{"minor": [...], ...}``."""
+        from .metrics import group_means  # here, so that reading a run file needs no torch
+
         means = [group_means(getattr(r, metric), self.groups) for r in self.records]
         return {group: [m[group] for m in means] for group in self.groups}
 
@@ -115,14 +126,15 @@ class RunHistory:
     def variant(self, name: str) -> RunHistory:
         """This run as scored under one of its post-hoc variants (same training, other test scores)."""
         if name not in self.variants:
-            raise ProcrustesError(f"variant={name!r}: this run has {', '.join(self.variants) or 'no variants'}")
+            raise ProcrustesError(f"variant={shown(name)}: this run has {', '.join(self.variants) or 'no variants'}")
         records = []
         for r in self.records:
             scored = r.variants.get(name, {})
             changes = {f: scored[f] for f in VARIANT_FIELDS if f in scored}
             records.append(dataclasses.replace(r, **changes, variants={}))
         config = self.config.replace(**self.variants[name])
-        return RunHistory(config, self.counts, self.groups, self.class_names, records, self.stopped, self.threads)
+        return RunHistory(config, self.counts, self.groups, self.class_names, records, self.stopped, self.threads,
+                          warnings=list(self.warnings))
 
     def to_frame(self):
         """Tidy table: one row per (epoch, class) with every per-class metric, count and group."""
@@ -155,7 +167,8 @@ class RunHistory:
         return {
             "format": FORMAT, "version": VERSION, "config": self.config.to_dict(), "counts": list(self.counts),
             "groups": self.groups, "class_names": list(self.class_names), "stopped": self.stopped,
-            "threads": self.threads, "variants": self.variants, "records": [r.to_dict() for r in self.records],
+            "threads": self.threads, "variants": self.variants, "warnings": list(self.warnings),
+            "records": [r.to_dict() for r in self.records],
         }
 
     def to_json(self) -> str:
@@ -167,81 +180,245 @@ class RunHistory:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "run") -> RunHistory:
-        def bad(problem: str) -> ProcrustesError:
-            return ProcrustesError(f"{source}: not a valid Procrustes run ({problem})")
-
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise bad(f"'format' is not {FORMAT!r}")
-        if data.get("version") == 1:
-            data = _from_version_1(data)
-        if data.get("version") != VERSION:
-            raise bad(f"version {data.get('version')!r}, expected {VERSION} (or 1)")
+        """A run from its dict, every field's type and shape checked (``RUN_SCHEMA`` below): a bad one
+        raises one line naming the first problem, ``'run.json': not a valid Procrustes run (...)``."""
         try:
-            config = TrainConfig.from_dict(data["config"])
-        except ProcrustesError as err:
-            raise bad(f"config: {err}") from None
-        except KeyError:
-            raise bad("no 'config'") from None
-        counts, names, groups = data.get("counts"), data.get("class_names"), data.get("groups")
-        if not isinstance(counts, list) or not all(isinstance(c, int) and c >= 1 for c in counts) or len(counts) < 2:
-            raise bad("'counts' must list at least 2 positive integers")
-        num_classes = len(counts)
-        if not isinstance(names, list) or len(names) != num_classes:
-            raise bad(f"'class_names' must list {num_classes} names")
-        if not isinstance(groups, dict) or not all(
-            isinstance(m, list) and all(isinstance(c, int) and 0 <= c < num_classes for c in m) for m in groups.values()
-        ):
-            raise bad("'groups' must map names to lists of class indices")
-        raw_records = data.get("records")
-        if not isinstance(raw_records, list):
-            raise bad("'records' must be a list")
-        known = {f.name for f in fields(EpochRecord)}
-        records = []
-        for i, raw in enumerate(raw_records):
-            if not isinstance(raw, dict):
-                raise bad(f"record {i} is not an object")
-            missing = [f.name for f in fields(EpochRecord) if f.default is f.default_factory is MISSING
-                       and f.name not in raw]
-            if missing:
-                raise bad(f"record {i} lacks {missing[0]!r}")
-            for name in PER_CLASS:
-                values = raw[name]
-                if not isinstance(values, list) or len(values) != num_classes or not all(
-                    isinstance(v, (int, float)) or v is None for v in values
-                ):
-                    raise bad(f"record {i}: {name!r} must list {num_classes} numbers")
-            try:
-                records.append(EpochRecord(**{k: _restore(k, v) for k, v in raw.items() if k in known}))
-            except TypeError as err:
-                raise bad(f"record {i}: {err}") from None
-        threads, variants = data.get("threads"), data.get("variants") or {}
-        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-            raise bad("'threads' must be a positive integer")
-        if not isinstance(variants, dict) or not all(
-            isinstance(v, dict) and set(v) <= {"la_tau", "tau_norm"} for v in variants.values()
-        ):
-            raise bad("'variants' must map names to post-hoc settings (la_tau, tau_norm)")
-        return cls(config, counts, groups, names, records, data.get("stopped"), threads, variants)
+            return _validated(cls, data)
+        except _Invalid as err:
+            raise ProcrustesError(f"{source}: not a valid Procrustes run ({err})") from None
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "run") -> RunHistory:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            reason = f"{err.msg} at line {err.lineno}" if isinstance(err, json.JSONDecodeError) else "not UTF-8 text"
-            raise ProcrustesError(f"{source}: not valid JSON ({reason})") from None
-        return cls.from_dict(data, source)
+        return cls.from_dict(parse_json(text, source), source)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RunHistory:
-        path = Path(path)
+        source = shown_path(path)
+        return cls.from_json(read_limited(path, "run", MAX_RUN_BYTES), source)
+
+
+# ---------------------------------------------------------------- the run-file schema
+#
+# Top level: format 'procrustes-run', version 2 (1 is migrated), config (a valid TrainConfig),
+# counts (2..1000 integers 1..10^9), class_names (one string per class), groups (names → class
+# indices that partition the classes, from the largest classes' group to the smallest's), stopped
+# (string or null), threads (null or 1..4096), variants (name → la_tau / tau_norm), warnings
+# (strings), records (at most 10,000, epochs increasing, each as RECORD_SCHEMA says). Strings are
+# at most MAX_NAME (names) or MAX_NOTE (notes) characters of printable text.
+
+
+class _Invalid(Exception):
+    """The first problem found in a run file (a phrase; ``from_dict`` adds the file's name)."""
+
+
+_FLOAT_MAX = sys.float_info.max
+_UNIT = Number(lo=0, hi=1)
+_NON_NEGATIVE = Number(lo=0, hi=_FLOAT_MAX)
+_REAL = Number(lo=-_FLOAT_MAX, hi=_FLOAT_MAX)
+_CELL = Number(lo=0, hi=MAX_COUNT * MAX_CLASSES, integer=True)
+
+
+def _missing(value: Any) -> bool:
+    """null, or NaN (what a finite-only JSON writer turned into null, or a NaN literal)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """A number (``per_class``: a list of one per class) within ``rule``, null allowed if ``nullable``."""
+
+    rule: Number
+    what: str
+    per_class: bool = False
+    nullable: bool = True
+    optional: bool = False  # the whole field may be null (val_acc, loss_weights ...)
+
+    def allows(self, value: Any) -> bool:
+        return (self.nullable and _missing(value)) or self.rule.contains(value)
+
+    def check(self, name: str, value: Any, num_classes: int, groups: dict) -> Any:
+        if value is None and self.optional:
+            return None
+        if self.per_class:
+            if not isinstance(value, list) or len(value) != num_classes or not all(self.allows(v) for v in value):
+                raise _Invalid(f"{name!r} must list {num_classes} {self.what}, not {shown(value)}")
+            return [math.nan if _missing(v) else float(v) for v in value]
+        if not self.allows(value):
+            raise _Invalid(f"{name!r} must be {self.what}, not {shown(value)}")
+        return math.nan if _missing(value) else float(value)
+
+
+@dataclass(frozen=True)
+class _GroupScores:
+    """Group name → a number in [0, 1] or null, for groups of this run."""
+
+    def check(self, name: str, value: Any, num_classes: int, groups: dict) -> dict[str, float]:
+        if not isinstance(value, dict) or not all(
+                k in groups and (_missing(v) or _UNIT.contains(v)) for k, v in value.items()):
+            raise _Invalid(f"{name!r} must map this run's groups ({', '.join(groups)}) to numbers in [0, 1] "
+                           f"or null, not {shown(value)}")
+        return {k: math.nan if _missing(v) else float(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class _Confusion:
+    """null, or a C × C matrix of non-negative integers (rows: true class)."""
+
+    def check(self, name: str, value: Any, num_classes: int, groups: dict) -> list[list[int]] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) != num_classes or not all(
+                isinstance(row, list) and len(row) == num_classes and all(_CELL.contains(v) for v in row)
+                for row in value):
+            raise _Invalid(f"{name!r} must be a {num_classes} × {num_classes} matrix of non-negative integers "
+                           f"or null, not {shown(value)}")
+        return [[int(v) for v in row] for row in value]
+
+
+_ACCURACIES = _Numbers(_UNIT, "numbers in [0, 1] or null", per_class=True)
+RECORD_SCHEMA: dict[str, Any] = {
+    "train_acc": _ACCURACIES, "test_acc": _ACCURACIES, "precision": _ACCURACIES, "recall": _ACCURACIES,
+    "f1": _ACCURACIES,
+    "loss": _Numbers(_NON_NEGATIVE, "non-negative numbers or null", per_class=True),
+    "grad_norm": _Numbers(_NON_NEGATIVE, "non-negative numbers or null", per_class=True),
+    "accuracy": _Numbers(_UNIT, "a number in [0, 1] or null"),
+    "balanced_acc": _Numbers(_UNIT, "a number in [0, 1] or null"),
+    "seconds": _Numbers(_NON_NEGATIVE, "a non-negative number or null"),
+    "group_train_acc": _GroupScores(), "group_test_acc": _GroupScores(),
+    "train_loss": _Numbers(_REAL, "a finite number or null"),
+    "lr": _Numbers(_NON_NEGATIVE, "a non-negative number or null"),
+    "mfw_strength": _Numbers(_UNIT, "a number in [0, 1]", nullable=False),
+    "val_acc": _Numbers(_UNIT, "numbers in [0, 1] or null (or be null)", per_class=True, optional=True),
+    "val_balanced_acc": _Numbers(_UNIT, "a number in [0, 1] or null"),
+    "confusion": _Confusion(),
+    "loss_weights": _Numbers(_NON_NEGATIVE, "non-negative numbers (or be null)", per_class=True,
+                             nullable=False, optional=True),
+}
+REQUIRED = tuple(f.name for f in fields(EpochRecord) if f.default is f.default_factory is MISSING)
+
+
+def _text(value: Any, limit: int) -> bool:
+    """A string of at most ``limit`` printable characters: no line breaks or other control characters
+    (messages stay one line), no lone surrogates (pages stay valid UTF-8)."""
+    return isinstance(value, str) and len(value) <= limit and value.isprintable()
+
+
+def _names(value: Any) -> bool:
+    return _text(value, MAX_NAME) and value != ""
+
+
+def _validated(cls: type[RunHistory], data: Any) -> RunHistory:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise _Invalid(f"'format' is not {FORMAT!r}")
+    if data.get("version") == 1:
+        data = _from_version_1(data)
+    if data.get("version") != VERSION:
+        raise _Invalid(f"version {shown(data.get('version'))}, expected {VERSION} (or 1)")
+    if "config" not in data:
+        raise _Invalid("no 'config'")
+    try:
+        config = TrainConfig.from_dict(data["config"])
+    except ProcrustesError as err:
+        raise _Invalid(f"config: {err}") from None
+    counts = data.get("counts")
+    count = Number(lo=1, hi=MAX_COUNT, integer=True)
+    if not isinstance(counts, list) or not 2 <= len(counts) <= MAX_CLASSES or not all(
+            isinstance(c, int) and count.contains(c) for c in counts):
+        raise _Invalid(f"'counts' must list 2 to {MAX_CLASSES} integers from 1 to {MAX_COUNT}, not {shown(counts)}")
+    num_classes = len(counts)
+    names = data.get("class_names")
+    if not isinstance(names, list) or len(names) != num_classes or not all(_names(n) for n in names):
+        raise _Invalid(f"'class_names' must list {num_classes} names of 1 to {MAX_NAME} printable characters, "
+                       f"not {shown(names)}")
+    groups = _groups(data.get("groups"), counts)
+    stopped = data.get("stopped")
+    if stopped is not None and not _text(stopped, MAX_NOTE):
+        raise _Invalid(f"'stopped' must be null or a line of at most {MAX_NOTE} characters, not {shown(stopped)}")
+    threads = data.get("threads")
+    if threads is not None and not (isinstance(threads, int) and Number(lo=1, hi=MAX_THREADS).contains(threads)):
+        raise _Invalid(f"'threads' must be a positive integer ≤ {MAX_THREADS} or null, not {shown(threads)}")
+    variants = _variants({} if data.get("variants") is None else data["variants"])
+    warnings = data.get("warnings", [])
+    if not isinstance(warnings, list) or len(warnings) > MAX_WARNINGS or not all(
+            _text(w, MAX_NOTE) for w in warnings):
+        raise _Invalid(f"'warnings' must list at most {MAX_WARNINGS} lines of at most {MAX_NOTE} characters, "
+                       f"not {shown(warnings)}")
+    raw_records = data.get("records")
+    if not isinstance(raw_records, list) or len(raw_records) > MAX_RECORDS:
+        raise _Invalid(f"'records' must be a list of at most {MAX_RECORDS} epochs, not {shown(raw_records)}")
+    records, last_epoch = [], 0
+    for i, raw in enumerate(raw_records):
         try:
-            text = path.read_bytes()
-        except FileNotFoundError:
-            raise ProcrustesError(f"{str(path)!r}: no such file") from None
-        except OSError as err:
-            raise ProcrustesError(f"{str(path)!r}: cannot be read ({err.strerror or err})") from None
-        return cls.from_json(text, repr(str(path)))
+            record = _record(raw, num_classes, groups, variants)
+        except _Invalid as err:
+            raise _Invalid(f"record {i}: {err}") from None
+        if not last_epoch < record.epoch <= config.epochs:
+            raise _Invalid(f"record {i}: 'epoch' must be an integer after {last_epoch} and ≤ the config's "
+                           f"{config.epochs} epochs, not {shown(record.epoch)}")
+        last_epoch = record.epoch
+        records.append(record)
+    return cls(config, list(counts), groups, list(names), records, stopped, threads, variants, list(warnings))
+
+
+def _groups(groups: Any, counts: list[int]) -> dict[str, list[int]]:
+    """Group names → class indices: every class in exactly one group, groups from the largest classes'
+    to the smallest's (no class of a later group larger than one of an earlier group)."""
+    num_classes = len(counts)
+    if not isinstance(groups, dict) or not 1 <= len(groups) <= num_classes or not all(
+            _names(g) and isinstance(m, list) and m and all(
+                isinstance(c, int) and not isinstance(c, bool) and 0 <= c < num_classes for c in m)
+            for g, m in groups.items()):
+        raise _Invalid(f"'groups' must map names to non-empty lists of class indices 0..{num_classes - 1}, "
+                       f"not {shown(groups)}")
+    members = sorted(c for m in groups.values() for c in m)
+    if members != list(range(num_classes)):
+        raise _Invalid(f"'groups' must hold every class 0..{num_classes - 1} exactly once, not {shown(groups)}")
+    sizes = [[counts[c] for c in m] for m in groups.values()]
+    for (name, smaller), (bigger_name, bigger) in zip(zip(groups, sizes), zip(list(groups)[1:], sizes[1:])):
+        if min(smaller) < max(bigger):
+            raise _Invalid(f"'groups' must run from the largest classes to the smallest: {name!r} has a class of "
+                           f"{min(smaller)} samples, {bigger_name!r} one of {max(bigger)}")
+    return {g: list(m) for g, m in groups.items()}
+
+
+def _variants(variants: Any) -> dict[str, dict[str, float]]:
+    """Variant names → the post-hoc settings (la_tau, tau_norm) they were scored under."""
+    if not isinstance(variants, dict) or len(variants) > MAX_VARIANTS or not all(
+            _names(n) and isinstance(v, dict) and set(v) <= {"la_tau", "tau_norm"} for n, v in variants.items()):
+        raise _Invalid("'variants' must map names to post-hoc settings (la_tau, tau_norm), "
+                       f"not {shown(variants)}")
+    checked = {}
+    for name, setting in variants.items():
+        try:
+            checked[name] = {k: field_rule(k).check(k, v) for k, v in setting.items()}
+        except ProcrustesError as err:
+            raise _Invalid(f"variant {name!r}: {err}") from None
+    return checked
+
+
+def _record(raw: Any, num_classes: int, groups: dict, variants: dict) -> EpochRecord:
+    """One epoch's record, each field checked by ``RECORD_SCHEMA`` (fields it does not know are ignored)."""
+    if not isinstance(raw, dict):
+        raise _Invalid(f"not an object but {shown(raw)}")
+    missing = [name for name in REQUIRED if name not in raw]
+    if missing:
+        raise _Invalid(f"lacks {missing[0]!r}")
+    epoch = raw["epoch"]
+    if not (isinstance(epoch, int) and Number(lo=1, hi=MAX_RECORDS * 10).contains(epoch)):
+        raise _Invalid(f"'epoch' must be a positive integer, not {shown(epoch)}")
+    values = {name: rule.check(name, raw[name], num_classes, groups)
+              for name, rule in RECORD_SCHEMA.items() if name in raw}
+    scored = raw.get("variants", {})
+    if not isinstance(scored, dict) or not all(n in variants and isinstance(v, dict) and set(v) <= set(VARIANT_FIELDS)
+                                               for n, v in scored.items()):
+        raise _Invalid(f"'variants' must map this run's variants to scores ({', '.join(VARIANT_FIELDS)}), "
+                       f"not {shown(scored)}")
+    try:
+        values["variants"] = {n: {f: RECORD_SCHEMA[f].check(f, v, num_classes, groups) for f, v in fields_.items()}
+                              for n, fields_ in scored.items()}
+    except _Invalid as err:
+        raise _Invalid(f"variants: {err}") from None
+    return EpochRecord(epoch=epoch, **values)
 
 
 def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
@@ -272,13 +449,4 @@ def _finite(value: Any) -> Any:
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_finite(v) for v in value]
-    return value
-
-
-def _restore(name: str, value: Any) -> Any:
-    """Undo ``_finite``: null back to NaN where a number belongs (optional fields stay None)."""
-    if name in PER_CLASS or (name == "val_acc" and value is not None):
-        return [math.nan if v is None else v for v in value]
-    if name in ("accuracy", "balanced_acc", "seconds", "train_loss", "lr") and value is None:
-        return math.nan
     return value

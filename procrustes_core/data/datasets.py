@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..config import TrainConfig
-from ..errors import ProcrustesError
+from ..errors import ProcrustesError, shown, shown_path
 from ..files import atomic_write_bytes
 from .imbalance import class_counts, class_groups, subsample
 
@@ -176,13 +176,16 @@ _TORCHVISION = {
 
 
 def _torchvision(name: str, data_dir: str | None, download: bool) -> Pool:
-    import torchvision
-
     if data_dir is None:
         raise ProcrustesError(f"data_dir=None: dataset {name!r} is read from a folder; give --data-dir")
+    if "\x00" in data_dir:  # os functions raise ValueError on it, even torchvision's download
+        raise ProcrustesError(f"data_dir={shown_path(data_dir)}: a path cannot hold a NUL character")
+
+    import torchvision
+
     root = Path(data_dir).expanduser()
     if not root.is_dir() and not download:
-        raise ProcrustesError(f"data_dir={data_dir!r}: no such folder (create it, or allow download)")
+        raise ProcrustesError(f"data_dir={shown_path(data_dir)}: no such folder (create it, or allow download)")
     cls_name, channels = _TORCHVISION[name]
     cls = getattr(torchvision.datasets, cls_name)
     splits = []
@@ -192,11 +195,12 @@ def _torchvision(name: str, data_dir: str | None, download: bool) -> Pool:
         except RuntimeError as err:
             reason = str(err).splitlines()[0] if str(err) else "files missing or corrupted"
             raise ProcrustesError(
-                f"data_dir={data_dir!r}: {cls_name} not found there ({reason.rstrip('.')}); "
+                f"data_dir={shown_path(data_dir)}: {cls_name} not found there ({reason.rstrip('.')}); "
                 "put torchvision's files there or allow download"
             ) from None
         except OSError as err:
-            raise ProcrustesError(f"data_dir={data_dir!r}: could not read {cls_name} ({err.strerror or err})") from None
+            raise ProcrustesError(f"data_dir={shown_path(data_dir)}: could not read {cls_name} "
+                                  f"({err.strerror or err})") from None
         x = np.asarray(ds.data, dtype=np.float32) / 255.0
         x = x[:, None] if channels == 1 else x.transpose(0, 3, 1, 2)
         splits += [np.ascontiguousarray(x), np.asarray(ds.targets, dtype=np.int64)]
@@ -282,7 +286,7 @@ def counts_for(config: TrainConfig, pool: Pool | Outline | None = None) -> list[
         )
     if config.profile == "custom" and config.counts is not None and len(config.counts) != num_classes:
         raise ProcrustesError(
-            f"counts={config.counts!r}: dataset {config.dataset!r} has {num_classes} classes, "
+            f"counts={shown(config.counts)}: dataset {config.dataset!r} has {num_classes} classes, "
             f"got {len(config.counts)} counts"
         )
     return class_counts(n_max, num_classes, config.profile, config.ratio, config.counts)

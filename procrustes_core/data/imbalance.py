@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..errors import ProcrustesError
+from ..errors import ProcrustesError, shown
 
 PROFILES = ("longtail", "exp", "step", "custom")
 
@@ -25,23 +25,23 @@ def class_counts(
     - ``custom``: ``counts`` as given.
     """
     if not isinstance(num_classes, int) or num_classes < 2:
-        raise ProcrustesError(f"num_classes={num_classes!r}: expected an integer ≥ 2")
+        raise ProcrustesError(f"num_classes={shown(num_classes)}: expected an integer ≥ 2")
     if profile == "custom":
         if counts is None:
             raise ProcrustesError("counts=None: profile 'custom' needs explicit per-class counts")
         if len(counts) != num_classes:
             raise ProcrustesError(
-                f"counts={list(counts)!r}: expected {num_classes} per-class counts, got {len(counts)}"
+                f"counts={shown(list(counts))}: expected {num_classes} per-class counts, got {len(counts)}"
             )
         if any(int(c) != c or c < 1 for c in counts):
-            raise ProcrustesError(f"counts={list(counts)!r}: every count must be an integer ≥ 1")
+            raise ProcrustesError(f"counts={shown(list(counts))}: every count must be an integer ≥ 1")
         return [int(c) for c in counts]
     if profile not in PROFILES:
-        raise ProcrustesError(f"profile={profile!r}: expected one of {', '.join(PROFILES)}")
+        raise ProcrustesError(f"profile={shown(profile)}: expected one of {', '.join(PROFILES)}")
     if not isinstance(n_max, (int, np.integer)) or n_max < 1:
-        raise ProcrustesError(f"n_max={n_max!r}: expected an integer ≥ 1")
+        raise ProcrustesError(f"n_max={shown(n_max)}: expected an integer ≥ 1")
     if not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio < 1:
-        raise ProcrustesError(f"ratio={ratio!r}: expected a finite number ≥ 1")
+        raise ProcrustesError(f"ratio={shown(ratio)}: expected a finite number ≥ 1")
     if profile in ("longtail", "exp"):
         found = [int(n_max * (1 / ratio) ** (i / (num_classes - 1))) for i in range(num_classes)]
     else:
@@ -65,7 +65,7 @@ def class_groups(counts: list[int], scheme: str = "auto") -> dict[str, list[int]
     split the classes into at least two groups, else ``thirds``.
     """
     if scheme not in GROUP_SCHEMES:
-        raise ProcrustesError(f"scheme={scheme!r}: expected one of {', '.join(GROUP_SCHEMES)}")
+        raise ProcrustesError(f"scheme={shown(scheme)}: expected one of {', '.join(GROUP_SCHEMES)}")
     sizes = sorted(set(counts), reverse=True)
     classes = list(range(len(counts)))
     if len(sizes) == 1:

@@ -39,7 +39,8 @@ def write_figures_html(figures: Mapping[str, go.Figure], path: str | os.PathLike
 
 
 def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
-    """Every figure of one run in one self-contained HTML page (written atomically)."""
+    """Every figure of one run in one self-contained HTML page (written atomically). Text that came
+    from the run file (names, notes, settings) is escaped: the page shows it, never runs it as markup."""
     last = history.last
     summary = "no epochs recorded" if last is None else (
         f"{len(history.records)} epochs; balanced test accuracy {last.balanced_acc:.3f}; "
@@ -47,7 +48,10 @@ def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
     config = history.config
     title = (f"Procrustes run: {config.dataset}, {config.profile} ratio {config.ratio:g}, "
              f"MFW strength {config.mfw_strength:g}")
-    intro = f"<p>{html.escape(summary)}</p><pre>{html.escape(config.to_json())}</pre>"
+    notes = ([f"stopped: {history.stopped}"] if history.stopped else []) + [
+        f"warning: {w}" for w in history.warnings]
+    intro = (f"<p>{html.escape(summary)}</p>" + "".join(f"<p><strong>{html.escape(n)}</strong></p>" for n in notes)
+             + f"<pre>{html.escape(config.to_json())}</pre>")
     return write_figures_html(report_figures(history), path, title, intro)
 
 

@@ -9,6 +9,7 @@ the epoch axis fixed to the whole run so a live chart does not jump.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -51,6 +52,12 @@ AXIS_TITLES = {"train_acc": "accuracy", "test_acc": "accuracy", "grad_norm": "gr
 PHASE_COLORS = {"under-fit": "rgba(239,59,44,0.10)", "over-fit": "rgba(128,0,128,0.08)"}
 LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.24, xanchor="left", x=0, font=dict(size=10))
 MARGIN = dict(t=60, b=56, l=56, r=16)
+
+
+def plain(text: str) -> str:
+    """Text from a file or a user (class, group, run names) as Plotly shows plain text: Plotly reads
+    a few HTML tags in labels (<b>, <a href>, <br>), so &, < and > become entities it shows as such."""
+    return html.escape(str(text), quote=False)
 
 
 def class_colors(groups: Mapping[str, Sequence[int]], num_classes: int) -> list[str]:
@@ -97,12 +104,12 @@ def class_count_bars(counts: Sequence[int], class_names: Sequence[str] | None = 
                      estimated: bool = False) -> go.Figure:
     """Training samples per class, coloured by group; on a log axis the ticks are the decades, written out."""
     groups = groups or class_groups(list(counts))
-    names = list(class_names or [str(c) for c in range(len(counts))])
+    names = [plain(n) for n in (class_names or [str(c) for c in range(len(counts))])]
     class_group = group_of(groups)
     fig = go.Figure(go.Bar(
         x=names, y=list(counts), marker_color=class_colors(groups, len(counts)),
         text=[f"{c:,}".replace(",", " ") for c in counts], textposition="outside",
-        customdata=[class_group.get(c, "") for c in range(len(counts))],
+        customdata=[plain(class_group.get(c, "")) for c in range(len(counts))],
         hovertemplate="class %{x} (%{customdata}): %{y} training samples<extra></extra>",
     ))
     title = "Training samples per class" + (" (estimated until the data are generated)" if estimated else "")
@@ -156,8 +163,8 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
             x=xs, y=[getattr(r, metric)[c] for r in history.records], mode="lines+markers",
             name=f"{group} classes (n={history.counts[members[0]]} each)" if len(set(
                 history.counts[m] for m in members)) == 1 else f"{group} classes", legendgroup=group,
-            showlegend=group not in named, hovertemplate=f"class {history.class_names[c]} ({group}): %{{y:.3g}}"
-                                                          "<extra></extra>",
+            showlegend=group not in named, hovertemplate=f"class {plain(history.class_names[c])} ({group}): "
+                                                          "%{y:.3g}<extra></extra>",
             line=dict(color=colors[c], dash="dash" if group == tail else "solid", width=2), marker=dict(size=4),
         ))
         named.add(group)
@@ -253,7 +260,7 @@ def confusion_figure(history: RunHistory, normalize: bool = True) -> go.Figure:
         return go.Figure().update_layout(title="No confusion matrix recorded yet")
     matrix = np.asarray(record.confusion, dtype=float)
     shown = matrix / np.maximum(matrix.sum(1, keepdims=True), 1) if normalize else matrix
-    names = list(history.class_names)
+    names = [plain(n) for n in history.class_names]
     fig = go.Figure(go.Heatmap(
         z=shown, x=names, y=names, colorscale="Blues", zmin=0, zmax=1 if normalize else None,
         text=matrix.astype(int), texttemplate="%{text}", colorbar=dict(title="share of the row"),
@@ -314,8 +321,8 @@ def compare_runs(histories: Mapping[str, RunHistory], metric: str = "balanced_ac
     for name, history in histories.items():
         method, variant = (methods or {}).get(name, name), (variants or {}).get(name, "")
         fig.add_trace(go.Scatter(x=[r.epoch for r in history.records], y=_series(history, metric),
-                                 mode="lines+markers", name=name, line=dict(color=colors[method], width=2,
-                                                                            dash=dashes[variant]),
+                                 mode="lines+markers", name=plain(name), line=dict(color=colors[method], width=2,
+                                                                                   dash=dashes[variant]),
                                  marker=dict(size=4)))
     _layout(fig, metric_title(metric), metric.partition(":")[0], height=360)
     fig.update_xaxes(title_text="epoch")
@@ -346,12 +353,24 @@ def paired_figure(comparison) -> go.Figure:
     return fig
 
 
+def _axis_label(value) -> str:
+    """A grid value as a heatmap label: numbers as 10 / 0.5, anything else (names, lists) as text."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return plain(str(value))
+
+
 def sweep_heatmap(frame, x: str = "ratio", y: str = "mfw_strength", value: str = "balanced_acc",
                   title: str | None = None, difference: bool = False, labels: Mapping[str, str] | None = None,
                   zrange: tuple[float, float] | None = None) -> go.Figure:
     """Mean of ``value`` over a grid of two settings (a pandas frame with one row per run), on a fixed
     colour scale (0–1 for accuracies) so cells arriving later are painted on the same scale; with
-    ``difference``, each cell minus the first row's (e.g. strength 0), in points on a diverging scale."""
+    ``difference``, each cell minus the first row's (e.g. strength 0), in points on a diverging scale.
+    Failed runs, with no value, leave their cell empty; settings with names or lists as values work too."""
+    frame = frame.copy()
+    for axis in (x, y):  # lists (counts) cannot be grouped by; their text can
+        if frame[axis].map(lambda v: isinstance(v, (list, tuple, dict))).any():
+            frame[axis] = frame[axis].map(str)
     table = frame.groupby([y, x])[value].mean().unstack(x).sort_index()
     z = table.values
     if difference:
@@ -364,7 +383,7 @@ def sweep_heatmap(frame, x: str = "ratio", y: str = "mfw_strength", value: str =
         scale, text = "Viridis", np.round(z, 3)
         hover = f"{x} %{{x}}, {y} %{{y}}: %{{z:.3f}}<extra></extra>"
     names = labels or {}
-    fig = go.Figure(go.Heatmap(z=z, x=[f"{v:g}" for v in table.columns], y=[f"{v:g}" for v in table.index],
+    fig = go.Figure(go.Heatmap(z=z, x=[_axis_label(v) for v in table.columns], y=[_axis_label(v) for v in table.index],
                                colorscale=scale, zmin=low, zmax=high, text=text, texttemplate="%{text}",
                                hovertemplate=hover, colorbar=dict(title="points" if difference else "accuracy")))
     fig.update_layout(title=title or f"{METRIC_TITLES.get(value, value)} over {x} × {y}",
@@ -388,7 +407,7 @@ def feature_view(points: Sequence[Sequence[float]], labels: Sequence[int], group
             continue
         minor = class_group.get(c) == tail
         fig.add_trace(go.Scattergl(x=pts[chosen, 0], y=pts[chosen, 1], mode="markers",
-                                   name=f"{name} ({class_group.get(c, '')})",
+                                   name=plain(f"{name} ({class_group.get(c, '')})"),
                                    marker=dict(color=colors[c], size=8 if minor else 5,
                                                symbol="diamond" if minor else "circle",
                                                line=dict(width=1 if minor else 0, color="white"))))
@@ -420,7 +439,7 @@ def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "bal
         if len(ready) > 1:
             fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=_alpha(color, 0.12),
                                      line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
-        fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=name, legendgroup=name,
+        fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=plain(name), legendgroup=name,
                                  line=dict(color=color, dash=dash, width=2), marker=dict(size=4)))
     seeds = max((len(h) for h in series.values()), default=1)
     suffix = f" — mean of {seeds} seeds, band: {BAND_KINDS[kind]}" if seeds > 1 else ""

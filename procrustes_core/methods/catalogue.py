@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ProcrustesError
+from ..errors import ProcrustesError, shown
 
 if TYPE_CHECKING:  # the config imports this module, never the other way round at run time
     from ..config import TrainConfig
@@ -156,7 +156,7 @@ def method_settings(*names: str) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for name in names:
         if name not in METHODS:
-            raise ProcrustesError(f"method={name!r}: expected one of {', '.join(METHODS)}")
+            raise ProcrustesError(f"method={shown(name)}: expected one of {', '.join(METHODS)}")
         settings.update(METHODS[name].settings)
     return settings
 

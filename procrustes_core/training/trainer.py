@@ -33,7 +33,7 @@ from ..analysis.metrics import Scores, group_means, per_class_mean
 from ..config import TrainConfig
 from ..data.augment import build_augment
 from ..data.datasets import Data, build_data
-from ..errors import ProcrustesError, TrainingDiverged
+from ..errors import ProcrustesError, TrainingDiverged, shown
 from ..methods.build import build_methods
 from ..methods.catalogue import check_combination
 from ..methods.posthoc import PostHoc, log_prior
@@ -45,6 +45,15 @@ from .events import StepEvent
 
 CONFUSION_EVERY_EPOCH_UP_TO = 20  # classes; above that only the last epoch keeps its confusion matrix
 SPLITS = ("train", "test", "val")
+# Divergence that stays finite (a non-finite loss stops training with TrainingDiverged instead):
+# the history gets a one-line warning, once per kind, when
+#   - an epoch's training loss exceeds LOSS_BLOWUP × ln C, a thousand times the cross-entropy of a
+#     uniform guess over the C classes (a run that learns starts near ln C and goes down), or
+#   - from epoch CHANCE_FROM on, the balanced training accuracy is within CHANCE_FACTOR × chance (1/C)
+#     while the training loss is still above ln C: the model predicts no better than a guess.
+LOSS_BLOWUP = 1e3
+CHANCE_FACTOR = 1.5
+CHANCE_FROM = 3
 
 
 def resolve_device(device: str) -> torch.device:
@@ -68,6 +77,26 @@ def build_network(config: TrainConfig, data: Data, generator: torch.Generator) -
         model = build_model(config.model, data.input_shape, data.num_classes, config.width, data.kind,
                             config.dataset, head=head, scale=config.ldam_scale, norm=config.norm)
     return initialise(model.to_empty(device="cpu"), generator)
+
+
+def loss_warning(epoch: int, train_loss: float, num_classes: int, lr: float) -> str | None:
+    """The warning for a finite training loss past ``LOSS_BLOWUP`` × ln C, else None."""
+    guess = math.log(num_classes)
+    if train_loss <= LOSS_BLOWUP * guess:
+        return None
+    return (f"epoch {epoch}: training loss {train_loss:.3g} is over {LOSS_BLOWUP:g} × a uniform guess's "
+            f"({guess:.3g}); training is diverging, lower lr (now {lr:g})")
+
+
+def chance_warning(epoch: int, train_acc: list[float], train_loss: float, lr: float) -> str | None:
+    """The warning for a balanced training accuracy at chance while the loss stays above ln C, else None."""
+    k = len(train_acc)
+    balanced = sum(train_acc) / k
+    if epoch < CHANCE_FROM or not balanced <= CHANCE_FACTOR / k or not train_loss > math.log(k):
+        return None
+    return (f"epoch {epoch}: balanced training accuracy {balanced:.3f} is at chance (1/{k}) and the training "
+            f"loss {train_loss:.3g} above a uniform guess's ({math.log(k):.3g}); the model is not learning, "
+            f"lower lr (now {lr:g})")
 
 
 @dataclass
@@ -127,6 +156,7 @@ class Trainer:
         self.epoch = 0  # epochs finished
         self.seconds = 0.0  # time spent training and evaluating
         self._current: _Epoch | None = None
+        self._warned: set[str] = set()  # kinds of divergence warning already in the history
 
     def _optimizer(self) -> torch.optim.Optimizer:
         c = self.config
@@ -233,6 +263,7 @@ class Trainer:
             self.stop(f"training diverged in epoch {self.epoch + 1} (loss is {train_loss}); "
                       f"lower lr (now {self.config.lr:g})")
             raise TrainingDiverged(self.history.stopped, self.history)
+        self._warn("loss", loss_warning(self.epoch + 1, train_loss, self.data.num_classes, self.config.lr))
         if (self.epoch + 1) % self.config.eval_every and self.epoch + 1 < self.config.epochs:
             self.epoch += 1  # trained, not evaluated: no record for this epoch
             self.seconds += time.perf_counter() - started
@@ -243,10 +274,17 @@ class Trainer:
         self.seconds += time.perf_counter() - started
         record.seconds = self.seconds
         self.history.records.append(record)
+        self._warn("chance", chance_warning(record.epoch, record.train_acc, train_loss, self.config.lr))
         if self.mixer is not None:  # progress-based MFW weights and schedules look at the epoch
             self.mixer.after_epoch(record.train_acc, self.data.groups)
         self.loss_weights.after_epoch(record.grad_norm)  # adaptive gradient scaling does
         return record
+
+    def _warn(self, kind: str, message: str | None) -> None:
+        """Add a divergence warning to the history, the first time one of its kind comes."""
+        if message is not None and kind not in self._warned:
+            self._warned.add(kind)
+            self.history.warnings.append(message)
 
     # ------------------------------------------------------------------ scoring
 
@@ -260,7 +298,7 @@ class Trainer:
             if self.x_val is None:
                 raise ProcrustesError("split='val': this run has no validation split; set val_per_class")
             return self.x_val, self.y_val
-        raise ProcrustesError(f"split={name!r}: expected one of {', '.join(SPLITS)}")
+        raise ProcrustesError(f"split={shown(name)}: expected one of {', '.join(SPLITS)}")
 
     def logits(self, inputs: str | torch.Tensor = "test", posthoc: PostHoc | None = None) -> torch.Tensor:
         """The current model's eval-mode logits on a split (``"test"``) or on a tensor of inputs, after
