@@ -12,8 +12,12 @@ from pathlib import Path
 
 from .config import TrainConfig, field_help, field_names, field_rule
 from .errors import ProcrustesError, TrainingDiverged
+from .methods.catalogue import KINDS
 
 ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
+KIND_TITLES = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "schedule": "Schedules",
+               "post-hoc": "Post-hoc steps", "augmentation": "Augmentation", "network": "Network variants",
+               "transfer": "Transfer and decoupling"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -73,11 +77,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise ProcrustesError(f"out={str(out)!r}: folder {str(out.parent)!r} does not exist")
+    checkpoint = Path(args.save_checkpoint) if args.save_checkpoint else None
+    if checkpoint is not None and not (checkpoint.parent if str(checkpoint.parent) else Path(".")).is_dir():
+        raise ProcrustesError(f"save_checkpoint={str(checkpoint)!r}: folder {str(checkpoint.parent)!r} does not exist")
     trainer = Trainer(config)
     counts = ", ".join(str(c) for c in trainer.data.counts)
     print(f"{config.dataset}: {len(trainer.data.y_train)} training samples, counts [{counts}]; "
           f"device {trainer.device}", file=sys.stderr)
-    bar = tqdm(total=config.epochs, unit="epoch", file=sys.stderr, disable=args.quiet)
+    bar = tqdm(total=trainer.total_epochs, unit="epoch", file=sys.stderr, disable=args.quiet)
     code = 0
     try:
         for record in trainer.epochs():
@@ -101,6 +108,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out is not None:
         trainer.history.save(out)
         print(f"saved {out}", file=sys.stderr)
+    if checkpoint is not None and code != 1:  # a diverged network's weights are not worth starting from
+        trainer.save_checkpoint(checkpoint)
+        print(f"saved checkpoint {checkpoint} ({trainer.epoch} epochs)", file=sys.stderr)
     return code
 
 
@@ -146,7 +156,7 @@ def methods_text(kind: str | None = None) -> str:
 
     lines = []
     for k in KINDS if kind is None else (kind,):
-        lines.append({"loss": "LOSSES", "post-hoc": "POST-HOC STEPS"}.get(k, f"{k}s".upper()))
+        lines.append(KIND_TITLES[k].upper())
         for m in methods_of(k):
             select = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in m.settings.items())
             knobs = ", ".join(f"{name}={value}" for name, value in method_knobs(m.name).items())
@@ -156,8 +166,9 @@ def methods_text(kind: str | None = None) -> str:
             if m.reference:
                 lines.append(f"  {'':18s}   source:  {m.reference}")
         lines.append("")
-    lines.append("A run combines one loss, one sampler, one mixer, loss-weight schedules and post-hoc steps, and "
-                 "corrects for the class prior at most once.")
+    lines.append("A run combines one loss, one sampler, one mixer, loss-weight schedules and post-hoc steps, "
+                 "an augmentation, network variants and a transfer step, and corrects for the class prior at most "
+                 "once.")
     return "\n".join(lines)
 
 
@@ -174,11 +185,9 @@ def methods_markdown() -> str:
     """The tables of docs/methods.md: one per kind, a row per method (the page embeds this output)."""
     from .methods.catalogue import KINDS, methods_of
 
-    titles = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "schedule": "Schedules",
-              "post-hoc": "Post-hoc steps"}
     parts = []
     for kind in KINDS:
-        rows = [f"### {titles[kind]}", "", "| name | what it does | formula | select with | knobs then |",
+        rows = [f"### {KIND_TITLES[kind]}", "", "| name | what it does | formula | select with | knobs then |",
                 "|---|---|---|---|---|"]
         for m in methods_of(kind):
             select = " ".join(f"`{key}={value}`" for key, value in m.settings.items())
@@ -249,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train one run and save its history")
     add_config_flags(train)
     train.add_argument("--out", default=None, help="where to save the run history (JSON)")
+    train.add_argument("--save-checkpoint", default=None, metavar="PATH",
+                       help="after training, save the network's weights and a small header here (for "
+                            "--init-checkpoint of another run)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
     report = sub.add_parser("report", help="summarise a saved run; --html writes every figure")
@@ -259,8 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8501)))
     app.set_defaults(func=cmd_app)
     methods = sub.add_parser("methods", help="list every method: what it does, its formula, how to select it")
-    methods.add_argument("--kind", choices=["loss", "sampler", "mixer", "schedule", "post-hoc"], default=None,
-                         help="only methods of this kind")
+    methods.add_argument("--kind", choices=list(KINDS), default=None, help="only methods of this kind")
     methods.add_argument("--json", action="store_true", help="machine-readable list")
     methods.add_argument("--markdown", action="store_true", help="the tables of docs/methods.md")
     methods.set_defaults(func=cmd_methods)

@@ -52,6 +52,10 @@ class EpochRecord:
     loss_weights: list[float] | None = None  # per-class loss weights used in this epoch (None: all equal)
     # the same model scored under other post-hoc settings: {name: {field: value}} for VARIANT_FIELDS
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stage: int = 1  # 2: classifier re-training (cRT) after the run's epochs
+    bbn_alpha: float | None = None  # BBN: the conventional branch's weight α in this epoch
+    # BBN: each branch alone on the test set, per-class accuracy: {"conventional": [...], "re-balancing": [...]}
+    branch_test_acc: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +90,18 @@ class RunHistory:
         """A per-class metric averaged over each group, per epoch: ``{"minor": [...], ...}``."""
         means = [group_means(getattr(r, metric), self.groups) for r in self.records]
         return {group: [m[group] for m in means] for group in self.groups}
+
+    def branch_group_series(self) -> dict[str, dict[str, list[float]]]:
+        """BBN runs: each branch's test accuracy averaged over each group, per epoch —
+        ``{"conventional": {"major": [...], "minor": [...]}, "re-balancing": {...}}`` (empty otherwise)."""
+        records = [r for r in self.records if r.branch_test_acc]
+        if not records:
+            return {}
+        out: dict[str, dict[str, list[float]]] = {}
+        for branch in records[0].branch_test_acc:
+            means = [group_means(r.branch_test_acc[branch], self.groups) for r in records]
+            out[branch] = {group: [m[group] for m in means] for group in self.groups}
+        return out
 
     @property
     def head(self) -> str:
@@ -144,8 +160,12 @@ class RunHistory:
 
         rows = []
         for r in self.records:
-            row = {"epoch": r.epoch, "accuracy": r.accuracy, "balanced_acc": r.balanced_acc,
+            row = {"epoch": r.epoch, "stage": r.stage, "accuracy": r.accuracy, "balanced_acc": r.balanced_acc,
                    "train_loss": r.train_loss, "lr": r.lr, "mfw_strength": r.mfw_strength, "seconds": r.seconds}
+            if r.bbn_alpha is not None:
+                row["bbn_alpha"] = r.bbn_alpha
+            for branch, acc in (r.branch_test_acc or {}).items():
+                row.update({f"{branch}_test_acc_{g}": v for g, v in group_means(acc, self.groups).items()})
             row.update({f"train_acc_{g}": v for g, v in r.group_train_acc.items()})
             row.update({f"test_acc_{g}": v for g, v in r.group_test_acc.items()})
             rows.append(row)
@@ -279,6 +299,8 @@ def _restore(name: str, value: Any) -> Any:
     """Undo ``_finite``: null back to NaN where a number belongs (optional fields stay None)."""
     if name in PER_CLASS or (name == "val_acc" and value is not None):
         return [math.nan if v is None else v for v in value]
+    if name == "branch_test_acc" and isinstance(value, dict):
+        return {k: [math.nan if v is None else v for v in values] for k, values in value.items()}
     if name in ("accuracy", "balanced_acc", "seconds", "train_loss", "lr") and value is None:
         return math.nan
     return value

@@ -6,6 +6,7 @@
     mixers.py     mixing samples within a mini-batch (mixup, remix); mfw.py  major feature weakening
     schedules.py  the learning rate and the per-class loss weights over epochs (DRW, curricula, gradient scaling)
     posthoc.py    evaluation-time corrections (logit adjustment, the τ-normalised classifier)
+    bbn.py        BBN's cumulative learning: the reversed sampler, α over epochs, the two-branch objective
 
 Import from the module that holds a thing (``from procrustes_core.methods.mfw import ...``): this
 package imports nothing itself, so the config can read the catalogue without loading torch.
