@@ -7,11 +7,11 @@ Every builder is also reachable from here: ``from procrustes_core import figures
 from .._lazy import lazy_exports
 
 _MODULES = {
-    ".runs": ("GROUP_PALETTES", "METRIC_TITLES", "PHASE_COLORS", "class_colors", "class_count_bars",
+    ".runs": ("GROUP_PALETTES", "METRIC_TITLES", "PHASE_COLORS", "branch_curves", "class_colors", "class_count_bars",
               "class_curves", "compare_runs", "confusion_figure", "gradient_curves", "group_curves", "group_of",
               "loss_curve", "per_class_table", "sweep_heatmap"),
-    ".lessons": ("gradient_vs_confidence", "mixing_coefficients", "results_bars", "signal_examples", "signal_mix",
-                 "tau_curves", "toy_mix", "weakening_weight_bars"),
+    ".lessons": ("augmentation_figure", "gradient_vs_confidence", "mixing_coefficients", "results_bars",
+                 "signal_examples", "signal_mix", "tau_curves", "toy_mix", "weakening_weight_bars"),
     ".boundary": ("boundary_figure",),
     ".report": ("report_figures", "write_figures_html", "write_html_report"),
 }
