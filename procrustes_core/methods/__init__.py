@@ -1,6 +1,8 @@
 """Methods for imbalanced training, each a small object acting at one hook of the training loop.
 
-    catalogue.py  every method by name, its formula and settings, the combination rule (no torch)
+    catalogue.py  every method by name, its formula and settings, the combination rule (no torch);
+                  augmentation lives in data/augment.py, the network variants in models/nets.py, checkpoints
+                  in training/checkpoint.py, classifier re-training in the trainer
     build.py      a config → the objects below, for one run
     losses.py     the objective;   samplers.py  which samples an epoch visits
     mixers.py     mixing samples within a mini-batch (mixup, remix); mfw.py  major feature weakening
