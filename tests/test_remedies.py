@@ -207,11 +207,23 @@ def test_se_on_the_mlp_is_refused_in_one_line(data):
         Trainer(BASE.replace(model="mlp", attention="se"), data)
 
 
-def test_se_weights_come_from_the_run_seed(data):
-    first = Trainer(BASE.replace(attention="se"), data).model.state_dict()
+@pytest.mark.parametrize("changes", [dict(attention="se"), dict(bbn=True, attention="se")])
+def test_new_layers_are_drawn_from_the_run_seed_alone(data, changes):
+    first = Trainer(BASE.replace(**changes), data).model.state_dict()
     torch.manual_seed(123)
-    second = Trainer(BASE.replace(attention="se"), data).model.state_dict()
+    state = torch.get_rng_state()
+    second = Trainer(BASE.replace(**changes), data).model.state_dict()
+    assert torch.equal(state, torch.get_rng_state())  # the global generator is left alone
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_the_methods_command_lists_the_remedies_by_kind(capsys):
+    from procrustes_core.cli import main
+
+    assert main(["methods", "--kind", "transfer"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("TRANSFER AND DECOUPLING") and all(n in text for n in ("finetune", "linear-probe", "crt"))
+    assert "select:  --classifier-retrain-epochs 10" in text
 
 
 # ---------------------------------------------------------------- BBN
@@ -239,9 +251,10 @@ def test_bbn_logits_and_loss_follow_the_paper():
     alpha = 0.3
     logits, loss = CumulativeLearning.objective(net, build_loss("ce", [5] * 5), None, 0.0, alpha, None,
                                                 x_c, y_c, x_r, y_r)
-    f_c, f_r = net.branch_features(x_c, 0), net.branch_features(x_r, 1)
-    w, b, d = net.head.weight, net.head.bias, net.branch_dim
-    expected = 2 * (alpha * f_c @ w[:, :d].T + (1 - alpha) * f_r @ w[:, d:].T) + b
+    with torch.no_grad():
+        f_c, f_r = net.branch_features(x_c, 0), net.branch_features(x_r, 1)
+        w, b, d = net.head.weight, net.head.bias, net.branch_dim
+        expected = 2 * (alpha * f_c @ w[:, :d].T + (1 - alpha) * f_r @ w[:, d:].T) + b
     assert torch.allclose(logits, expected, atol=1e-5)
     assert loss.item() == pytest.approx(float(alpha * F.cross_entropy(expected, y_c)
                                               + (1 - alpha) * F.cross_entropy(expected, y_r)), rel=1e-5)
