@@ -276,12 +276,13 @@ class Trainer:
         """One mini-batch: forward (mixing where the mixer says), loss, backward, optimiser step."""
         started = time.perf_counter()
         xb, yb = self._batch(epoch.order, epoch.batch)
+        # BBN: the re-balancing branch's batch of the same step joins it
+        rebalancing = None if epoch.reversed_order is None else self._batch(epoch.reversed_order, epoch.batch)
         self.model.train()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            if epoch.reversed_order is not None:  # BBN: the re-balancing branch's batch joins the step
-                xr, yr = self._batch(epoch.reversed_order, epoch.batch)
+            if rebalancing is not None:
                 logits, loss = self.branches.objective(self.model, self.loss, epoch.mixer, epoch.strength,
-                                                       epoch.alpha, epoch.loss_weights_t, xb, yb, xr, yr)
+                                                       epoch.alpha, epoch.loss_weights_t, xb, yb, *rebalancing)
             else:
                 logits, loss = self._objective(epoch, xb, yb)
         self.optimizer.zero_grad(set_to_none=True)
