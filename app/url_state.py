@@ -17,7 +17,7 @@ from procrustes_core import ProcrustesError, TrainConfig, field_names
 from .limits import Limits
 from .presets import PRESETS
 
-SERVER_FIELDS = ("data_dir", "download", "threads")  # set by the operator, never by a link
+SERVER_FIELDS = ("data_dir", "download", "threads", "init_checkpoint")  # set by the operator, never by a link
 CONTROL_GROUPS = ("presets", "data", "imbalance", "method", "mfw", "la", "zoo", "advanced", "expert", "seeds")
 PAGE_KEYS = ("preset", "hide", "seeds", "teacher")
 MAX_VALUE_SHOWN = 40

@@ -6,6 +6,13 @@ validation split (``val_per_class``), never on the test set: every grid point is
 seed and the point with the best mean validation balanced accuracy is reported. Post-hoc steps
 (logit adjustment, tau-normalisation) reuse the trained model of their base method.
 
+The remedies beyond losses and samplers are rows too: augmentation of the minor classes only, BBN,
+squeeze-and-excitation, fine-tuning and a linear probe from a network pre-trained on the balanced
+version of the same data (``ratio=1``: every class at the largest class's count, the same validation
+samples held out, so it sees more minor-class samples than any other row — a reference for what
+balanced data are worth, trained once per seed before the rows that start from it, for the same
+epochs; that time is not in their s / run), and classifier re-training (cRT: more epochs, on top).
+
 Reports balanced test accuracy, minor-class (step) or few-shot (long-tailed) test accuracy, mean
 ± std over seeds, the paired difference to ERM with a 95 % t-interval, and wall time per run.
 Writes benchmarks/results/compare.md and compare.json, copies the JSON to assets/compare.json,
@@ -37,6 +44,7 @@ PROFILES = {"step": "step-100", "longtail": "long-tailed-100"}
 TAIL_GROUP = {"step": "minor", "longtail": "few"}
 MFW_PARTNER = {"mfw": "erm", "mfw+la": "logit-adjustment", "mfw+drw": "drw",
                "mfw+balanced-softmax": "balanced-softmax"}  # what MFW is added to in each combination
+BALANCED = "<balanced pre-trained network>"  # stands for the seed's checkpoint in settings and cache keys
 
 
 @dataclass
@@ -85,6 +93,16 @@ def recipes(epochs: int) -> list[Recipe]:
         Recipe("mfw+la", {"mixer": "mfw"}, posthoc=("la_tau", taus), base="mfw"),
         Recipe("mfw+balanced-softmax", {"mixer": "mfw", "loss": "balanced-softmax"},
                {"mfw_strength": [0.5, 0.9]}),
+        Recipe("minor-augment", {"augment": "signal", "augment_classes": "minor"}, {"augment_prob": [0.5, 1.0]}),
+        Recipe("minor-augment+la", {}, posthoc=("la_tau", taus), base="minor-augment"),
+        Recipe("bbn", {"bbn": True}),
+        Recipe("se", {"attention": "se"}, {"se_reduction": [4, 8]}),
+        Recipe("se+la", {}, posthoc=("la_tau", taus), base="se"),
+        Recipe("finetune", {"init_checkpoint": BALANCED}, {"lr": [0.01, 0.05]}),
+        Recipe("finetune+la", {}, posthoc=("la_tau", taus), base="finetune"),
+        Recipe("linear-probe", {"init_checkpoint": BALANCED, "finetune": "linear-probe"}, {"lr": [0.05, 0.2]}),
+        Recipe("crt", {}, {"classifier_retrain_epochs": sorted({max(1, round(epochs * 0.25)),
+                                                                max(1, round(epochs * 0.5))})}),
     ]
 
 
@@ -106,11 +124,42 @@ def scores(trainer, split: str, posthoc) -> tuple[float, float]:
     return scored.balanced_acc, scored.group_recall(trainer.data.groups)[trainer.history.tail]
 
 
+def pretrain_config(args: argparse.Namespace, seed: int):
+    """The balanced source of the fine-tuning rows: the same data at ratio 1, the same validation samples."""
+    return base_config(args, "step", seed).replace(ratio=1.0)
+
+
+def pretrained_path(args: argparse.Namespace, seed: int) -> Path:
+    return Path(args.pretrained_dir) / f"seed{seed}.pt"
+
+
+def pretrain(args: argparse.Namespace, seed: int) -> dict:
+    """Train the seed's balanced network and save it; a checkpoint already there from the same settings is kept."""
+    from procrustes_core import Trainer
+    from procrustes_core.errors import ProcrustesError
+    from procrustes_core.training.checkpoint import load_checkpoint
+
+    config, path = pretrain_config(args, seed), pretrained_path(args, seed)
+    if path.exists():
+        try:
+            if load_checkpoint(path).header.get("config") == config.to_dict():
+                return {"seed": seed, "seconds": 0.0, "cached": True}
+        except ProcrustesError:
+            pass  # a damaged or foreign file is trained again
+    started = time.perf_counter()
+    trainer = Trainer(config)
+    for _ in trainer.epochs():
+        pass
+    trainer.save_checkpoint(path)
+    return {"seed": seed, "seconds": time.perf_counter() - started, "cached": False}
+
+
 def run_job(args: argparse.Namespace, profile: str, seed: int, settings: dict, posthoc: list) -> dict:
     """Train one configuration on one seed; evaluate plain and each post-hoc variant on val and test."""
     from procrustes_core import PostHoc, Trainer
 
-    config = base_config(args, profile, seed).replace(**settings)
+    concrete = {k: (str(pretrained_path(args, seed)) if v == BALANCED else v) for k, v in settings.items()}
+    config = base_config(args, profile, seed).replace(**concrete)
     started = time.perf_counter()
     trainer = Trainer(config)
     for _ in trainer.epochs():
@@ -231,6 +280,12 @@ def markdown(result: dict) -> str:
         f"{s['width']}, {s['epochs']} epochs, SGD lr 0.05 cosine, batch 128, seeds {s['seeds']} (paired), "
         f"1 CPU thread per run. Hyper-parameters chosen on the validation split; test numbers at the last epoch.",
         "",
+        "finetune, finetune+la and linear-probe start from a network trained for the same epochs on the balanced "
+        "version of the same data (ratio 1, the same validation samples held out): it has seen more minor-class "
+        "samples than any other row, so these rows measure what balanced data are worth, not a remedy on the same "
+        "data; the pre-training time is not in their s / run. crt trains its re-training epochs on top of the "
+        "others' epochs.",
+        "",
         "Wall times are per run (training and per-epoch evaluation) on a machine shared with other jobs: "
         "they vary with the load, so only large differences (oversample and SMOTE train on longer epochs, "
         "undersample on shorter ones) mean anything.",
@@ -297,7 +352,15 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [j for j in plan(args) if job_key(j[0], j[1], j[2]) not in done]
     total = len(plan(args))
     print(f"{total} training runs, {total - len(jobs)} cached; {args.workers} worker(s)", flush=True)
+    args.pretrained_dir = str(out / f"{stem}_pretrained")
+    seeds_to_pretrain = sorted({j[1] for j in jobs if BALANCED in j[2].values()})
     started = time.perf_counter()
+    if seeds_to_pretrain:  # the fine-tuning rows' balanced networks, before the rows that start from them
+        Path(args.pretrained_dir).mkdir(parents=True, exist_ok=True)
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            for row in pool.map(pretrain, [args] * len(seeds_to_pretrain), seeds_to_pretrain):
+                took = "(cached)" if row["cached"] else f"in {row['seconds']:.1f}s"
+                print(f"pre-trained seed {row['seed']} on balanced data {took}", flush=True)
     with cache_path.open("a") as cache, ProcessPoolExecutor(max_workers=args.workers) as pool:
         futures = [pool.submit(run_job, args, *job) for job in jobs]
         for i, future in enumerate(as_completed(futures), start=1):

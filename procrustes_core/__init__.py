@@ -5,10 +5,10 @@ The folders follow the flow of a run, and a module imports only from its own sta
 
     config.py, errors.py, files.py   the validated settings of a run (no torch)
     data/       datasets, imbalance profiles and class groups, augmentation
-    models/     networks with exposed blocks, classifier heads, seeded initialisation
+    models/     networks with exposed blocks (squeeze-and-excitation, BBN's two branches), heads, seeded init
     methods/    the catalogue of methods (no torch), their builders, one file per kind
     analysis/   metrics and scores, run histories, phases of training, decision regions
-    training/   the trainer, its step events, evaluation passes
+    training/   the trainer, its step events, evaluation passes, checkpoints
     figures/    run figures, lesson figures, the HTML report, live notebook figures
     cli.py, sweep.py, presets.py     the command line and grids of runs
 

@@ -14,8 +14,12 @@ from pathlib import Path
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
 from .files import check_output_file, read_limited
+from .methods.catalogue import KINDS
 
 ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
+KIND_TITLES = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "schedule": "Schedules",
+               "post-hoc": "Post-hoc steps", "augmentation": "Augmentation", "network": "Network variants",
+               "transfer": "Transfer and decoupling"}
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CONFIG_BYTES = 2**20  # a settings file: a few hundred bytes in practice
 MAX_MESSAGE = 400  # characters of a usage error: argparse repeats what it was given
@@ -93,6 +97,7 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Trai
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
+    checkpoint = check_output_file(args.save_checkpoint, "save_checkpoint") if args.save_checkpoint else None
 
     from tqdm import tqdm  # only now: a mistake above is told without waiting for torch to load
 
@@ -102,7 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     counts = ", ".join(str(c) for c in trainer.data.counts)
     print(f"{config.dataset}: {len(trainer.data.y_train)} training samples, counts [{counts}]; "
           f"device {trainer.device}", file=sys.stderr)
-    bar = tqdm(total=config.epochs, unit="epoch", file=sys.stderr, disable=args.quiet)
+    bar = tqdm(total=trainer.total_epochs, unit="epoch", file=sys.stderr, disable=args.quiet)
     told = 0
 
     def tell_warnings() -> None:  # each divergence warning once, as it comes
@@ -136,6 +141,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out is not None:
         trainer.history.save(out)
         print(f"saved {out}", file=sys.stderr)
+    if checkpoint is not None and code != 1:  # a diverged network's weights are not worth starting from
+        trainer.save_checkpoint(checkpoint)
+        print(f"saved checkpoint {checkpoint} ({trainer.epoch} epochs)", file=sys.stderr)
     return code
 
 
@@ -201,7 +209,7 @@ def methods_text(kind: str | None = None) -> str:
 
     lines = []
     for k in KINDS if kind is None else (kind,):
-        lines.append({"loss": "LOSSES", "post-hoc": "POST-HOC STEPS"}.get(k, f"{k}s".upper()))
+        lines.append(KIND_TITLES[k].upper())
         for m in methods_of(k):
             select = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in m.settings.items())
             knobs = ", ".join(f"{name}={value}" for name, value in method_knobs(m.name).items())
@@ -211,8 +219,9 @@ def methods_text(kind: str | None = None) -> str:
             if m.reference:
                 lines.append(f"  {'':18s}   source:  {m.reference}")
         lines.append("")
-    lines.append("A run combines one loss, one sampler, one mixer, loss-weight schedules and post-hoc steps, and "
-                 "corrects for the class prior at most once.")
+    lines.append("A run combines one loss, one sampler, one mixer, loss-weight schedules and post-hoc steps, "
+                 "an augmentation, network variants and a transfer step, and corrects for the class prior at most "
+                 "once.")
     return "\n".join(lines)
 
 
@@ -229,11 +238,9 @@ def methods_markdown() -> str:
     """The tables of docs/methods.md: one per kind, a row per method (the page embeds this output)."""
     from .methods.catalogue import KINDS, methods_of
 
-    titles = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "schedule": "Schedules",
-              "post-hoc": "Post-hoc steps"}
     parts = []
     for kind in KINDS:
-        rows = [f"### {titles[kind]}", "", "| name | what it does | formula | select with | knobs then |",
+        rows = [f"### {KIND_TITLES[kind]}", "", "| name | what it does | formula | select with | knobs then |",
                 "|---|---|---|---|---|"]
         for m in methods_of(kind):
             select = " ".join(f"`{key}={value}`" for key, value in m.settings.items())
@@ -312,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train one run and save its history")
     add_config_flags(train)
     train.add_argument("--out", default=None, help="where to save the run history (JSON)")
+    train.add_argument("--save-checkpoint", default=None, metavar="PATH",
+                       help="after training, save the network's weights and a small header here (for "
+                            "--init-checkpoint of another run)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
     report = sub.add_parser("report", help="summarise a saved run; --html writes every figure")
@@ -323,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"port to serve on (default: the environment's PORT, else {DEFAULT_PORT})")
     app.set_defaults(func=cmd_app)
     methods = sub.add_parser("methods", help="list every method: what it does, its formula, how to select it")
-    kinds = ["loss", "sampler", "mixer", "schedule", "post-hoc"]
+    kinds = list(KINDS)
     methods.add_argument("--kind", type=choice_arg(kinds), metavar="{" + ",".join(kinds) + "}", default=None,
                          help="only methods of this kind")
     methods.add_argument("--json", action="store_true", help="machine-readable list")

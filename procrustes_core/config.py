@@ -12,6 +12,10 @@ from urllib.parse import parse_qsl, urlencode
 
 from .errors import ProcrustesError, shown
 from .methods.catalogue import (
+    ATTENTIONS,
+    AUGMENT_CLASSES,
+    AUGMENTS,
+    FINETUNES,
     LOSSES,
     MFW_LAYERS,
     MFW_SCHEDULES,
@@ -154,8 +158,8 @@ class Counts:
 
 @dataclass(frozen=True)
 class Text:
-    """An optional free string (a folder path): not empty, at most ``MAX_TEXT`` characters. Whether
-    it names a usable folder is checked where the folder is read."""
+    """An optional free string (a folder or file path): not empty, at most ``MAX_TEXT`` characters.
+    Whether it names a usable folder or file is checked where it is read."""
 
     def check(self, name: str, value: Any) -> str | None:
         if value is None or (isinstance(value, str) and 0 < len(value) <= MAX_TEXT):
@@ -229,6 +233,20 @@ class TrainConfig:
     width: int = _field(64, Number(lo=4, hi=1024, integer=True), "channels / hidden units of the model")
     norm: str = _field("batch", Choice(("batch", "none")),
                        "normalisation after each convolution: BatchNorm or none (cnn1d, cnn1d-s1, cnn2d)")
+    attention: str = _field("none", Choice(ATTENTIONS),
+                            "channel attention in the convolution blocks: none or se (squeeze-and-excitation)")
+    se_reduction: int = _field(4, Number(lo=1, hi=64, integer=True),
+                               "squeeze-and-excitation reduction r: the excitation has channels / r hidden units")
+    bbn: bool = _field(False, Flag(), "BBN: two branches (instance and reversed sampling) handed over by "
+                       "cumulative learning")
+    # transfer and decoupling
+    init_checkpoint: str | None = _field(None, Text(),
+                                         "start from this checkpoint (procrustes train --save-checkpoint)")
+    finetune: str = _field("full", Choice(FINETUNES),
+                           "with init_checkpoint: train every layer (full) or only a new classifier (linear-probe)")
+    classifier_retrain_epochs: int = _field(0, Number(lo=0, hi=10_000, integer=True),
+                                            "cRT: epochs of a new classifier on frozen features, class-balanced, "
+                                            "after the main epochs (0: off)")
     # major feature weakening
     mfw_strength: float = _field(RECOMMENDED_STRENGTH, Number(lo=0, hi=1),
                                  "MFW mixing strength s (with mixer mfw; 0 mixes nothing)")
@@ -280,7 +298,11 @@ class TrainConfig:
     lr: float = _field(0.05, Number(lo=0, hi=100, lo_open=True), "learning rate")
     lr_schedule: str = _field("cosine", Choice(("cosine", "constant", "step-warmup")),
                               "learning-rate schedule (step-warmup: 5 warm-up epochs, x0.01 at 80 %, x0.0001 at 90 %)")
-    augment: str = _field("none", Choice(("none", "crop-flip")), "augmentation of image batches (on the device)")
+    augment: str = _field("none", Choice(tuple(AUGMENTS)),
+                          "augmentation of training batches on the device (signal: shift, amplitude, noise, time warp)")
+    augment_classes: str = _field("all", Choice(AUGMENT_CLASSES),
+                                  "whose samples are augmented: all, minor (the tail group), inverse (1 − n_c/n_max)")
+    augment_prob: float = _field(1.0, Number(lo=0, hi=1), "probability that a chosen class's sample is augmented")
     amp: bool = _field(False, Flag(), "mixed precision (bfloat16) on CUDA")
     optimizer: str = _field("sgd", Choice(("sgd", "adam")), "optimiser")
     momentum: float = _field(0.9, Number(lo=0, hi=1, hi_open=True), "SGD momentum")

@@ -43,6 +43,14 @@ def test_config_file_with_flags_overriding(tmp_path):
         (["--lr", "-1"], "lr=-1"),
         (["--profile", "custom", "--counts", "5,5"], "counts"),
         (["--dataset", "mnist", "--data-dir", "/no/such/folder"], "no such folder"),
+        (["--augment", "rotate"], "augment='rotate'"),
+        (["--augment", "signal", "--augment-prob", "1.5"], "augment_prob=1.5"),
+        (["--augment-classes", "tail"], "augment_classes='tail'"),
+        (["--attention", "cbam"], "attention='cbam'"),
+        (["--bbn", "1", "--sampler", "oversample"], "bbn=true with sampler='oversample'"),
+        (["--init-checkpoint", "/no/such/file.pt"], "init_checkpoint='/no/such/file.pt': no such file"),
+        (["--finetune", "linear-probe"], "finetune='linear-probe' with init_checkpoint=None"),
+        (["--save-checkpoint", "/no/such/folder/net.pt"], "save_checkpoint='/no/such/folder/net.pt': folder"),
     ],
 )
 def test_bad_values_exit_2_with_one_line_and_no_file(tmp_path, capsys, args, message):
@@ -51,6 +59,32 @@ def test_bad_values_exit_2_with_one_line_and_no_file(tmp_path, capsys, args, mes
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and err[0].startswith("error: ")
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_saved_checkpoint_starts_a_linear_probe_and_a_fine_tuned_run(tmp_path, capsys):
+    checkpoint, out = tmp_path / "balanced.pt", tmp_path / "probe.json"
+    assert main(["train", *TINY, "--ratio", "1", "--save-checkpoint", str(checkpoint)]) == 0
+    assert "saved checkpoint" in capsys.readouterr().err
+    assert main(["train", *TINY, "--init-checkpoint", str(checkpoint), "--finetune", "linear-probe",
+                 "--classifier-retrain-epochs", "1", "--out", str(out)]) == 0
+    history = RunHistory.load(out)
+    assert history.config.init_checkpoint == str(checkpoint) and [r.stage for r in history.records] == [1, 1, 2]
+    assert main(["train", *TINY, "--init-checkpoint", str(checkpoint)]) == 0
+
+
+def test_a_checkpoint_of_other_classes_or_inputs_exits_2_and_writes_nothing(tmp_path, capsys):
+    toy = ["--dataset", "toy2d", "--n-samples", "600", "--width", "4", "--epochs", "1", "--threads", "1", "--quiet"]
+    checkpoint, out = tmp_path / "spiral.pt", tmp_path / "run.json"
+    assert main(["train", *toy, "--ratio", "1", "--save-checkpoint", str(checkpoint)]) == 0
+    capsys.readouterr()
+    for args in (["--toy-shape", "blobs"], ["--dataset", "mnist1d", "--model", "mlp"]):
+        assert main(["train", *toy, *args, "--init-checkpoint", str(checkpoint), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: init_checkpoint='{checkpoint}': ")
+        assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["spiral.pt"]
+    (tmp_path / "spiral.pt").write_bytes(b"\x00" * 64)
+    assert main(["train", *toy, "--init-checkpoint", str(checkpoint), "--out", str(out)]) == 2
+    assert "not a Procrustes checkpoint" in capsys.readouterr().err and not out.exists()
 
 
 def test_bad_config_file_is_one_line(tmp_path, capsys):

@@ -11,7 +11,14 @@ import pytest
 from procrustes_core import ProcrustesError, TrainConfig, Trainer, build_data
 from procrustes_core.cli import main as cli_main
 from procrustes_core.config import field_rule
-from procrustes_core.methods.catalogue import LOSSES, METHODS, MIXERS, SAMPLERS, check_combination
+from procrustes_core.methods.catalogue import (
+    CHECKPOINT_PLACEHOLDER,
+    LOSSES,
+    METHODS,
+    MIXERS,
+    SAMPLERS,
+    check_combination,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = TrainConfig(n_samples=1000, ratio=10, width=8, epochs=1, threads=1, device="cpu")
@@ -23,6 +30,22 @@ def data():
     return build_data(BASE)
 
 
+@pytest.fixture(scope="module")
+def checkpoints(data, tmp_path_factory):
+    """A checkpoint of the network a run builds (untrained: only its shapes matter here), per network."""
+    folder, made = tmp_path_factory.mktemp("checkpoints"), {}
+
+    def checkpoint_for(config: TrainConfig) -> str:
+        network = BASE.replace(attention=config.attention, bbn=config.bbn, ldam_cosine=config.ldam_cosine,
+                               loss="ldam" if config.loss == "ldam" else "ce")
+        key = network.to_query()
+        if key not in made:
+            made[key] = str(Trainer(network, data).save_checkpoint(folder / f"net{len(made)}.pt"))
+        return made[key]
+
+    return checkpoint_for
+
+
 def pair_settings(a: str, b: str) -> dict | None:
     """Both methods' settings, or None when they set one field to two values (two losses, two samplers)."""
     first, second = METHODS[a].settings, METHODS[b].settings
@@ -31,6 +54,8 @@ def pair_settings(a: str, b: str) -> dict | None:
     merged = {**first, **second}
     if "drw_epoch" in merged:
         merged.update(drw_epoch=1, epochs=2)  # one plain epoch, then one re-weighted
+    if "classifier_retrain_epochs" in merged:
+        merged.update(classifier_retrain_epochs=1)  # one epoch, then one of classifier re-training
     return merged
 
 
@@ -61,11 +86,14 @@ def test_there_are_many_compatible_and_some_incompatible_pairs():
     assert len(COMPATIBLE) > 100 and len(INCOMPATIBLE) > 10
 
 
-def test_every_compatible_pair_trains_one_epoch(data):
+def test_every_compatible_pair_trains_one_epoch(data, checkpoints):
     failures = []
     for a, b, settings in COMPATIBLE:
-        trainer = Trainer(BASE.replace(**settings), data)
+        config = BASE.replace(**settings)
+        if config.init_checkpoint == CHECKPOINT_PLACEHOLDER:  # the catalogue's stand-in for a saved network
+            config = config.replace(init_checkpoint=checkpoints(config))
         try:
+            trainer = Trainer(config, data)
             record = list(trainer.epochs())[-1]
         except Exception as err:  # collect them all, then fail once with the list
             failures.append(f"{a} + {b}: {err}")
@@ -106,6 +134,24 @@ def test_every_incompatible_pair_is_refused_with_one_line_naming_a_field_of_each
     ({"loss": "ldam", "tau_norm": 1.0},
      "tau_norm=1 with loss='ldam' and ldam_cosine=true: the cosine classifier's weights are already normalised; "
      "set ldam_cosine=false or tau_norm=0"),
+    ({"augment": "crop-flip"}, "augment='crop-flip': needs images, dataset 'mnist1d' holds signals"),
+    ({"dataset": "cifar10", "augment": "time-warp"},
+     "augment='time-warp': needs signals, dataset 'cifar10' holds images"),
+    ({"bbn": True, "sampler": "class-balanced"},
+     "bbn=true with sampler='class-balanced': BBN draws its branches' batches itself (instance and reversed "
+     "sampling); keep sampler='instance'"),
+    ({"bbn": True, "loss": "balanced-softmax"},
+     "loss='balanced-softmax' and bbn=true: both correct for the class prior; a run corrects it once, "
+     "so keep one of them"),
+    ({"classifier_retrain_epochs": 10, "la_tau": 1.0},
+     "la_tau=1 and classifier_retrain_epochs=10: both correct for the class prior; a run corrects it once, "
+     "so keep one of them"),
+    ({"finetune": "linear-probe"},
+     "finetune='linear-probe' with init_checkpoint=None: there is no pre-trained network to probe; give "
+     "init_checkpoint (a file of procrustes train --save-checkpoint)"),
+    ({"finetune": "linear-probe", "init_checkpoint": "x.pt", "bbn": True},
+     "finetune='linear-probe' with bbn=true: a linear probe freezes the features BBN's branches are there to "
+     "learn; use finetune='full' or bbn=false"),
 ])
 def test_documented_contradictions_give_their_message(settings, message):
     with pytest.raises(ProcrustesError) as info:

@@ -60,6 +60,10 @@ class EpochRecord:
     loss_weights: list[float] | None = None  # per-class loss weights used in this epoch (None: all equal)
     # the same model scored under other post-hoc settings: {name: {field: value}} for VARIANT_FIELDS
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stage: int = 1  # 2: classifier re-training (cRT) after the run's epochs
+    bbn_alpha: float | None = None  # BBN: the conventional branch's weight α in this epoch
+    # BBN: each branch alone on the test set, per-class accuracy: {"conventional": [...], "re-balancing": [...]}
+    branch_test_acc: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +101,20 @@ class RunHistory:
 
         means = [group_means(getattr(r, metric), self.groups) for r in self.records]
         return {group: [m[group] for m in means] for group in self.groups}
+
+    def branch_group_series(self) -> dict[str, dict[str, list[float]]]:
+        """BBN runs: each branch's test accuracy averaged over each group, per epoch —
+        ``{"conventional": {"major": [...], "minor": [...]}, "re-balancing": {...}}`` (empty otherwise)."""
+        from .metrics import group_means
+
+        records = [r for r in self.records if r.branch_test_acc]
+        if not records:
+            return {}
+        out: dict[str, dict[str, list[float]]] = {}
+        for branch in records[0].branch_test_acc:
+            means = [group_means(r.branch_test_acc[branch], self.groups) for r in records]
+            out[branch] = {group: [m[group] for m in means] for group in self.groups}
+        return out
 
     @property
     def head(self) -> str:
@@ -154,10 +172,16 @@ class RunHistory:
         """One row per epoch with the overall and group metrics."""
         import pandas as pd
 
+        from .metrics import group_means
+
         rows = []
         for r in self.records:
-            row = {"epoch": r.epoch, "accuracy": r.accuracy, "balanced_acc": r.balanced_acc,
+            row = {"epoch": r.epoch, "stage": r.stage, "accuracy": r.accuracy, "balanced_acc": r.balanced_acc,
                    "train_loss": r.train_loss, "lr": r.lr, "mfw_strength": r.mfw_strength, "seconds": r.seconds}
+            if r.bbn_alpha is not None:
+                row["bbn_alpha"] = r.bbn_alpha
+            for branch, acc in (r.branch_test_acc or {}).items():
+                row.update({f"{branch}_test_acc_{g}": v for g, v in group_means(acc, self.groups).items()})
             row.update({f"train_acc_{g}": v for g, v in r.group_train_acc.items()})
             row.update({f"test_acc_{g}": v for g, v in r.group_test_acc.items()})
             rows.append(row)
@@ -276,6 +300,18 @@ class _Confusion:
 
 
 _ACCURACIES = _Numbers(_UNIT, "numbers in [0, 1] or null", per_class=True)
+@dataclass(frozen=True)
+class _Branches:
+    """BBN's per-branch test accuracy: branch name → one accuracy per class (or the field null)."""
+
+    def check(self, name: str, value: Any, num_classes: int, groups: dict) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not 1 <= len(value) <= 4 or not all(_names(k) for k in value):
+            raise _Invalid(f"{name!r} must map branch names to per-class accuracies, not {shown(value)}")
+        return {k: _ACCURACIES.check(f"{name}.{k}", v, num_classes, groups) for k, v in value.items()}
+
+
 RECORD_SCHEMA: dict[str, Any] = {
     "train_acc": _ACCURACIES, "test_acc": _ACCURACIES, "precision": _ACCURACIES, "recall": _ACCURACIES,
     "f1": _ACCURACIES,
@@ -293,6 +329,10 @@ RECORD_SCHEMA: dict[str, Any] = {
     "confusion": _Confusion(),
     "loss_weights": _Numbers(_NON_NEGATIVE, "non-negative numbers (or be null)", per_class=True,
                              nullable=False, optional=True),
+    "stage": _Numbers(Number(lo=1, hi=2, integer=True), "1 (training) or 2 (classifier re-training)",
+                      nullable=False),
+    "bbn_alpha": _Numbers(_UNIT, "a number in [0, 1] (or be null)", nullable=False, optional=True),
+    "branch_test_acc": _Branches(),
 }
 REQUIRED = tuple(f.name for f in fields(EpochRecord) if f.default is f.default_factory is MISSING)
 
@@ -352,9 +392,9 @@ def _validated(cls: type[RunHistory], data: Any) -> RunHistory:
             record = _record(raw, num_classes, groups, variants)
         except _Invalid as err:
             raise _Invalid(f"record {i}: {err}") from None
-        if not last_epoch < record.epoch <= config.epochs:
+        if not last_epoch < record.epoch <= config.epochs + config.classifier_retrain_epochs:
             raise _Invalid(f"record {i}: 'epoch' must be an integer after {last_epoch} and ≤ the config's "
-                           f"{config.epochs} epochs, not {shown(record.epoch)}")
+                           f"{config.epochs + config.classifier_retrain_epochs} epochs, not {shown(record.epoch)}")
         last_epoch = record.epoch
         records.append(record)
     return cls(config, list(counts), groups, list(names), records, stopped, threads, variants, list(warnings))

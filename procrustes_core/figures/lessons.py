@@ -123,6 +123,52 @@ def toy_mix(points, mixed, labels, groups: Mapping[str, Sequence[int]], class_na
     return fig
 
 
+def augmentation_figure(originals, augmented, labels, class_names: Sequence[str],
+                        title: str = "Minor-class samples before and after augmentation (labels kept)") -> go.Figure:
+    """A few samples and the same samples augmented (``data.augment.augmentation_examples`` gives both):
+    signals as two lines per panel, images side by side (first channel, or their mean), 2-D points
+    with a line to where augmentation moved them."""
+    from plotly.subplots import make_subplots
+
+    originals, augmented, labels = np.asarray(originals), np.asarray(augmented), np.asarray(labels)
+    n = len(labels)
+    if originals.ndim == 2:  # feature vectors: show the first two features
+        fig = go.Figure()
+        xs, ys = [], []
+        for i in range(n):
+            xs += [originals[i, 0], augmented[i, 0], None]
+            ys += [originals[i, 1], augmented[i, 1], None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#bbbbbb", width=1), name="moved"))
+        fig.add_trace(go.Scatter(x=originals[:, 0], y=originals[:, 1], mode="markers", name="original",
+                                 marker=dict(size=8, color="#08519c")))
+        fig.add_trace(go.Scatter(x=augmented[:, 0], y=augmented[:, 1], mode="markers", name="augmented",
+                                 marker=dict(size=8, symbol="x", color="#cb181d")))
+        fig.update_layout(title=title, height=420, margin=dict(t=50, b=40, l=50, r=20))
+        return fig
+    titles = [f"class {class_names[int(c)]}" for c in labels]
+    if originals.ndim == 3:  # signals (n, channels, length)
+        fig = make_subplots(rows=n, cols=1, subplot_titles=titles, vertical_spacing=0.08)
+        for row in range(n):
+            first = row == 0
+            fig.add_trace(go.Scatter(y=originals[row].mean(0), mode="lines", name="original", showlegend=first,
+                                     legendgroup="original", line=dict(color="#08519c", width=2)), row=row + 1, col=1)
+            fig.add_trace(go.Scatter(y=augmented[row].mean(0), mode="lines", name="augmented", showlegend=first,
+                                     legendgroup="augmented", line=dict(color="#cb181d", width=2, dash="dash")),
+                          row=row + 1, col=1)
+        fig.update_layout(title=title, height=170 * n + 80, margin=dict(t=80, b=30, l=40, r=20))
+        return fig
+    fig = make_subplots(rows=2, cols=n, subplot_titles=titles + [""] * n, vertical_spacing=0.06,
+                        row_titles=["original", "augmented"])
+    for col in range(n):
+        for row, images in ((1, originals), (2, augmented)):
+            image = images[col].mean(0)
+            fig.add_trace(go.Heatmap(z=image[::-1], colorscale="gray", showscale=False), row=row, col=col + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    fig.update_layout(title=title, height=360, margin=dict(t=70, b=20, l=30, r=40))
+    return fig
+
+
 def gradient_vs_confidence(p_true, grad_norm, labels, groups: Mapping[str, Sequence[int]]) -> go.Figure:
     """Per-sample feature-gradient norm against the probability given to the true class."""
     p_true, grad_norm, labels = np.asarray(p_true), np.asarray(grad_norm), np.asarray(labels)

@@ -240,6 +240,27 @@ def group_curves(history: RunHistory, metrics: Sequence[str] = ("train_acc", "te
     return fig
 
 
+def branch_curves(history: RunHistory) -> go.Figure:
+    """A BBN run's hand-over: each branch's test accuracy alone, by group (solid: conventional,
+    dashed: re-balancing), and the conventional branch's weight α on a second axis."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    records = [r for r in history.records if r.branch_test_acc]
+    epochs = [r.epoch for r in records]
+    for (branch, by_group), dash in zip(history.branch_group_series().items(), ("solid", "dash")):
+        for group, values in by_group.items():
+            fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=f"{branch} branch, {group}",
+                                     line=dict(color=group_color(group), dash=dash, width=2)), secondary_y=False)
+    fig.add_trace(go.Scatter(x=epochs, y=[r.bbn_alpha for r in records], mode="lines", name="α (conventional weight)",
+                             line=dict(color="#555555", width=1, dash="dot")), secondary_y=True)
+    fig.update_layout(title="BBN: each branch alone on the test set, and α", height=380, margin=MARGIN,
+                      legend=LEGEND_BELOW, xaxis_title="epoch")
+    fig.update_yaxes(title_text="test accuracy", range=[0, 1.02], secondary_y=False)
+    fig.update_yaxes(title_text="α", range=[0, 1.02], secondary_y=True)
+    return fig
+
+
 def loss_curve(history: RunHistory, epochs: int | None = None) -> go.Figure:
     """The training objective per epoch and the mean un-mixed training loss of each group."""
     xs = [r.epoch for r in history.records]

@@ -1,11 +1,12 @@
-"""Build the objects one run's training loop calls — loss, sampler, mixer, loss-weight schedule and
-post-hoc setting — from a ``TrainConfig`` and the run's class counts."""
+"""Build the objects one run's training loop calls — loss, sampler, mixer, loss-weight schedule,
+post-hoc setting and BBN's cumulative learning — from a ``TrainConfig`` and the run's class counts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..config import TrainConfig
+from .bbn import CumulativeLearning
 from .losses import Loss, build_loss, effective_number_weights
 from .mfw import MajorFeatureWeakening
 from .mixers import Mixer, Mixup, Remix
@@ -23,6 +24,7 @@ class RunMethods:
     mixer: Mixer | None  # None: no mixing at all
     loss_weights: LossWeights
     posthoc: PostHoc
+    branches: CumulativeLearning | None = None  # BBN's second sampler and α schedule; None: one branch
 
 
 def build_mixer(config: TrainConfig, counts: list[int], position: int, num_positions: int) -> Mixer | None:
@@ -41,7 +43,8 @@ def build_mixer(config: TrainConfig, counts: list[int], position: int, num_posit
 
 def build_methods(config: TrainConfig, counts: list[int], mix_position: int = -1,
                   num_positions: int = 1) -> RunMethods:
-    """The loss, sampler, mixer, loss-weight schedule and post-hoc setting of ``config`` for ``counts``."""
+    """The loss, sampler, mixer, loss-weight schedule, post-hoc setting and BBN's cumulative learning (if
+    ``bbn``) of ``config`` for ``counts``."""
     c, counts = config, list(counts)
     loss = build_loss(c.loss, counts, focal_gamma=c.focal_gamma, cb_beta=c.cb_beta,
                       ldam_max_margin=c.ldam_max_margin, ldam_scale=c.ldam_scale, la_loss_tau=c.la_loss_tau,
@@ -54,4 +57,5 @@ def build_methods(config: TrainConfig, counts: list[int], mix_position: int = -1
     else:
         weights = LossWeights(loss.loss_weights, c.weight_schedule, c.epochs, c.weight_until)
     mixer = build_mixer(c, counts, mix_position, num_positions)
-    return RunMethods(loss, sampler, mixer, weights, PostHoc(c.la_tau, c.tau_norm))
+    branches = CumulativeLearning(c.epochs, seed=c.seed) if c.bbn else None
+    return RunMethods(loss, sampler, mixer, weights, PostHoc(c.la_tau, c.tau_norm), branches)

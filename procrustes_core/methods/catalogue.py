@@ -7,10 +7,13 @@ lessons list; ``config.py`` takes its choices of loss, sampler and mixer from he
 it first; front ends call it to show the problem before training). The objects the training loop
 calls are built in ``build.py``.
 
-A run combines one loss, one sampler, one mixer, a loss-weight schedule and post-hoc steps. The
-one rule: **a run corrects for the class prior at most once** — by a re-balancing sampler, a
-re-weighting or prior-adjusting loss, DRW, gradient scaling, or a post-hoc step, not by two of them
-(the second would push the classifier past balance, towards the minor classes).
+A run combines one loss, one sampler, one mixer, a loss-weight schedule and post-hoc steps, and on
+top of them an augmentation, a network variant (squeeze-and-excitation, the two-branch BBN) and a
+transfer step (fine-tuning or a linear probe from a checkpoint, classifier re-training). The one
+rule: **a run corrects for the class prior at most once** — by a re-balancing sampler, a
+re-weighting or prior-adjusting loss, DRW, gradient scaling, BBN's reversed branch, classifier
+re-training or a post-hoc step, not by two of them (the second would push the classifier past
+balance, towards the minor classes).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ..errors import ProcrustesError, shown
 if TYPE_CHECKING:  # the config imports this module, never the other way round at run time
     from ..config import TrainConfig
 
-KINDS = ("loss", "sampler", "mixer", "schedule", "post-hoc")
+KINDS = ("loss", "sampler", "mixer", "schedule", "post-hoc", "augmentation", "network", "transfer")
 
 # The strength to start from when weakening is turned on (the config's default ``mfw_strength``).
 # With the config's other MFW defaults it did best on a validation split of MNIST-1D step-100 among
@@ -35,6 +38,21 @@ MFW_SCHEDULES = ("constant", "warmup", "linear", "cosine", "until-equal")
 RAMPS = ("constant", "linear", "cosine")  # how a loss-weight curriculum moves from uniform to full
 SYNTHETIC = ("smote", "borderline-smote")  # samplers that synthesise feature vectors
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # digits' 8x8 pictures count as vectors
+
+# What each dataset holds, for augmentation (digits' 8x8 pictures are images here: they can be shifted and turned).
+DATA_KINDS = {"mnist1d": "signal", "digits": "image", "toy2d": "vector", "mnist": "image", "fashion-mnist": "image",
+              "cifar10": "image", "cifar100": "image"}
+# Augmentations by name, with the kinds of data each applies to (data/augment.py builds them).
+AUGMENTS: dict[str, tuple[str, ...]] = {
+    "none": ("signal", "image", "vector"),
+    "crop-flip": ("image",), "affine": ("image",), "crop-flip-affine": ("image",),
+    "shift": ("signal",), "shift-pad": ("signal",), "amplitude": ("signal",), "time-warp": ("signal",),
+    "signal": ("signal",), "noise": ("signal", "image", "vector"),
+}
+AUGMENT_CLASSES = ("all", "minor", "inverse")
+ATTENTIONS = ("none", "se")
+FINETUNES = ("full", "linear-probe")
+CHECKPOINT_PLACEHOLDER = "pretrained.pt"  # what the catalogue's transfer methods name: a saved checkpoint
 
 
 @dataclass(frozen=True)
@@ -140,6 +158,42 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     _m("tau-norm", "post-hoc", "τ-normalised classifier: class weight vectors divided by their norm^τ",
        "z_c ← W_c·h / ‖W_c‖^τ + b_c", {"tau_norm": 1.0}, ("tau_norm",), corrects_prior=True,
        reference="Decoupling Representation and Classifier for Long-Tailed Recognition, ICLR 2020"),
+    # ---------------------------------------------------------------- augmentation
+    _m("augment", "augmentation", "augmentation of the training batches on the device: new views, same labels",
+       "x̃_i = T(x_i) with probability q·p_{y_i};  signals: shift ±10 %, amplitude ×U(0.8, 1.2), noise 0.05·std, "
+       "time warp;  images: crop + flip, rotation ±10°, scale ×U(0.9, 1.1)",
+       {"augment": "signal"}, ("augment", "augment_classes", "augment_prob"),
+       reference="Data Augmentation of Wearable Sensor Data for Parkinson's Disease Monitoring using "
+                 "Convolutional Neural Networks, ICMI 2017 (shift, scaling, jitter, time warp)"),
+    _m("minor-augment", "augmentation", "augment only the minor classes' samples: new views where data are scarce",
+       "p_c = 1 for the tail group's classes, else 0;  augment_classes=inverse: p_c = 1 − n_c / n_max",
+       {"augment": "signal", "augment_classes": "minor"}, ("augment", "augment_classes", "augment_prob")),
+    # ---------------------------------------------------------------- network variants
+    _m("se", "network", "squeeze-and-excitation: each convolution block re-weights its channels from their means",
+       "s = σ(W₂ ReLU(W₁ mean(h))),  h_k ← s_k·h_k,  W₁: C → C/r,  W₂: C/r → C", {"attention": "se"},
+       ("se_reduction",), reference="Squeeze-and-Excitation Networks, CVPR 2018"),
+    _m("bbn", "network", "bilateral-branch network: a conventional and a re-balancing branch, handed over by "
+       "cumulative learning",
+       "z = 2(α W_c f_c(x_c) + (1 − α) W_r f_r(x_r)) + b,  L = α ℓ(z, y_c) + (1 − α) ℓ(z, y_r),  α = 1 − (e/E)²;  "
+       "x_c instance-sampled, x_r with P(class c) ∝ 1/n_c;  α = ½ at evaluation",
+       {"bbn": True}, (), corrects_prior=True,
+       reference="BBN: Bilateral-Branch Network with Cumulative Learning for Long-Tailed Visual Recognition, "
+                 "CVPR 2020"),
+    # ---------------------------------------------------------------- transfer and decoupling
+    _m("finetune", "transfer", "fine-tuning: start from a saved network (e.g. pre-trained on balanced data), "
+       "train all of it",
+       "θ₀ = θ_pre (every layer, the classifier too),  then the run's training",
+       {"init_checkpoint": CHECKPOINT_PLACEHOLDER}, ("init_checkpoint", "finetune"),
+       reference="How transferable are features in deep neural networks?, NeurIPS 2014"),
+    _m("linear-probe", "transfer", "linear probe: frozen pre-trained features, a new linear classifier trained on them",
+       "z = W h_pre(x) + b,  h_pre frozen (BatchNorm too),  only W, b trained (W, b new)",
+       {"init_checkpoint": CHECKPOINT_PLACEHOLDER, "finetune": "linear-probe"}, ("init_checkpoint",),
+       reference="How transferable are features in deep neural networks?, NeurIPS 2014"),
+    _m("crt", "transfer", "classifier re-training: after the main epochs, a new classifier on frozen features, "
+       "class-balanced sampling",
+       "stage 2, E₂ more epochs: W, b re-drawn, features frozen,  P(sample i) ∝ 1/n_{y_i},  lr schedule restarted",
+       {"classifier_retrain_epochs": 10}, ("classifier_retrain_epochs",), corrects_prior=True,
+       reference="Decoupling Representation and Classifier for Long-Tailed Recognition, ICLR 2020 (cRT)"),
 ]}
 
 LOSSES = tuple(name for name, m in METHODS.items() if m.kind == "loss")
@@ -179,6 +233,10 @@ def prior_corrections(config: TrainConfig) -> list[str]:
         found.append(f"la_tau={config.la_tau:g}")
     if config.tau_norm:
         found.append(f"tau_norm={config.tau_norm:g}")
+    if config.bbn:
+        found.append("bbn=true")
+    if config.classifier_retrain_epochs:
+        found.append(f"classifier_retrain_epochs={config.classifier_retrain_epochs}")
     return found
 
 
@@ -187,6 +245,19 @@ def check_combination(config: TrainConfig) -> None:
     if config.sampler in SYNTHETIC and config.dataset in IMAGE_DATASETS:
         raise ProcrustesError(f"sampler={config.sampler!r} with dataset={config.dataset!r}: SMOTE interpolates "
                               "feature vectors (mnist1d, digits, toy2d), not images; use sampler='oversample'")
+    kind = DATA_KINDS.get(config.dataset)
+    if kind is not None and kind not in AUGMENTS[config.augment]:
+        needs = " or ".join(k + "s" for k in AUGMENTS[config.augment])
+        raise ProcrustesError(f"augment={config.augment!r}: needs {needs}, dataset {config.dataset!r} holds {kind}s")
+    if config.bbn and config.sampler != "instance":
+        raise ProcrustesError(f"bbn=true with sampler={config.sampler!r}: BBN draws its branches' batches itself "
+                              "(instance and reversed sampling); keep sampler='instance'")
+    if config.finetune == "linear-probe" and config.init_checkpoint is None:
+        raise ProcrustesError("finetune='linear-probe' with init_checkpoint=None: there is no pre-trained network "
+                              "to probe; give init_checkpoint (a file of procrustes train --save-checkpoint)")
+    if config.finetune == "linear-probe" and config.bbn:
+        raise ProcrustesError("finetune='linear-probe' with bbn=true: a linear probe freezes the features BBN's "
+                              "branches are there to learn; use finetune='full' or bbn=false")
     corrections = prior_corrections(config)
     if len(corrections) > 1:
         raise ProcrustesError(f"{corrections[0]} and {corrections[1]}: both correct for the class prior; "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.nets import BlockNet
+from ..models.nets import BlockNet, TwoBranchNet
 
 EVAL_BATCH = 2048
 
@@ -53,3 +53,15 @@ def evaluate(model: BlockNet, x: torch.Tensor, y: torch.Tensor, with_grad: bool 
         losses.append(loss)
     model.train(was_training)
     return Evaluation(torch.cat(logits), torch.cat(losses), torch.cat(norms) if with_grad else None)
+
+
+def evaluate_branches(model: TwoBranchNet, x: torch.Tensor, batch_size: int = EVAL_BATCH) -> dict[str, torch.Tensor]:
+    """Each branch of a BBN network alone, in eval mode: ``{"conventional": logits, "re-balancing": logits}``,
+    the classifier seeing one branch's features (α = 1, or α = 0) and zeros for the other's."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = {name: torch.cat([model.branch_logits(x[i:i + batch_size], b) for i in range(0, len(x), batch_size)])
+               for b, name in enumerate(model.BRANCHES)}
+    model.train(was_training)
+    return out

@@ -7,12 +7,21 @@
         print(record.epoch, record.group_train_acc, record.balanced_acc)
 
 Each epoch: the sampler's order, then mini-batch SGD on the configured loss with the epoch's loss
-weights — and, when the run has a mixer, the mini-batch's mixing (major feature weakening, mixup or
-remix) applied inside the model's forward pass, at the position the mixer drew. At the end of the
-epoch, evaluation passes in eval mode over the un-mixed training set (per-class accuracy, loss and
-feature-gradient norm) and over the balanced test and validation sets, scored under the run's
-post-hoc setting and under each named variant (``Trainer(config, variants={...})``), so that
-"with and without logit adjustment" needs one training, not two.
+weights — on batches augmented on the device if the run augments — and, when the run has a mixer,
+the mini-batch's mixing (major feature weakening, mixup or remix) applied inside the model's forward
+pass, at the position the mixer drew. At the end of the epoch, evaluation passes in eval mode over
+the un-mixed training set (per-class accuracy, loss and feature-gradient norm) and over the balanced
+test and validation sets, scored under the run's post-hoc setting and under each named variant
+(``Trainer(config, variants={...})``), so that "with and without logit adjustment" needs one
+training, not two.
+
+Variants of the loop, each in one place: BBN (``bbn``) trains its two branches on two batches per
+step (``methods/bbn.py`` holds the step's objective; its records carry α and each branch's per-class
+test accuracy); a run may start from a checkpoint (``init_checkpoint``; ``finetune='linear-probe'``
+trains only a new classifier on the frozen features); and classifier re-training
+(``classifier_retrain_epochs`` = E₂) adds a second stage after the ``epochs`` of the first: a
+re-drawn classifier on frozen features, class-balanced sampling, no mixing, a fresh optimiser and
+the learning-rate schedule restarted over E₂ — its records go on from epoch ``epochs + 1``.
 
 The loop keeps its place between steps (``steps`` can be left at any event and called again: it
 goes on with the next mini-batch), and ``history`` always holds the epochs finished so far.
@@ -25,7 +34,9 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..analysis.history import EpochRecord, RunHistory
@@ -36,11 +47,14 @@ from ..data.datasets import Data, build_data
 from ..errors import ProcrustesError, TrainingDiverged, shown
 from ..methods.build import build_methods
 from ..methods.catalogue import check_combination
+from ..methods.mixers import Mixer
 from ..methods.posthoc import PostHoc, log_prior
+from ..methods.samplers import PowerSampler, Sampler
 from ..methods.schedules import learning_rate
 from ..models.init import initialise
-from ..models.nets import BlockNet, build_model, mix_position
-from .evaluation import EVAL_BATCH, evaluate
+from ..models.nets import BlockNet, TwoBranchNet, build_model, mix_position
+from .checkpoint import apply_checkpoint, load_checkpoint, network_header, save_checkpoint
+from .evaluation import EVAL_BATCH, evaluate, evaluate_branches
 from .events import StepEvent
 
 CONFUSION_EVERY_EPOCH_UP_TO = 20  # classes; above that only the last epoch keeps its confusion matrix
@@ -75,7 +89,8 @@ def build_network(config: TrainConfig, data: Data, generator: torch.Generator) -
     head = "cosine" if config.loss == "ldam" and config.ldam_cosine else "linear"
     with torch.device("meta"):  # shapes only: the global random generator is not touched
         model = build_model(config.model, data.input_shape, data.num_classes, config.width, data.kind,
-                            config.dataset, head=head, scale=config.ldam_scale, norm=config.norm)
+                            config.dataset, head=head, scale=config.ldam_scale, norm=config.norm,
+                            attention=config.attention, se_reduction=config.se_reduction, two_branches=config.bbn)
     return initialise(model.to_empty(device="cpu"), generator)
 
 
@@ -99,6 +114,11 @@ def chance_warning(epoch: int, train_acc: list[float], train_loss: float, lr: fl
             f"lower lr (now {lr:g})")
 
 
+def _stream(seed: int, purpose: int) -> torch.Generator:
+    """A generator of its own for one purpose of a run (re-drawing the classifier for cRT, ...)."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, purpose]).generate_state(1)[0]))
+
+
 @dataclass
 class _Epoch:
     """Where the loop stands inside the epoch in progress."""
@@ -109,6 +129,10 @@ class _Epoch:
     strength: float
     loss_weights: list[float] | None
     loss_weights_t: torch.Tensor | None
+    mixer: Mixer | None = None  # None: nothing mixed this epoch
+    stage: int = 1  # 2: classifier re-training
+    alpha: float | None = None  # BBN: the conventional branch's weight this epoch
+    reversed_order: torch.Tensor | None = None  # BBN: the re-balancing branch's samples
     batch: int = 0
     total_loss: torch.Tensor | None = None
     correct: torch.Tensor | None = None
@@ -128,18 +152,25 @@ class Trainer:
         check_combination(config)  # contradicting methods fail here, before any data is built
         self.config = config
         self.device = resolve_device(config.device)
+        checkpoint = load_checkpoint(config.init_checkpoint) if config.init_checkpoint else None
         self.threads = config.threads or default_threads()
         torch.set_num_threads(self.threads)
         self.data = data if data is not None else build_data(config)
         data = self.data
-        self.model = build_network(config, data, torch.Generator().manual_seed(config.seed)).to(self.device)
+        model = build_network(config, data, torch.Generator().manual_seed(config.seed))
+        if checkpoint is not None:  # the weights it fits, or one line saying why not, before anything trains
+            apply_checkpoint(checkpoint, config, data, model)
+        self.model = model.to(self.device)
         position = mix_position(config.mfw_layer, self.model) if config.mixer == "mfw" else -1
         methods = build_methods(config, data.counts, position, self.model.num_positions)
         self.loss, self.sampler, self.mixer = methods.loss, methods.sampler, methods.mixer
-        self.loss_weights, self.posthoc = methods.loss_weights, methods.posthoc
+        self.loss_weights, self.posthoc, self.branches = methods.loss_weights, methods.posthoc, methods.branches
         self.variants = dict(variants or {})
         self.batch_rng = torch.Generator().manual_seed(config.seed)
-        self.augment = build_augment(config.augment, data, seed=config.seed)
+        self.augment = build_augment(config.augment, data, seed=config.seed, classes=config.augment_classes,
+                                     prob=config.augment_prob)
+        self.total_epochs = config.epochs + config.classifier_retrain_epochs  # both stages
+        self.retrain_sampler: Sampler = PowerSampler(0.0)  # cRT's class-balanced sampling in stage 2
         self.autocast = config.amp and self.device.type == "cuda"
         self.x_train, self.y_train = data.x_train.to(self.device), data.y_train.to(self.device)
         # the pool the sampler draws from: the training set, plus synthetic samples for SMOTE
@@ -159,14 +190,25 @@ class Trainer:
         self._warned: set[str] = set()  # kinds of divergence warning already in the history
 
     def _optimizer(self) -> torch.optim.Optimizer:
+        """The config's optimiser over the parameters that learn (only the head's when features are frozen)."""
         c = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
         if c.optimizer == "adam":
-            return torch.optim.Adam(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-        return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+            return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
 
     @property
     def finished(self) -> bool:
-        return self.epoch >= self.config.epochs
+        return self.epoch >= self.total_epochs
+
+    @property
+    def stage(self) -> int:
+        """1 while the network trains, 2 during classifier re-training (cRT)."""
+        return 1 if self.epoch < self.config.epochs else 2
+
+    def save_checkpoint(self, path) -> Path:
+        """Write the current network's weights and header (``procrustes train --save-checkpoint``)."""
+        return save_checkpoint(self.model, network_header(self.config, self.data), path, self.config, self.epoch)
 
     def stop(self, reason: str) -> None:
         """Record why training ends before its last epoch (the history keeps every finished epoch)."""
@@ -207,36 +249,72 @@ class Trainer:
 
     def _begin_epoch(self) -> _Epoch:
         c, epoch = self.config, self.epoch
+        if epoch >= c.epochs:
+            return self._begin_retraining_epoch(epoch - c.epochs)
         lr = learning_rate(c.lr_schedule, c.lr, epoch, c.epochs)
+        weights = self.loss_weights.at(epoch)  # None: every class counts the same
+        order = self.sampler.order(self.y_pool, self.batch_rng)
+        strength = self.mixer.strength_at(epoch) if self.mixer is not None else 0.0
+        current = self._new_epoch(order, lr, strength, weights, self.mixer)
+        if self.branches is not None:  # BBN: the re-balancing branch's order and this epoch's α
+            current.reversed_order = self.branches.order(self.y_pool).to(self.device)
+            current.alpha = self.branches.alpha_at(epoch)
+        return current
+
+    def _begin_retraining_epoch(self, epoch: int) -> _Epoch:
+        """An epoch of classifier re-training (cRT, stage 2): frozen features, class-balanced order, no mixing."""
+        if epoch == 0:  # the stage begins: a new classifier, the features frozen, a fresh optimiser
+            initialise(self.model.head, _stream(self.config.seed, 23))
+            self.model.freeze_features()
+            self.optimizer = self._optimizer()
+        c = self.config
+        lr = learning_rate(c.lr_schedule, c.lr, epoch, c.classifier_retrain_epochs)
+        order = self.retrain_sampler.order(self.y_pool, self.batch_rng)
+        current = self._new_epoch(order, lr, 0.0, None, None)
+        current.stage = 2
+        return current
+
+    def _new_epoch(self, order: torch.Tensor, lr: float, strength: float, weights, mixer: Mixer | None) -> _Epoch:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        weights = self.loss_weights.at(epoch)  # None: every class counts the same
         weights_t = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=self.device)
-        order = self.sampler.order(self.y_pool, self.batch_rng).to(self.device)
         k = self.data.num_classes
         self._current = _Epoch(
-            order, math.ceil(len(order) / c.batch_size), lr,
-            self.mixer.strength_at(epoch) if self.mixer is not None else 0.0,
-            None if weights is None else [float(w) for w in weights], weights_t,
+            order.to(self.device), math.ceil(len(order) / self.config.batch_size), lr, strength,
+            None if weights is None else [float(w) for w in weights], weights_t, mixer,
             total_loss=torch.zeros((), device=self.device), correct=torch.zeros(k, device=self.device),
             seen=torch.zeros(k, device=self.device))
         return self._current
 
+    def _batch(self, order: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mini-batch ``batch`` of an epoch's ``order``, augmented if the run augments (labels as they are)."""
+        size = self.config.batch_size
+        idx = order[batch * size:(batch + 1) * size]
+        yb = self.y_pool[idx]
+        return self.augment(self.x_pool[idx], yb), yb
+
+    def _objective(self, epoch: _Epoch, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The logits and the training objective of one mini-batch, mixing where the epoch's mixer says."""
+        if epoch.mixer is None:
+            logits = self.model(xb)
+            return logits, self.loss(logits.float(), yb, epoch.loss_weights_t)
+        mixing = epoch.mixer.draw(yb, epoch.strength)
+        logits = self.model(xb, mixing.apply, mixing.position, mixing.after_norm)
+        return logits, self.loss(logits.float(), yb, epoch.loss_weights_t, mixing.labels)
+
     def _step(self, epoch: _Epoch) -> None:
         """One mini-batch: forward (mixing where the mixer says), loss, backward, optimiser step."""
         started = time.perf_counter()
-        size = self.config.batch_size
-        idx = epoch.order[epoch.batch * size:(epoch.batch + 1) * size]
-        xb, yb = self.augment(self.x_pool[idx]), self.y_pool[idx]
+        xb, yb = self._batch(epoch.order, epoch.batch)
+        # BBN: the re-balancing branch's batch of the same step joins it
+        rebalancing = None if epoch.reversed_order is None else self._batch(epoch.reversed_order, epoch.batch)
         self.model.train()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            if self.mixer is not None:
-                mixing = self.mixer.draw(yb, epoch.strength)
-                logits = self.model(xb, mixing.apply, mixing.position, mixing.after_norm)
-                loss = self.loss(logits.float(), yb, epoch.loss_weights_t, mixing.labels)
+            if rebalancing is not None:
+                logits, loss = self.branches.objective(self.model, self.loss, epoch.mixer, epoch.strength,
+                                                       epoch.alpha, epoch.loss_weights_t, xb, yb, *rebalancing)
             else:
-                logits = self.model(xb)
-                loss = self.loss(logits.float(), yb, epoch.loss_weights_t)
+                logits, loss = self._objective(epoch, xb, yb)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -264,20 +342,22 @@ class Trainer:
                       f"lower lr (now {self.config.lr:g})")
             raise TrainingDiverged(self.history.stopped, self.history)
         self._warn("loss", loss_warning(self.epoch + 1, train_loss, self.data.num_classes, self.config.lr))
-        if (self.epoch + 1) % self.config.eval_every and self.epoch + 1 < self.config.epochs:
+        last_of_a_stage = self.epoch + 1 in (self.config.epochs, self.total_epochs)
+        if (self.epoch + 1) % self.config.eval_every and not last_of_a_stage:
             self.epoch += 1  # trained, not evaluated: no record for this epoch
             self.seconds += time.perf_counter() - started
             return None
         record = self._record(train_loss, epoch.lr, epoch.strength)
-        record.loss_weights = epoch.loss_weights
+        record.loss_weights, record.stage, record.bbn_alpha = epoch.loss_weights, epoch.stage, epoch.alpha
         self.epoch += 1
         self.seconds += time.perf_counter() - started
         record.seconds = self.seconds
         self.history.records.append(record)
         self._warn("chance", chance_warning(record.epoch, record.train_acc, train_loss, self.config.lr))
-        if self.mixer is not None:  # progress-based MFW weights and schedules look at the epoch
-            self.mixer.after_epoch(record.train_acc, self.data.groups)
-        self.loss_weights.after_epoch(record.grad_norm)  # adaptive gradient scaling does
+        if epoch.mixer is not None:  # progress-based MFW weights and schedules look at the epoch
+            epoch.mixer.after_epoch(record.train_acc, self.data.groups)
+        if epoch.stage == 1:
+            self.loss_weights.after_epoch(record.grad_norm)  # adaptive gradient scaling does
         return record
 
     def _warn(self, kind: str, message: str | None) -> None:
@@ -321,12 +401,12 @@ class Trainer:
         return Scores.from_predictions(y, self.logits(split, posthoc).argmax(1), self.data.num_classes)
 
     def _record(self, train_loss: float, lr: float, strength: float) -> EpochRecord:
-        d, c, k = self.data, self.config, self.data.num_classes
+        d, k = self.data, self.data.num_classes
         on_train = evaluate(self.model, self.x_train, self.y_train, with_grad=True)
         train_acc = per_class_mean((on_train.logits.argmax(1) == self.y_train).float(), self.y_train, k)
         raw_test = evaluate(self.model, self.x_test, self.y_test).logits
         raw_val = evaluate(self.model, self.x_val, self.y_val).logits if self.x_val is not None else None
-        keep_confusion = k <= CONFUSION_EVERY_EPOCH_UP_TO or self.epoch + 1 == c.epochs
+        keep_confusion = k <= CONFUSION_EVERY_EPOCH_UP_TO or self.epoch + 1 == self.total_epochs
 
         def scored(posthoc: PostHoc | None) -> dict:
             test = Scores.from_predictions(self.y_test, self._adjusted(raw_test, posthoc).argmax(1), k)
@@ -339,8 +419,12 @@ class Trainer:
                 fields.update(val_acc=val.recall.tolist(), val_balanced_acc=val.balanced_acc)
             return fields
 
+        branch_acc = None
+        if isinstance(self.model, TwoBranchNet):  # each branch alone on the test set: the hand-over
+            branch_acc = {name: Scores.from_predictions(self.y_test, logits.argmax(1), k).recall.tolist()
+                          for name, logits in evaluate_branches(self.model, self.x_test).items()}
         return EpochRecord(
-            epoch=self.epoch + 1, train_acc=train_acc.tolist(),
+            epoch=self.epoch + 1, train_acc=train_acc.tolist(), branch_test_acc=branch_acc,
             loss=per_class_mean(on_train.loss, self.y_train, k).tolist(),
             grad_norm=per_class_mean(on_train.grad_norm, self.y_train, k).tolist(),
             seconds=0.0, group_train_acc=group_means(train_acc, d.groups), train_loss=train_loss, lr=lr,
