@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
-from .files import check_output_file, read_limited
+from .files import atomic_write_text, check_output_file, read_limited
 from .methods.catalogue import KINDS
 
 ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
@@ -96,6 +96,8 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Trai
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if args.seeds is not None:
+        return train_seeds(args, config)
     out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
     checkpoint = check_output_file(args.save_checkpoint, "save_checkpoint") if args.save_checkpoint else None
 
@@ -145,6 +147,90 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.save_checkpoint(checkpoint)
         print(f"saved checkpoint {checkpoint} ({trainer.epoch} epochs)", file=sys.stderr)
     return code
+
+
+def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
+    """``train --seeds``: every seed in its own worker, then the mean and its interval."""
+    seeds = parse_seeds(args.seeds, config.seed)
+    if args.save_checkpoint:
+        raise ProcrustesError("--save-checkpoint with --seeds: a checkpoint is one network; train one seed")
+    outs = {s: check_output_file(str(seed_path(Path(args.out), s)), "out") for s in seeds} if args.out else {}
+
+    from .analysis.compare import mean_interval
+    from .training.seeds import run_seeds
+
+    histories = run_seeds(config, seeds, workers=args.workers)
+    for seed, history in zip(seeds, histories):
+        if history.last is not None:
+            print(f"seed {seed}: epoch {history.last.epoch}: balanced test accuracy {history.last.balanced_acc:.3f}"
+                  + (f" ({history.stopped})" if history.stopped else ""))
+        if seed in outs:
+            history.save(outs[seed])
+            print(f"saved {outs[seed]}", file=sys.stderr)
+    finished = [h for h in histories if h.last is not None]
+    if len(finished) > 1:
+        mean, lo, hi = mean_interval([h.last.balanced_acc for h in finished])
+        tail = finished[0].tail
+        t_mean, t_lo, t_hi = mean_interval([h.last.group_test_acc[tail] for h in finished])
+        print(f"{len(finished)} seeds: balanced test accuracy {mean:.3f} [{lo:.3f}, {hi:.3f}] (95 % interval of the "
+              f"mean); {tail} classes {t_mean:.3f} [{t_lo:.3f}, {t_hi:.3f}]")
+    return 0 if len(finished) == len(histories) and not any(h.stopped for h in histories) else 1
+
+
+def parse_seeds(text: str, first: int) -> list[int]:
+    """``--seeds``: a count (``5``: seeds first … first + 4) or a list (``0,3,7``), checked."""
+    from .config import check_seeds
+
+    text = text.strip()
+    if text.isdigit() and len(text) <= 3:
+        count = int(text)
+        if not 1 <= count <= 64:
+            raise ProcrustesError(f"seeds={shown(text)}: expected a count from 1 to 64, or a list like 0,3,7")
+        return list(range(first, first + count))
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and len(part) <= 10 for part in parts):
+        raise ProcrustesError(f"seeds={shown(text)}: expected a count (5) or a list of seeds (0,3,7)")
+    return check_seeds(int(part) for part in parts)
+
+
+def seed_path(out: Path, seed: int) -> Path:
+    """Where one seed's history of several goes: ``run.json`` → ``run-seed3.json``."""
+    return out.with_name(f"{out.stem}-seed{seed}{out.suffix or '.json'}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Train A and B on the same seeds, score both with and without logit adjustment, print the verdicts."""
+    from .methods.catalogue import METHODS
+
+    base = config_from_args(args)
+    seeds = parse_seeds(args.seeds, base.seed)
+    for side in (args.a, args.b):
+        if side != "erm" and side not in METHODS:
+            raise ProcrustesError(f"method={shown(side)}: expected erm or one of {', '.join(METHODS)}")
+    out = check_output_file(args.out, "out") if args.out is not None else None
+    plain = base.replace(mixer="none", loss="ce", sampler="instance", la_tau=0.0, tau_norm=0.0, drw_epoch=0)
+    configs = {name: plain if name == "erm" else plain.with_methods(name) for name in dict.fromkeys((args.a, args.b))}
+
+    from .analysis.seeds import compare_runs_paired
+    from .methods.posthoc import PostHoc
+    from .training.seeds import run_seeds
+
+    print(f"training {', '.join(configs)} on seeds {seeds} ({len(configs) * len(seeds)} trainings, "
+          f"{args.workers or 'all'} workers)", file=sys.stderr)
+    found = run_seeds(configs, seeds, workers=args.workers, variants={"LA": PostHoc(la_tau=args.la_tau_compare)})
+    a, b = found[args.a], found[args.b]
+    verdicts = []
+    for variant, suffix in ((None, ""), ("LA", f" + LA τ={args.la_tau_compare:g}")):
+        for metric, group in (("balanced_acc", None), ("test_acc", a[0].tail)):
+            result = compare_runs_paired(a, b, args.a + suffix, args.b + suffix, metric=metric, group=group,
+                                         a_variant=variant, b_variant=variant)
+            verdicts.append(result.to_dict())
+            print(f"{result.metric}: {result.sentence()}")
+    if out is not None:
+        atomic_write_text(out, json.dumps({"seeds": seeds, "a": args.a, "b": args.b, "config": base.to_dict(),
+                                           "verdicts": verdicts}, indent=1), "out")
+        print(f"saved {out}", file=sys.stderr)
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -323,7 +409,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="after training, save the network's weights and a small header here (for "
                             "--init-checkpoint of another run)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--seeds", default=None, metavar="N|LIST",
+                       help="train several seeds at once (5: from --seed on; or 0,3,7), one worker process each; "
+                            "--out run.json then writes run-seed0.json, ...")
+    train.add_argument("--workers", type=integer_arg(1, 64), default=None, help="parallel seeds (default: cores)")
     train.set_defaults(func=cmd_train)
+    compare = sub.add_parser("compare", help="A vs B on the same seeds: the paired difference, its interval, "
+                                             "the win count, with and without logit adjustment")
+    add_config_flags(compare)
+    compare.add_argument("--a", default="erm", help="the baseline: erm or a method of `procrustes methods`")
+    compare.add_argument("--b", default="mfw", help="the method tested against it")
+    compare.add_argument("--seeds", default="5", metavar="N|LIST", help="seeds (a count from --seed on, or a list)")
+    compare.add_argument("--workers", type=integer_arg(1, 64), default=None, help="parallel trainings (default: cores)")
+    compare.add_argument("--compare-tau", dest="la_tau_compare", type=float, default=1.0,
+                         help="tau of the post-hoc logit adjustment both are also scored with")
+    compare.add_argument("--out", default=None, help="save the verdicts here (JSON)")
+    compare.set_defaults(func=cmd_compare)
     report = sub.add_parser("report", help="summarise a saved run; --html writes every figure")
     report.add_argument("run", help="a run history JSON file")
     report.add_argument("--html", default=None, help="write an HTML report here")

@@ -459,3 +459,20 @@ def field_rule(name: str) -> Any:
         if f.name == name:
             return f.metadata["rule"]
     raise _unknown(name)
+
+
+def check_seeds(seeds: Any, limit: int = 64) -> list[int]:
+    """A list of distinct non-negative seeds, at most ``limit`` of them, or one line saying what is wrong."""
+    try:
+        found = [int(s) for s in seeds]
+    except (TypeError, ValueError):
+        raise ProcrustesError(f"seeds={seeds!r}: expected whole numbers") from None
+    if not found:
+        raise ProcrustesError("seeds=[]: give at least one seed")
+    if len(set(found)) != len(found):
+        raise ProcrustesError(f"seeds={found}: each seed once (a repeated seed repeats the same run)")
+    if any(s < 0 or s > 2**31 - 1 for s in found):
+        raise ProcrustesError(f"seeds={found}: expected seeds from 0 to {2**31 - 1}")
+    if len(found) > limit:
+        raise ProcrustesError(f"seeds: {len(found)} given, at most {limit}")
+    return found

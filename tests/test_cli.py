@@ -137,3 +137,34 @@ def test_unknown_flag_is_one_line():
     result = subprocess.run([sys.executable, "-m", "procrustes_core.cli", "train", "--colour", "red"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_train_on_several_seeds_saves_one_history_per_seed_and_prints_the_interval(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    flags = [f for f in TINY if f != "--quiet"]
+    assert main(["train", *flags, "--seeds", "2", "--seed", "5", "--out", str(out), "--workers", "2"]) == 0
+    assert [RunHistory.load(tmp_path / f"run-seed{s}.json").config.seed for s in (5, 6)] == [5, 6]
+    printed = capsys.readouterr().out
+    assert "2 seeds: balanced test accuracy" in printed and "95 % interval" in printed
+
+
+def test_compare_trains_a_and_b_on_the_same_seeds_and_prints_paired_verdicts(tmp_path, capsys):
+    out = tmp_path / "verdicts.json"
+    assert main(["compare", *[f for f in TINY if f != "--quiet"], "--seeds", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("seed noise") == 4  # balanced and minor-class accuracy, with and without LA
+    saved = json.loads(out.read_text())
+    assert saved["seeds"] == [0, 1] and len(saved["verdicts"]) == 4 and saved["verdicts"][0]["n"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--seeds", "0"], "seeds='0': expected a count from 1 to 64"),
+    (["train", "--seeds", "1,1"], "each seed once"),
+    (["train", "--seeds", "a,b"], "expected a count (5) or a list"),
+    (["compare", "--b", "magic", "--seeds", "2"], "method='magic': expected erm or one of"),
+])
+def test_bad_seeds_and_methods_are_one_line(args, message, capsys, tmp_path):
+    assert main([*args, "--out", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())

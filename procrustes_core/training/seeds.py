@@ -15,29 +15,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from ..analysis.history import RunHistory
-from ..config import TrainConfig
+from ..config import TrainConfig, check_seeds
 from ..errors import ProcrustesError
 from ..methods.posthoc import PostHoc
 from .budget import Budget
-
-MAX_SEEDS = 64
-
-
-def check_seeds(seeds: Iterable[int], limit: int = MAX_SEEDS) -> list[int]:
-    """A list of distinct non-negative seeds, at most ``limit`` of them, or one line saying what is wrong."""
-    try:
-        found = [int(s) for s in seeds]
-    except (TypeError, ValueError):
-        raise ProcrustesError(f"seeds={seeds!r}: expected whole numbers") from None
-    if not found:
-        raise ProcrustesError("seeds=[]: give at least one seed")
-    if len(set(found)) != len(found):
-        raise ProcrustesError(f"seeds={found}: each seed once (a repeated seed repeats the same run)")
-    if any(s < 0 or s > 2**31 - 1 for s in found):
-        raise ProcrustesError(f"seeds={found}: expected seeds from 0 to {2**31 - 1}")
-    if len(found) > limit:
-        raise ProcrustesError(f"seeds: {len(found)} given, at most {limit}")
-    return found
 
 
 def run_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Iterable[int], workers: int | None = None,
@@ -54,7 +35,7 @@ def run_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Iterable[
     total = len(named) * len(seed_list)
     service = TrainingService(workers=max(1, min(workers or os.cpu_count() or 1, total)),
                               budget=Budget(max_epochs=10_000, max_train_samples=10**9, max_generated_samples=500_000,
-                                            max_parameters=10**10, max_seeds=MAX_SEEDS, max_steps=10**12,
+                                            max_parameters=10**10, max_seeds=64, max_steps=10**12,
                                             max_tflop=1e9),
                               threads_per_training=1)
     try:

@@ -67,6 +67,7 @@ class Task:
     points: list[list] = field(default_factory=list)  # live 2-D feature view, one per epoch
     replay: dict | None = None  # every epoch on one fixed projection (at the end)
     error: str | None = None
+    stop_reason: str | None = None  # why it was asked to stop (the learner, a new job, the learner left)
     worker: int | None = None
     started: float | None = None
     ended: float | None = None
@@ -262,14 +263,10 @@ class TrainingService:
     def _stop_job(self, job: Job, reason: str) -> None:
         for task in job.tasks:
             if task.status == "queued":
-                task.status, task.ended = "stopped", time.monotonic()
-                if task.history is not None:
-                    task.history.stopped = reason
+                task.status, task.ended, task.stop_reason = "stopped", time.monotonic(), reason
             elif task.status == "running":
-                task.status = "stopping"
+                task.status, task.stop_reason = "stopping", reason
                 self._pool.stop(task.worker, task.serial)
-                if task.history is not None:
-                    task.history.stopped = f"{reason} after {task.epochs_done} epochs"
 
     def _drop(self, job: Job) -> None:
         for task in job.tasks:
@@ -361,9 +358,7 @@ class TrainingService:
             task.replay = {"labels": event["labels"], "epochs": event["epochs"], "points": event["points"]}
         elif kind == "end":
             if event.get("stopped") and task.history is not None and not task.history.stopped:
-                task.history.stopped = event["stopped"]
-            if task.status == "running":
-                task.status = "stopping" if event.get("stopped") else "running"
+                task.history.stopped = f"{task.stop_reason or 'stopped'} after {task.epochs_done} epochs"
         elif kind == "error":
             task.error = event["message"]
             if task.history is not None:

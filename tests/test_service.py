@@ -1,0 +1,177 @@
+"""The training service: trainings off the caller's thread, Stop that stops, slots held until the worker is
+idle, the budget, the fair queue, owners that leave, workers that die, several seeds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from procrustes_core import ProcrustesError, TrainConfig
+from procrustes_core.config import check_seeds
+from procrustes_core.methods.posthoc import PostHoc
+from procrustes_core.training.budget import Budget, price
+from procrustes_core.training.seeds import run_seeds
+from procrustes_core.training.service import TrainingService
+
+QUICK = TrainConfig(n_samples=1000, ratio=10, width=4, epochs=2, batch_size=64)
+LONG = TrainConfig(n_samples=4000, ratio=10, width=16, epochs=200, batch_size=32)
+
+
+def until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def service():
+    found = TrainingService(workers=2, every_seconds=0.05, abandon_seconds=3600)
+    yield found
+    found.close()
+
+
+def test_a_job_trains_every_run_on_every_seed_and_streams_step_and_epoch_events(service):
+    job = service.submit("learner", [("ERM", QUICK), ("MFW", QUICK.replace(mixer="mfw"))], seeds=[0, 1],
+                         variants={"LA": PostHoc(la_tau=1.0)})
+    until(lambda: not service.view(job).training)
+    tasks = service.view(job).job.tasks
+    assert sorted((t.label, t.seed) for t in tasks) == [("ERM", 0), ("ERM", 1), ("MFW", 0), ("MFW", 1)]
+    assert all(t.status == "finished" and len(t.history.records) == 2 for t in tasks)
+    assert all("LA" in t.history.records[-1].variants and t.history.threads == 1 for t in tasks)
+    assert service.busy_workers() == 0
+
+
+def test_stop_ends_within_one_step_event_and_frees_the_slot_only_when_the_worker_is_idle(service):
+    job = service.submit("stopper", [("long", LONG)])
+    until(lambda: service.view(job).job.tasks[0].steps)  # computing
+    service.stop(job)
+    stopped = time.monotonic()
+    assert service.view(job).job.tasks[0].status == "stopping"  # the worker has not said it is idle yet
+    until(lambda: service.view(job).job.tasks[0].status == "stopped", timeout=10)
+    assert time.monotonic() - stopped < 2
+    task = service.view(job).job.tasks[0]
+    assert "stopped by the learner" in task.history.stopped and task.epochs_done < LONG.epochs
+    until(lambda: service.busy_workers() == 0, timeout=5)
+
+
+def test_a_new_job_replaces_the_owners_previous_one(service):
+    first = service.submit("replacer", [("long", LONG)])
+    until(lambda: service.view(first).job.tasks[0].status == "running")
+    second = service.submit("replacer", [("quick", QUICK)])
+    until(lambda: not service.view(second).training)
+    assert service.view(first).job.tasks[0].status == "stopped"
+    assert "replaced" in service.view(first).job.tasks[0].history.stopped
+
+
+def test_the_queue_is_fair_and_tells_each_waiting_job_its_position():
+    trainer = TrainingService(workers=1, every_seconds=0.05, abandon_seconds=3600)
+    try:
+        busy = trainer.submit("a", [("long", LONG)])
+        until(lambda: trainer.view(busy).job.tasks[0].status == "running")
+        more_a = trainer.submit("a2", [(f"a{i}", QUICK) for i in range(3)])
+        b = trainer.submit("b", [("b", QUICK)])
+        assert trainer.view(more_a).position == 0 and trainer.view(b).position == 1  # round robin: a2, b, a2 ...
+        assert trainer.view(b).wait_seconds is not None and trainer.view(b).status == "queued"
+        trainer.stop(b)  # Stop frees a place in the queue at once
+        assert trainer.view(b).position is None and trainer.view(b).status == "stopped"
+        trainer.stop(busy)
+        until(lambda: not trainer.view(more_a).training)
+        assert all(t.status == "finished" for t in trainer.view(more_a).job.tasks)
+    finally:
+        trainer.close()
+
+
+def test_an_owner_runs_at_most_its_share_of_the_slots():
+    trainer = TrainingService(workers=2, owner_slots=1, every_seconds=0.05, abandon_seconds=3600)
+    try:
+        job = trainer.submit("greedy", [("long", LONG)], seeds=[0, 1])
+        until(lambda: any(t.status == "running" for t in trainer.view(job).job.tasks))
+        time.sleep(1.0)
+        assert [t.status for t in trainer.view(job).job.tasks].count("running") == 1
+        other = trainer.submit("other", [("quick", QUICK)])
+        until(lambda: not trainer.view(other).training)  # the free slot served the other owner
+        trainer.stop(job)
+    finally:
+        trainer.close()
+
+
+def test_an_owner_who_left_has_its_trainings_stopped():
+    gone = set()
+    trainer = TrainingService(workers=1, owner_alive=lambda owner: owner not in gone, every_seconds=0.05)
+    try:
+        job = trainer.submit("tab", [("long", LONG)])
+        until(lambda: trainer.view(job).job.tasks[0].status == "running")
+        gone.add("tab")  # the browser tab closed
+        until(lambda: trainer.view(job).job.tasks[0].status == "stopped", timeout=10)
+        assert "the learner left" in trainer.view(job).job.tasks[0].history.stopped
+    finally:
+        trainer.close()
+
+
+def test_a_killed_worker_ends_its_training_in_one_line_and_the_others_carry_on(service):
+    job = service.submit("victim", [("long", LONG)])
+    until(lambda: service.view(job).job.tasks[0].epochs_done >= 1)
+    worker = service.view(job).job.tasks[0].worker
+    os.kill(service._pool.pid(worker), signal.SIGKILL)
+    until(lambda: not service.view(job).training, timeout=20)
+    task = service.view(job).job.tasks[0]
+    assert task.status == "failed" and "\n" not in task.error and "stopped unexpectedly" in task.error
+    assert task.epochs_done >= 1 and task.history.records  # the epochs so far are kept
+    after = service.submit("survivor", [("quick", QUICK)])
+    until(lambda: not service.view(after).training)
+    assert service.view(after).status == "finished"
+
+
+def test_a_request_over_the_budget_is_refused_before_anything_runs():
+    budget = Budget(max_tflop=0.001)
+    trainer = TrainingService(workers=1, budget=budget)
+    try:
+        with pytest.raises(ProcrustesError, match="PROCRUSTES_MAX_TFLOP"):
+            trainer.submit("x", [("big", TrainConfig(epochs=30))])
+        with pytest.raises(ProcrustesError, match=r"^seeds=\[1, 1\]: each seed once"):
+            trainer.submit("x", [("quick", QUICK)], seeds=[1, 1])
+        assert trainer.jobs() == []
+    finally:
+        trainer.close()
+
+
+def test_a_training_that_fails_at_start_reports_one_line():
+    trainer = TrainingService(workers=1, every_seconds=0.05)
+    try:
+        job = trainer.submit("x", [("bad layer", QUICK.replace(mixer="mfw", mfw_layer="block5", model="mlp"))])
+        until(lambda: not trainer.view(job).training)
+        task = trainer.view(job).job.tasks[0]
+        assert task.status == "failed" and task.error.startswith("mfw_layer='block5'")
+    finally:
+        trainer.close()
+
+
+def test_prices_count_what_the_sampler_visits_and_the_parameters():
+    plain, over = price(QUICK), price(QUICK.replace(sampler="oversample"))
+    assert over.samples_per_epoch > plain.samples_per_epoch and over.flops > plain.flops
+    assert price(QUICK.replace(width=8)).parameters > plain.parameters
+    assert price(QUICK, seeds=3).flops == pytest.approx(3 * plain.flops)
+    with pytest.raises(ProcrustesError, match="PROCRUSTES_MAX_PARAMETERS"):
+        Budget().check(TrainConfig(dataset="digits", model="resnet32", width=1024))
+    with pytest.raises(ProcrustesError, match="PROCRUSTES_MAX_GENERATED_SAMPLES"):
+        Budget().check(TrainConfig(n_samples=400_000))
+
+
+def test_run_seeds_trains_settings_on_the_same_seeds_in_parallel():
+    found = run_seeds({"ERM": QUICK, "MFW": QUICK.replace(mixer="mfw")}, seeds=[3, 4], workers=2)
+    assert {name: [h.config.seed for h in hs] for name, hs in found.items()} == {"ERM": [3, 4], "MFW": [3, 4]}
+    alone = run_seeds(QUICK, seeds=[3], workers=1)
+    assert alone[0].last.balanced_acc == found["ERM"][0].last.balanced_acc  # one thread: the same numbers
+
+
+@pytest.mark.parametrize("seeds, message", [([], "give at least one seed"), ([1, 1], "each seed once"),
+                                            ([-1], "expected seeds from 0"), (["x"], "expected whole numbers"),
+                                            (list(range(70)), "at most 64")])
+def test_bad_seed_lists_are_one_line(seeds, message):
+    with pytest.raises(ProcrustesError, match=message):
+        check_seeds(seeds)
