@@ -11,13 +11,16 @@ HERE = Path(__file__).resolve().parent
 # (script, arguments): quick ones first; the accuracy studies take the longest.
 BENCHMARKS = [
     ("overhead.py", []),
+    ("seeds.py", []),
     ("app_latency.py", []),
     ("app_memory.py", []),
+    ("classroom.py", []),
+    ("classroom.py", ["--ray"]),
     ("lesson_times.py", []),
     ("sweep_scaling.py", []),
     ("cifar_epoch.py", []),
-    ("reproduce.py", []),
-    ("reproduce.py", ["--study"]),
+    ("fidelity.py", []),
+    ("make_sweep_grid.py", []),
     ("compare.py", []),
 ]
 
