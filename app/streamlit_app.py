@@ -45,6 +45,7 @@ def server_limits() -> Limits:
 STYLE = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
 [data-testid="stSidebarContent"] [data-testid="stVerticalBlock"] { gap: 0.55rem; }
+[data-testid="stStatusWidget"] { visibility: hidden; }  /* the page's own Stop is the one that stops training */
 </style>"""
 
 

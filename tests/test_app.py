@@ -270,3 +270,16 @@ def test_the_teacher_page_needs_its_key(monkeypatch):
     assert any("not this server's" in e.value for e in at.error)
     at.text_input[0].set_value("sesame").run()
     assert "active trainings" in texts(at)
+
+
+def test_an_augmentation_is_shown_on_a_few_minor_class_samples():
+    at = new_app({**TINY, "augment": "shift", "augment_classes": "minor"}).run()
+    assert not at.exception and not at.error
+    figure = chart(at, "Minor-class samples before and after augmentation")
+    assert figure is not None and len(figure["data"]) >= 8  # four samples, each before and after
+
+
+def test_a_link_cannot_point_the_server_at_one_of_its_files():
+    at = new_app({"init_checkpoint": "/etc/passwd"}).run()
+    assert "set by the server, not by a link" in at.warning[0].value
+    assert at.session_state["config"].init_checkpoint is None

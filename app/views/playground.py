@@ -16,11 +16,20 @@ from app.components.live import (
     status_line,
 )
 from app.components.run_view import class_count_chart, final_results
+from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.predictions import QUESTIONS, grade
 from procrustes_core.analysis.seeds import mean_history
+from procrustes_core.data.augment import augmentation_examples
+from procrustes_core.figures.lessons import augmentation_figure
 from procrustes_core.figures.runs import feature_view
 
 KIND = "playground"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def augmentable_data(config_json: str):
+    """The run's data, for the augmentation picture (built once per setting; the budget caps its size)."""
+    return build_data(TrainConfig.from_json(config_json))
 
 config = st.session_state.get("config")
 limits = st.session_state.limits
@@ -64,6 +73,8 @@ def draw(current) -> None:
             st.caption(status_line(current))
             for error in {t.error for t in current.job.tasks if t.error}:
                 st.error(error)
+            for warning in {w for t in tasks for w in t.history.warnings}:
+                st.warning(warning)
             draw_statements(statements)
         if config is not None:
             class_count_chart(config)
@@ -72,6 +83,18 @@ def draw(current) -> None:
 
 
 live_fragment(KIND, draw)
+
+if config is not None and config.augment != "none":
+    with st.expander(f"What the {config.augment} augmentation does to minor-class samples", expanded=False):
+        try:
+            limits.budget.check(config)  # data are built only for a request the server would train
+            examples = augmentation_examples(augmentable_data(config.to_json()), config.augment, count=4)
+            st.plotly_chart(augmentation_figure(*examples, [str(c) for c in range(10)]), key="augmentation_view")
+            st.caption("The same four training samples before and after one draw of the augmentation; the label never "
+                       f"changes. It is applied to {config.augment_classes} classes with probability "
+                       f"{config.augment_prob:g}.")
+        except ProcrustesError as err:
+            st.error(str(err))
 
 with st.expander("Predict first: write down what you expect, then train", expanded=False):
     st.toggle("Ask me before I train", key="w_predict")
