@@ -250,7 +250,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if last is not None:
         summary.update(balanced_acc=round(last.balanced_acc, 4), accuracy=round(last.accuracy, 4),
                        group_test_acc={g: round(v, 4) for g, v in last.group_test_acc.items()})
-    print(json.dumps(summary))
+    from .analysis.narrator import narrate
+
+    summary["story"] = [s.text for s in narrate(history)]
+    print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from ..analysis.history import RunHistory
+from ..analysis.narrator import narrate
 from ..files import atomic_write_text
 from .runs import class_count_bars, class_curves, confusion_figure, gradient_curves, loss_curve
 
@@ -50,7 +51,9 @@ def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
              f"MFW strength {config.mfw_strength:g}")
     notes = ([f"stopped: {history.stopped}"] if history.stopped else []) + [
         f"warning: {w}" for w in history.warnings]
+    story = "".join(f"<li>{html.escape(s.text)}</li>" for s in narrate(history))
     intro = (f"<p>{html.escape(summary)}</p>" + "".join(f"<p><strong>{html.escape(n)}</strong></p>" for n in notes)
+             + (f"<h2>What the run shows</h2><ul>{story}</ul>" if story else "")
              + f"<pre>{html.escape(config.to_json())}</pre>")
     return write_figures_html(report_figures(history), path, title, intro)
 
