@@ -175,3 +175,31 @@ def test_run_seeds_trains_settings_on_the_same_seeds_in_parallel():
 def test_bad_seed_lists_are_one_line(seeds, message):
     with pytest.raises(ProcrustesError, match=message):
         check_seeds(seeds)
+
+
+@pytest.mark.slow
+def test_the_service_trains_on_a_ray_cluster_and_streams_events_back():
+    ray = pytest.importorskip("ray", reason="Ray is in the dev extra: pip install -e '.[dev]'")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})  # the head trains nothing
+    cluster.add_node(num_cpus=2)
+    trainer = None
+    try:
+        trainer = TrainingService(workers=2, backend="ray", address=cluster.address, every_seconds=0.05,
+                                  abandon_seconds=3600)
+        job = trainer.submit("learner", [("ERM", QUICK)], seeds=[0, 1], variants={"LA": PostHoc(la_tau=1.0)})
+        until(lambda: not trainer.view(job).training, timeout=180)
+        tasks = trainer.view(job).job.tasks
+        assert all(t.status == "finished" and len(t.history.records) == 2 for t in tasks)
+        local = run_seeds(QUICK, seeds=[0], workers=1)[0]
+        assert tasks[0].history.last.balanced_acc == local.last.balanced_acc  # the same numbers on the cluster
+        long = trainer.submit("learner", [("long", LONG)])
+        until(lambda: trainer.view(long).job.tasks[0].steps, timeout=120)
+        trainer.stop(long)
+        until(lambda: trainer.view(long).job.tasks[0].status == "stopped", timeout=20)
+    finally:
+        if trainer is not None:
+            trainer.close()
+        ray.shutdown()
+        cluster.shutdown()
