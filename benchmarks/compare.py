@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import os
 import sys
 import time
@@ -71,7 +70,8 @@ def recipes(epochs: int) -> list[Recipe]:
         Recipe("cb-ce", {"loss": "cb-ce"}, {"cb_beta": [0.99, 0.9999]}),
         Recipe("focal", {"loss": "focal"}, {"focal_gamma": [1.0, 2.0]}),
         Recipe("ldam", {"loss": "ldam"}),
-        Recipe("ldam+drw", {"loss": "ldam", "drw_epoch": later}),
+        # LDAM-DRW as published: re-weighting after 80 % of the epochs (160 of 200), beta = 0.9999
+        Recipe("ldam+drw", {"loss": "ldam", "drw_epoch": later, "cb_beta": 0.9999}),
         Recipe("balanced-softmax", {"loss": "balanced-softmax"}),
         Recipe("la-loss", {"loss": "la-loss"}, {"la_loss_tau": [0.5, 1.5]}),
         Recipe("cdt", {"loss": "cdt"}, {"cdt_gamma": [0.1, 0.3]}),
@@ -83,13 +83,13 @@ def recipes(epochs: int) -> list[Recipe]:
         Recipe("borderline-smote", {"sampler": "borderline-smote"}),
         Recipe("mixup", {"mixer": "mixup"}, {"mixup_alpha": [0.2, 1.0]}),
         Recipe("remix", {"mixer": "remix"}),
-        Recipe("drw", {"drw_epoch": later}, {"drw_epoch": [late, later]}),
+        Recipe("drw", {"drw_epoch": later, "cb_beta": 0.9999}, {"drw_epoch": [late, later]}),
         Recipe("grad-scale", {"grad_scale": "adaptive"}, {"grad_scale_power": [0.5, 1.0]}),
         Recipe("weight-curriculum", {"loss": "weighted-ce", "weight_schedule": "linear"}),
         Recipe("logit-adjustment", {}, posthoc=("la_tau", taus), base="erm"),
         Recipe("tau-norm", {}, posthoc=("tau_norm", taus), base="erm"),
         Recipe("mfw", {"mixer": "mfw"}, {"mfw_strength": [0.5, 0.9]}),
-        Recipe("mfw+drw", {"mixer": "mfw"}, {"drw_epoch": [late, later]}),
+        Recipe("mfw+drw", {"mixer": "mfw", "cb_beta": 0.9999}, {"drw_epoch": [late, later]}),
         Recipe("mfw+la", {"mixer": "mfw"}, posthoc=("la_tau", taus), base="mfw"),
         Recipe("mfw+balanced-softmax", {"mixer": "mfw", "loss": "balanced-softmax"},
                {"mfw_strength": [0.5, 0.9]}),
@@ -195,18 +195,13 @@ def plan(args: argparse.Namespace) -> list[tuple[str, int, dict, list]]:
     return jobs
 
 
-def t_quantile(n: int) -> float:
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, n - 1)) if n > 1 else math.nan
-
-
 def paired(a: list[float], b: list[float]) -> dict:
-    """Mean of the per-seed differences ``a - b`` with its 95 % t-interval."""
-    diff = np.asarray(a) - np.asarray(b)
-    half = t_quantile(len(diff)) * diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan
-    return {"mean": float(diff.mean()), "lo": float(diff.mean() - half), "hi": float(diff.mean() + half),
-            "better": int((diff > 0).sum()), "n": len(diff)}
+    """Mean of the per-seed differences ``a - b`` with its 95 % t-interval, from the core's paired comparison."""
+    from procrustes_core.analysis.compare import paired_comparison
+
+    found = paired_comparison(b, a, scale=1.0)
+    mean, lo, hi = found.interval
+    return {"mean": mean, "lo": lo, "hi": hi, "better": found.wins, "n": found.n, "sentence": found.sentence()}
 
 
 def summarise(args: argparse.Namespace, done: dict[str, dict]) -> dict:
