@@ -325,6 +325,7 @@ def resnet32(input_shape: tuple[int, ...], num_classes: int, width: int = 16, no
     return BlockNet([stem, *stages, pool], c_in, num_classes)
 
 
+DEFAULT_WIDTH = 32  # TrainConfig's default width, meant for the small networks
 BUILDERS = {"mlp": mlp, "cnn1d": cnn1d, "cnn1d-s1": cnn1d_s1, "cnn2d": cnn2d, "resnet32": resnet32}
 DEFAULT_MODEL = {"signal": "cnn1d", "vector": "mlp", "image": "cnn2d"}
 
@@ -347,8 +348,8 @@ def build_model(model: str, input_shape: tuple[int, ...], num_classes: int, widt
     ``norm`` after its convolutions (``batch`` or ``none``; the MLP has none), ``attention`` in its
     convolution blocks (``none`` or ``se``), and as BBN's two-branch network if ``two_branches``."""
     name = model_name(model, kind, dataset)
-    if name == "resnet32" and width == 64:
-        width = 16  # ResNet-32's standard width; 64 would make it 16x larger
+    if name == "resnet32" and width == DEFAULT_WIDTH:
+        width = 16  # ResNet-32's standard width; the small networks' default would make it 4x larger
     net = BUILDERS[name](input_shape, num_classes, width, norm, attention, se_reduction)
     if two_branches:
         net = two_branch(net)
