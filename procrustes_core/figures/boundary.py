@@ -51,11 +51,12 @@ def boundary_figure(grid: BoundaryGrid, points: np.ndarray | torch.Tensor, label
                         line=dict(width=1 if in_tail else 0, color="white")),
         ))
     share = grid.region_share(num_classes)
-    caption = ", ".join(f"{names[c]} {share[c]:.0%}" for c in range(num_classes))
+    minor = [c for c in range(num_classes) if tail is not None and c in groups[tail]]
+    caption = f"minor classes hold {sum(share[c] for c in minor):.0%} of the plane" if minor else ""
     fig.update_layout(title=title or f"Decision regions after epoch {grid.epoch}", uirevision="keep",
                       height=440, margin=dict(t=70, b=60, l=40, r=20), legend=LEGEND_BELOW,
-                      annotations=[dict(text=f"share of the plane: {caption}", x=0, y=1.0, yanchor="bottom",
-                                        xref="paper", yref="paper", showarrow=False, font=dict(size=11))])
+                      annotations=[dict(text=caption, x=0, y=1.0, yanchor="bottom", xref="paper", yref="paper",
+                                        showarrow=False, font=dict(size=11))] if caption else [])
     fig.update_xaxes(range=[grid.xs[0], grid.xs[-1]], showgrid=False, zeroline=False)
     fig.update_yaxes(range=[grid.ys[0], grid.ys[-1]], showgrid=False, zeroline=False, scaleanchor="x")
     return fig

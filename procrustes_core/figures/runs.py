@@ -208,7 +208,8 @@ def seed_band_curves(histories: Sequence[RunHistory], metric: str = "train_acc",
     for group in first.groups:
         xs, mean, low, high = band(histories, metric, group, kind)
         color = group_color(group)
-        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=_alpha(color, 0.18),
+        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], mode="lines", fill="toself",
+                                 fillcolor=_alpha(color, 0.18),
                                  line=dict(width=0), hoverinfo="skip", name=f"{group}: {BAND_KINDS[kind]}",
                                  legendgroup=group, showlegend=group == first.tail))
         fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=f"{group} classes (mean of {len(histories)})",
@@ -370,7 +371,7 @@ def paired_figure(comparison) -> go.Figure:
     fig.add_vline(x=0, line=dict(color="#555", width=1), row=1, col=2)
     fig.update_xaxes(title_text=comparison.unit, row=1, col=2)
     fig.update_yaxes(title_text="score", row=1, col=1)
-    fig.update_layout(height=320, margin=MARGIN, title=comparison.sentence(), title_font=dict(size=13))
+    fig.update_layout(height=320, margin=MARGIN)
     return fig
 
 
@@ -458,13 +459,17 @@ def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "bal
         dash = dashes.setdefault(variant, ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
         xs, mean, low, high = band(ready, base, group or None, kind)
         if len(ready) > 1:
-            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=_alpha(color, 0.12),
+            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], mode="lines", fill="toself",
+                                     fillcolor=_alpha(color, 0.12),
                                      line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
         fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=plain(name), legendgroup=name,
                                  line=dict(color=color, dash=dash, width=2), marker=dict(size=4)))
     seeds = max((len(h) for h in series.values()), default=1)
-    suffix = f" — mean of {seeds} seeds, band: {BAND_KINDS[kind]}" if seeds > 1 else ""
+    suffix = f" — {seeds} seeds, {'95 % band' if kind == 'interval' else 'band: range'}" if seeds > 1 else ""
     _layout(fig, metric_title(metric) + suffix, base, height=340)
     fig.update_layout(title_font=dict(size=13))
+    if seeds > 1:
+        fig.add_annotation(text=f"lines: mean over seeds; band: {BAND_KINDS[kind]}", x=0, y=1.0, xref="paper",
+                           yref="paper", yanchor="bottom", showarrow=False, font=dict(size=10, color="#666"))
     fig.update_xaxes(title_text="epoch")
     return fig
