@@ -213,16 +213,16 @@ def _run_box(limits: Limits) -> None:
     """Epochs and seeds: the two settings every comparison needs."""
     box = st.sidebar
     if not hidden("advanced", "epochs"):
-        top = int(min(field_rule("epochs").hi, limits.max_epochs))
+        top = int(min(field_rule("epochs").hi, limits.budget.max_epochs))
         _bind("epochs", lambda k: box.number_input(words.label("epochs"), 1, top, step=1, key=k,
                                                    help=f"{help_of('epochs')} This server allows up to {top}."))
     if not hidden("seeds"):
         if "w_seeds" not in st.session_state:
             st.session_state.w_seeds = int(st.session_state.get("seeds_count") or 0) or None
         st.session_state.seeds_count = box.number_input(
-            "Seeds", 1, limits.max_seeds, step=1, key="w_seeds", placeholder="as many as the budget allows",
+            "Seeds", 1, limits.budget.max_seeds, step=1, key="w_seeds", placeholder="as many as the budget allows",
             help="Runs of the same settings with different seeds, trained side by side. One seed cannot tell an "
-                 f"effect from luck; the curves then show the mean with a band. Up to {limits.max_seeds} here.")
+                 f"effect from luck; the curves then show the mean with a band. Up to {limits.budget.max_seeds} here.")
 
 
 def _zoo_box() -> None:
@@ -321,8 +321,9 @@ def seeds_for(config: TrainConfig, limits: Limits, default_most: int = 3) -> lis
     if not chosen:
         chosen = default_most
         try:
-            per_seed = limits.budget.check(config, 1).flops
-            chosen = max(1, min(default_most, int(limits.max_tflop * 1e12 // max(per_seed, 1.0)), limits.max_seeds))
+            budget = limits.budget
+            per_seed = budget.check(config, 1).flops
+            chosen = max(1, min(default_most, int(budget.max_tflop * 1e12 // max(per_seed, 1.0)), budget.max_seeds))
         except ProcrustesError:
             chosen = 1  # the run itself is over budget: Train will say why
     return list(range(config.seed, config.seed + int(chosen)))

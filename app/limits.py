@@ -24,7 +24,7 @@ training runs on one torch thread, so a shared link reproduces its numbers exact
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from procrustes_core import ProcrustesError, TrainConfig
@@ -38,25 +38,16 @@ def _default_slots() -> int:
 
 @dataclass(frozen=True)
 class Limits:
+    """The server's settings: its slots and the budget every request is priced against (``budget``)."""
+
     max_trainings: int = _default_slots()
     session_slots: int | None = None
-    max_seeds: int = 8
-    max_epochs: int = 200
-    max_train_samples: int = 60_000
-    max_generated_samples: int = 60_000
-    max_parameters: int = 5_000_000
-    max_steps: int = 100_000
-    max_tflop: float = 20.0
+    budget: Budget = field(default_factory=Budget)
     teacher_key: str | None = None
     run_store: str | None = None
     data_dir: str | None = None
     allow_download: bool = False
     ray_address: str | None = None
-
-    @property
-    def budget(self) -> Budget:
-        return Budget(self.max_epochs, self.max_train_samples, self.max_generated_samples, self.max_parameters,
-                      self.max_seeds, self.max_steps, self.max_tflop)
 
     @property
     def store_folder(self) -> Path:
@@ -77,18 +68,14 @@ def _env_number(name: str, default, kind=int):
 
 
 def read_limits() -> Limits:
-    """The limits from the environment (a bad value is a ProcrustesError naming the variable)."""
-    base = Limits()
+    """The limits from the environment (a bad value is a ProcrustesError naming the variable): every
+    field of the budget from ``PROCRUSTES_<FIELD>`` (``max_epochs`` → ``PROCRUSTES_MAX_EPOCHS``)."""
+    budget = Budget(**{f.name: _env_number(f"PROCRUSTES_{f.name.upper()}", f.default, type(f.default))
+                       for f in fields(Budget)})
     return Limits(
-        max_trainings=_env_number("PROCRUSTES_MAX_TRAININGS", base.max_trainings),
+        max_trainings=_env_number("PROCRUSTES_MAX_TRAININGS", Limits.max_trainings),
         session_slots=_env_number("PROCRUSTES_SESSION_SLOTS", None),
-        max_seeds=_env_number("PROCRUSTES_MAX_SEEDS", base.max_seeds),
-        max_epochs=_env_number("PROCRUSTES_MAX_EPOCHS", base.max_epochs),
-        max_train_samples=_env_number("PROCRUSTES_MAX_TRAIN_SAMPLES", base.max_train_samples),
-        max_generated_samples=_env_number("PROCRUSTES_MAX_GENERATED_SAMPLES", base.max_generated_samples),
-        max_parameters=_env_number("PROCRUSTES_MAX_PARAMETERS", base.max_parameters),
-        max_steps=_env_number("PROCRUSTES_MAX_STEPS", base.max_steps),
-        max_tflop=_env_number("PROCRUSTES_MAX_TFLOP", base.max_tflop, float),
+        budget=budget,
         teacher_key=os.environ.get("PROCRUSTES_TEACHER_KEY") or None,
         run_store=os.environ.get("PROCRUSTES_RUN_STORE") or None,
         data_dir=os.environ.get("PROCRUSTES_DATA_DIR") or None,

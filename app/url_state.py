@@ -79,10 +79,10 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
         hide = tuple(n for n in names if n in allowed)
     if "seeds" in params:
         raw = params["seeds"]
-        if raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= limits.max_seeds:
+        if raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= limits.budget.max_seeds:
             seeds = int(raw)
         else:
-            problems.append(f"seeds={shorten(raw)!r}: expected a whole number from 1 to {limits.max_seeds} — "
+            problems.append(f"seeds={shorten(raw)!r}: expected a whole number from 1 to {limits.budget.max_seeds} — "
                             "the budget's default used")
     unknown = [k for k in params if k not in PAGE_KEYS and k not in field_names()]
     if unknown:
@@ -108,14 +108,15 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
     default = TrainConfig()
     problems += [f"{shorten(message)} — default {getattr(default, key)!r} kept" for key, _, message in failed]
     config = TrainConfig.from_query(good)
-    if config.epochs > limits.max_epochs:
-        problems.append(f"epochs={config.epochs}: this server allows at most {limits.max_epochs} "
-                        f"(PROCRUSTES_MAX_EPOCHS) — set to {limits.max_epochs}")
-        config = config.replace(epochs=limits.max_epochs)
-    if config.dataset in ("mnist1d", "toy2d") and config.n_samples > limits.max_generated_samples:
-        problems.append(f"n_samples={config.n_samples}: this server generates at most {limits.max_generated_samples} "
-                        f"(PROCRUSTES_MAX_GENERATED_SAMPLES) — set to {limits.max_generated_samples}")
-        config = config.replace(n_samples=limits.max_generated_samples)
+    if config.epochs > limits.budget.max_epochs:
+        problems.append(f"epochs={config.epochs}: this server allows at most {limits.budget.max_epochs} "
+                        f"(PROCRUSTES_MAX_EPOCHS) — set to {limits.budget.max_epochs}")
+        config = config.replace(epochs=limits.budget.max_epochs)
+    most_generated = limits.budget.max_generated_samples
+    if config.dataset in ("mnist1d", "toy2d") and config.n_samples > most_generated:
+        problems.append(f"n_samples={config.n_samples}: this server generates at most {most_generated} "
+                        f"(PROCRUSTES_MAX_GENERATED_SAMPLES) — set to {most_generated}")
+        config = config.replace(n_samples=most_generated)
     return LinkState(config, hide, problems, preset, seeds)
 
 

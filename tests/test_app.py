@@ -142,6 +142,20 @@ def test_a_bad_operator_setting_is_one_line_and_defaults(monkeypatch):
     assert any("PROCRUSTES_MAX_EPOCHS='lots'" in e.value for e in at.error)
 
 
+def test_every_budget_cap_is_read_from_its_environment_variable(monkeypatch):
+    from dataclasses import fields
+
+    from app.limits import read_limits
+    from procrustes_core.training.budget import Budget
+    for number, cap in enumerate(fields(Budget), start=2):
+        monkeypatch.setenv(f"PROCRUSTES_{cap.name.upper()}", str(number))
+    monkeypatch.setenv("PROCRUSTES_MAX_TRAININGS", "3")
+    limits = read_limits()
+    assert limits.max_trainings == 3
+    for number, cap in enumerate(fields(Budget), start=2):
+        assert getattr(limits.budget, cap.name) == number, cap.name
+
+
 def test_a_preset_link_hides_controls_and_keeps_its_task_note_visible():
     at = new_app({"preset": "classroom-strength"}).run()
     assert not at.exception and not at.warning

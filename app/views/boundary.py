@@ -29,7 +29,8 @@ cols[0].selectbox("Shape", shapes, index=shapes.index("blobs"), key="boundary_sh
 cols[1].select_slider("Imbalance ratio", [2.0, 5.0, 10.0, 20.0, 50.0], value=10.0, key="boundary_ratio",
                       help="Its own default (10): at the sidebar's ratio 100 a minor class keeps 6 points and both "
                            "runs stay under-fit.")
-cols[2].number_input("Epochs", 1, min(100, limits.max_epochs), value=min(30, limits.max_epochs), key="boundary_epochs")
+most_epochs = limits.budget.max_epochs
+cols[2].number_input("Epochs", 1, min(100, most_epochs), value=min(30, most_epochs), key="boundary_epochs")
 cols[3].slider("MFW strength", 0.05, 1.0, value=float(RECOMMENDED_STRENGTH), step=0.05, key="boundary_strength")
 
 
