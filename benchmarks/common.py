@@ -36,6 +36,18 @@ def save(name: str, data: dict, markdown: str) -> None:
     print(markdown)
 
 
+def read_cache(path: Path, keep=lambda row: True) -> dict[str, dict]:
+    """The rows of a JSON-lines run cache by their ``key`` (rows that ``keep`` rejects left out)."""
+    done: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if keep(row):
+                    done[row["key"]] = row
+    return done
+
+
 def mean_std(values: list[float]) -> str:
     values = np.asarray(values, dtype=float)
     return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"

@@ -38,7 +38,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, read_cache  # noqa: E402
+
 PROFILES = {"step": "step-100", "longtail": "long-tailed-100"}
 TAIL_GROUP = {"step": "minor", "longtail": "few"}
 MFW_PARTNER = {"mfw": "erm", "mfw+la": "logit-adjustment", "mfw+drw": "drw",
@@ -338,12 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     cache_path = out / f"{stem}_runs.jsonl"
     setup = {"n_samples": args.n_samples, "val_per_class": args.val_per_class, "width": args.width,
              "epochs": args.epochs, "seeds": args.seeds, "dataset": "mnist1d", "ratio": 100}
-    done: dict[str, dict] = {}
-    if cache_path.exists():
-        for line in cache_path.read_text().splitlines():
-            row = json.loads(line)
-            if row.get("setup") == setup:
-                done[row["key"]] = row
+    done = read_cache(cache_path, lambda row: row.get("setup") == setup)
     jobs = [j for j in plan(args) if job_key(j[0], j[1], j[2]) not in done]
     total = len(plan(args))
     print(f"{total} training runs, {total - len(jobs)} cached; {args.workers} worker(s)", flush=True)

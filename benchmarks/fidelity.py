@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from procrustes_core.analysis.compare import paired_comparison  # noqa: E402
 
-from common import RESULTS, machine  # noqa: E402
+from common import RESULTS, machine, read_cache  # noqa: E402
 
 CACHE = RESULTS / "fidelity_runs.jsonl"
 PROBE = ROOT.parent / "shared" / "reference" / "mfw_probe.py"
@@ -227,13 +227,7 @@ def budget_runs(args) -> list[Comparison]:
 
 
 def load_cache() -> dict[str, dict]:
-    done = {}
-    if CACHE.exists():
-        for line in CACHE.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[row["key"]] = row
-    return done
+    return read_cache(CACHE)
 
 
 def run_all(jobs: list[tuple[str, tuple]], workers: int) -> dict[str, dict]:

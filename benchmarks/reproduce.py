@@ -23,7 +23,7 @@ import numpy as np
 from procrustes_core import PostHoc, TrainConfig, Trainer
 from procrustes_core.data import load_pool
 
-from common import RESULTS, machine, mean_std, paired_interval, save
+from common import RESULTS, machine, mean_std, paired_interval, read_cache, save
 
 MFW_DEFAULT = dict(mixer="mfw", mfw_strength=0.9, mfw_layer="block2", mfw_schedule="warmup", mfw_until=0.5)
 STUDY_VARIANTS = {
@@ -61,12 +61,7 @@ def evaluate_run(spec: dict) -> dict:
 
 
 def run_jobs(specs: list[dict], workers: int, cache_path) -> list[dict]:
-    done = {}
-    if cache_path.exists():
-        for line in cache_path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[row["key"]] = row
+    done = read_cache(cache_path)
     todo = [s for s in specs if s["meta"]["key"] not in done]
     print(f"{len(specs) - len(todo)} runs cached, {len(todo)} to train with {workers} worker(s)", flush=True)
     if todo:
