@@ -53,6 +53,11 @@ def view(kind: str, limits: Limits) -> JobView | None:
     return found
 
 
+def live_jobs(limits: Limits) -> int:
+    """Jobs queued or training on this server, every session's."""
+    return service(limits).live_jobs()
+
+
 def stop(kind: str, limits: Limits) -> None:
     job = _jobs().get(kind)
     if job is not None:

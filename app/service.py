@@ -18,9 +18,10 @@ def session_alive(owner: str) -> bool:
     """Whether a browser session is still connected to this server."""
     from streamlit.runtime import Runtime
 
-    if not Runtime.exists():
-        return True  # no server runtime (tests drive the page directly): only the view timeout applies
-    return Runtime.instance().is_active_session(owner)
+    try:
+        return Runtime.instance().is_active_session(owner)
+    except RuntimeError:  # no server runtime (tests drive the page directly): only the view timeout applies
+        return True
 
 
 @st.cache_resource(show_spinner=False)
@@ -36,10 +37,11 @@ def service(limits: Limits) -> TrainingService:
 
 
 def owner() -> str:
-    """This browser session's id: trainings, slots and the fair queue are per session."""
+    """This browser session's id: trainings, slots and the fair queue are per session. It is kept in the
+    session's state the first time, so a test harness whose sessions share one id can name each."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    ctx = get_script_run_ctx()
-    if ctx is None:
-        return st.session_state.setdefault("_owner", "no-session")
-    return ctx.session_id
+    if "_owner" not in st.session_state:
+        ctx = get_script_run_ctx()
+        st.session_state["_owner"] = ctx.session_id if ctx is not None else "no-session"
+    return st.session_state["_owner"]

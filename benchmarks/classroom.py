@@ -50,37 +50,74 @@ print(time.perf_counter() - started)
 """
 
 
-def learner(index: int, query: dict, spread: float, out: dict, lock: threading.Lock) -> None:
-    """One learner: open the page, wait a random moment, press Train, note when something answers,
-    then keep the page open until the run ends."""
+POLL_SECONDS = 1.0  # each learner's page runs again once a second (a browser's fragment: 0.25 to 2 s)
+# AppTest sets up and tears down one process-wide runtime around every page run, so two runs cannot
+# overlap: they take turns, as a real server's script threads take turns on one interpreter's lock.
+PAGE_TURN = threading.Lock()
+
+
+def page_run(at, click: str | None = None):
+    with PAGE_TURN:
+        return at.button(key=click).click().run() if click else at.run()
+
+
+def status_of(at) -> str:
+    """The page's status line (queued / training / finished ...), or ''."""
+    for caption in at.caption:
+        text = str(caption.value)
+        if text.startswith(("Queued:", "Training ", "Finished:", "Stopped:", "Ended with an error:")):
+            return text
+    return ""
+
+
+def learner(index: int, query: dict, start: float, spread: float, out: dict, lock: threading.Lock) -> None:
+    """One learner: open the page, press Train at a random moment, note when the page answers (a queue
+    position or a training under way), then keep the page open, refreshing, until the run ends."""
     from app_support import new_app
 
     rng = random.Random(index)
-    time.sleep(rng.uniform(0, spread))
     try:
-        at = new_app(query, timeout=120).run()
+        at = new_app(query, timeout=120)
+        at.session_state["_owner"] = f"learner-{index}"  # AppTest gives every session the same id
+        page_run(at)
+        time.sleep(max(0.0, start + rng.uniform(0, spread) - time.perf_counter()))
         pressed = time.perf_counter()
-        at.button(key="train").click().run()
-        answered = None
-        while True:
-            page = " ".join(str(e.value) for e in [*at.caption, *at.error])
-            if answered is None and ("Queued: position" in page or "Training 1 training" in page
-                                     or "Finished" in page or at.error):
+        page_run(at, click="train")
+        answered = time.perf_counter() - pressed if status_of(at) or at.error else None
+        first_chart = None
+        while status_of(at).startswith(("Queued:", "Training ")):
+            time.sleep(POLL_SECONDS)
+            page_run(at)
+            if answered is None and (status_of(at) or at.error):
                 answered = time.perf_counter() - pressed
-            if not at.session_state["_playground_was_training"] if "_playground_was_training" in at.session_state \
-                    else False:
-                break
-            time.sleep(0.5)
-            at.run()
-        view = at.session_state.get("jobs", {}).get("playground")
+            if first_chart is None and at.get("plotly_chart"):
+                first_chart = time.perf_counter() - pressed
         with lock:
-            out[index] = {"answered_s": answered, "exception": bool(at.exception),
-                          "errors": [e.value for e in at.error], "job": view,
-                          "finished": "Finished: 1 training" in " ".join(str(c.value) for c in at.caption)}
+            out[index] = {"answered_s": answered, "first_chart_s": first_chart, "exception": bool(at.exception),
+                          "errors": [str(e.value) for e in at.error], "status": status_of(at),
+                          "finished": status_of(at).startswith("Finished:"), "ended": time.perf_counter()}
     except Exception as err:  # noqa: BLE001 - a learner's failure is a result to report, not a crash
         with lock:
-            out[index] = {"answered_s": None, "exception": True, "errors": [f"{type(err).__name__}: {err}"],
-                          "finished": False}
+            out[index] = {"answered_s": None, "first_chart_s": None, "exception": True,
+                          "errors": [f"{type(err).__name__}: {err}"], "status": "", "finished": False,
+                          "ended": time.perf_counter()}
+
+
+def seconds(value: float | None) -> str:
+    return "none" if value is None else f"{value:.2f} s"
+
+
+def ray_worker_pids() -> list[int]:
+    """The processes of Ray's workers and actors on this machine."""
+    found = []
+    for folder in Path("/proc").iterdir():
+        if folder.name.isdigit():
+            try:
+                if (folder / "cmdline").read_bytes().startswith(b"ray::"):
+                    found.append(int(folder.name))
+            except OSError:
+                pass
+    return found
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -121,53 +158,65 @@ def main() -> int:
 
     query = {"seeds": "1"} | ({"epochs": str(args.epochs)} if args.epochs else {})
     config = TrainConfig(**({"epochs": args.epochs} if args.epochs else {}), threads=1)
-    # the trainings back to back, as the CLI would run them (a sample of 4, one thread)
+    # the same trainings as the CLI runs them, one thread each: 4 back to back in one process, and two
+    # such processes side by side (the machine's 2 cores, as the service's 2 slots)
     sample = 4
-    back_to_back = float(subprocess.run([sys.executable, "-c", TRAIN, config.to_json(), str(sample)],
-                                        capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()[-1])
+    command = [sys.executable, "-c", TRAIN, config.to_json(), str(sample)]
+    back_to_back = float(subprocess.run(command, capture_output=True, text=True, check=True,
+                                        cwd=ROOT).stdout.split()[-1])
     per_training = back_to_back / sample
-    results: dict = {}
-    lock = threading.Lock()
-    threads = [threading.Thread(target=learner, args=(i, query, args.spread, results, lock), daemon=True)
-               for i in range(args.learners)]
-    started = time.perf_counter()
-    peak, samples = 0.0, []
-    for t in threads:
-        t.start()
+    pair_started = time.perf_counter()
+    pair = [subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT) for _ in range(2)]
+    for process in pair:
+        process.wait()
+    two_cli_rate = 2 * sample / (time.perf_counter() - pair_started)
+
+    import pandas  # noqa: F401 - imported once here: first imports in several threads at once can clash
+    import plotly.graph_objects  # noqa: F401
+    # a first learner alone on the fresh server (one epoch): every module imported, the workers and the
+    # dataset cache warm — what the class's first press pays, reported on its own
+    warm: dict = {}
+    learner(-1, {**query, "epochs": "1"}, time.perf_counter(), 0.0, warm, threading.Lock())
+    from app.components.live import REFRESH_SECONDS, SLOWEST_REFRESH_SECONDS
     from app.limits import read_limits
     from app.service import service
 
+    trainer = service(read_limits())
+    results: dict = {}
+    lock = threading.Lock()
+    start = time.perf_counter() + 1.0
+    threads = [threading.Thread(target=learner, args=(i, query, start, args.spread, results, lock), daemon=True)
+               for i in range(args.learners)]
+    peak = 0.0
+    for t in threads:
+        t.start()
     while any(t.is_alive() for t in threads):
         time.sleep(1.0)
-        try:
-            pools = service(read_limits())._pool
-            workers = [pools.pid(w) for w in range(2)] if hasattr(pools, "pid") else []
-        except Exception:  # noqa: BLE001 - not started yet
-            workers = []
-        memory = rss_mb(os.getpid()) + sum(rss_mb(p) for p in workers if p)
-        peak = max(peak, memory)
-        samples.append(memory)
-    wall = time.perf_counter() - started
-    trainer = service(read_limits())
+        # this process (the app server) and its children, the workers (on Ray: its workers' processes)
+        peak = max(peak, rss_mb(os.getpid()) + (sum(rss_mb(p) for p in ray_worker_pids()) if args.ray else 0))
+    workers = ray_worker_pids() if args.ray else [pid for pid in (trainer._pool.pid(w) for w in range(2)) if pid]
+    first_press = start + min(random.Random(i).uniform(0, args.spread) for i in range(args.learners))
+    last_end = max(r["ended"] for r in results.values())
+    wall = last_end - first_press
     time.sleep(2.0)
-    pids = [trainer._pool.pid(w) for w in range(2)] if hasattr(trainer._pool, "pid") else []
-    before = cpu_seconds(pids)
+    before = cpu_seconds(workers)
     time.sleep(3.0)
-    idle_cpu = cpu_seconds(pids) - before
+    idle_cpu = cpu_seconds(workers) - before
     answered = [r["answered_s"] for r in results.values() if r["answered_s"] is not None]
+    charts = [r["first_chart_s"] for r in results.values() if r["first_chart_s"] is not None]
     finished = sum(r["finished"] for r in results.values())
     exceptions = sum(r["exception"] for r in results.values())
     busy = trainer.busy_workers()
-    span = wall - min(args.spread, wall)  # learners keep arriving for `spread` seconds
+    class_rate = finished / wall
     result = {"learners": args.learners, "backend": "ray" if args.ray else "local", "wall_s": wall,
               "per_training_cli_s": per_training, "answered_max_s": max(answered) if answered else None,
               "answered_median_s": sorted(answered)[len(answered) // 2] if answered else None,
+              "first_chart_median_s": sorted(charts)[len(charts) // 2] if charts else None,
               "answered": len(answered), "finished": finished, "exceptions": exceptions,
               "errors": sorted({e for r in results.values() for e in r["errors"]})[:5], "peak_mb": peak,
-              "busy_workers_after": busy, "cpu_s_after_end": idle_cpu, "machine": machine(), "spread_s": args.spread}
-    # throughput: trainings per second of the class, against one CLI process and against two in parallel
-    result["throughput_vs_cli"] = (args.learners / wall) / (1 / per_training)
-    result["throughput_vs_two_cli"] = result["throughput_vs_cli"] / 2
+              "first_press_fresh_server_s": warm[-1]["answered_s"],
+              "busy_workers_after": busy, "cpu_s_after_end": idle_cpu, "machine": machine(), "spread_s": args.spread,
+              "throughput_vs_cli": class_rate * per_training, "throughput_vs_two_cli": class_rate / two_cli_rate}
     trainer.close()
     if args.ray:
         subprocess.run([shutil.which("ray") or str(Path(sys.executable).with_name("ray")), "stop", "--force"],
@@ -175,16 +224,20 @@ def main() -> int:
     rows = [
         ("learners answered (a chart, a queue position, or a finished run)", f"{len(answered)} of {args.learners}",
          "all"),
-        ("slowest answer after pressing Train", f"{result['answered_max_s']:.2f} s", "≤ 2 s"),
-        ("median answer", f"{result['answered_median_s']:.2f} s", ""),
+        ("slowest answer after pressing Train", seconds(result["answered_max_s"]), "≤ 2 s"),
+        ("median answer", seconds(result["answered_median_s"]), ""),
+        ("median time to the first chart (queue included)", seconds(result["first_chart_median_s"]), ""),
+        ("the first press on a fresh server (before the class: workers start, modules load)",
+         seconds(result["first_press_fresh_server_s"]), ""),
         ("runs finished (none lost)", f"{finished} of {args.learners}", "all"),
         ("exceptions on a page", str(exceptions), "0"),
         ("peak memory: server process and its training workers", f"{peak:.0f} MB", "bounded"),
         ("wall time, first press to the last run's end", f"{wall:.0f} s", ""),
         ("one training alone as `procrustes train` (1 thread, mean of 4 back to back)", f"{per_training:.1f} s", ""),
-        ("throughput: the class's trainings per second / back-to-back CLI", f"{result['throughput_vs_cli']:.2f}×",
-         "≥ 0.9×"),
-        ("… / two CLI processes side by side (the machine's 2 cores)", f"{result['throughput_vs_two_cli']:.2f}×", ""),
+        ("throughput: the class's trainings per second / one CLI process back to back",
+         f"{result['throughput_vs_cli']:.2f}×", "≥ 0.9×"),
+        ("… / two CLI processes side by side (the machine's 2 cores, as the 2 slots)",
+         f"{result['throughput_vs_two_cli']:.2f}×", ""),
         ("workers computing after the last run", f"{busy} (CPU {idle_cpu:.2f} s in 3 s)", "0"),
     ]
     name = "classroom_ray" if args.ray else "classroom"
@@ -198,8 +251,10 @@ def main() -> int:
         + (f" Note: {len(results) - finished} runs did not finish: {result['errors']}" if finished < len(results)
            else ""), "",
         "| measure | value | target |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in rows], "",
-        f"The class's trainings arrive over {args.spread:.0f} s; the wall time includes the last learner's "
-        f"{span:.0f} s of training after the last press.", ""])
+        f"Each learner's page runs again once a second while its job is live (AppTest runs the whole page "
+        f"where a browser reruns only the live fragment, every {REFRESH_SECONDS}–{SLOWEST_REFRESH_SECONDS} s "
+        "by the server's load), so the app server's share of the 2 cores here is if anything larger than a "
+        "real class's. Throughput counts finished trainings from the first press to the last end.", ""])
     save(name, result, markdown)
     return 0
 

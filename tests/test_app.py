@@ -156,6 +156,18 @@ def test_every_budget_cap_is_read_from_its_environment_variable(monkeypatch):
         assert getattr(limits.budget, cap.name) == number, cap.name
 
 
+def test_pages_refresh_less_often_as_more_jobs_share_the_server():
+    from types import SimpleNamespace
+
+    from app.components.live import QUEUED_REFRESH_SECONDS, SLOWEST_REFRESH_SECONDS, refresh_seconds
+
+    running, queued = SimpleNamespace(status="running"), SimpleNamespace(status="queued")
+    few, class_of_30 = refresh_seconds(running, 2), refresh_seconds(running, 30)
+    assert few < class_of_30 <= SLOWEST_REFRESH_SECONDS
+    assert refresh_seconds(running, 12) < class_of_30
+    assert refresh_seconds(queued, 1) >= QUEUED_REFRESH_SECONDS > few
+
+
 def test_a_preset_link_hides_controls_and_keeps_its_task_note_visible():
     at = new_app({"preset": "classroom-strength"}).run()
     assert not at.exception and not at.warning

@@ -77,10 +77,13 @@ def test_the_queue_is_fair_and_tells_each_waiting_job_its_position():
         b = trainer.submit("b", [("b", QUICK)])
         assert trainer.view(more_a).position == 0 and trainer.view(b).position == 1  # round robin: a2, b, a2 ...
         assert trainer.view(b).wait_seconds is not None and trainer.view(b).status == "queued"
+        assert trainer.live_jobs() == 3
         trainer.stop(b)  # Stop frees a place in the queue at once
         assert trainer.view(b).position is None and trainer.view(b).status == "stopped"
+        assert trainer.live_jobs() == 2
         trainer.stop(busy)
         until(lambda: not trainer.view(more_a).training)
+        assert trainer.live_jobs() == 0
         assert all(t.status == "finished" for t in trainer.view(more_a).job.tasks)
     finally:
         trainer.close()

@@ -18,7 +18,20 @@ from procrustes_core.training.service import JobView, Task
 
 from .. import runner
 
-REFRESH_SECONDS = 0.25
+REFRESH_SECONDS = 0.25  # a few learners: four refreshes a second
+FULL_RATE_JOBS = 4  # live jobs on the server up to which every page refreshes at that rate
+SLOWEST_REFRESH_SECONDS = 2.0
+QUEUED_REFRESH_SECONDS = 1.0  # a queued page draws only its position
+
+
+def refresh_seconds(view: JobView | None, live_jobs: int) -> float:
+    """How often a page following ``view`` redraws: four times a second while few jobs are live, less
+    often as more share the server (its page scripts run on one core, which the trainings also need),
+    once a second while queued."""
+    seconds = REFRESH_SECONDS * max(1.0, live_jobs / FULL_RATE_JOBS)
+    if view is not None and view.status == "queued":
+        seconds = max(seconds, QUEUED_REFRESH_SECONDS)
+    return min(seconds, SLOWEST_REFRESH_SECONDS)
 CURVES = ("train_acc", "test_acc", "grad_norm", "loss")
 
 
@@ -31,14 +44,18 @@ def live_fragment(kind: str, draw: Callable[[JobView | None], None]) -> None:
     first = runner.view(kind, limits)
     was = f"_{kind}_was_training"
     st.session_state[was] = first is not None and first.training
+    every = refresh_seconds(first, runner.live_jobs(limits)) if st.session_state[was] else None
+    first_status = first.status if first is not None else None
 
-    @st.fragment(run_every=REFRESH_SECONDS if st.session_state[was] else None)
+    @st.fragment(run_every=every)
     def fragment() -> None:
         current = runner.view(kind, limits)
         draw(current)
         if st.session_state.get(was) and (current is None or not current.training):
             st.session_state[was] = False
             st.rerun()  # the whole page: final results, buttons back on
+        elif first_status == "queued" and current is not None and current.status != "queued":
+            st.rerun()  # its slot came: the whole page again, to refresh at the training rate
 
     fragment()
 

@@ -233,6 +233,11 @@ class TrainingService:
         with self._lock:
             return [JobView(j, self._position(j), None) for j in self._jobs.values()]
 
+    def live_jobs(self) -> int:
+        """Jobs queued or training right now, of every owner (how many pages are following one live)."""
+        with self._lock:
+            return sum(j.status in ("queued", "running") for j in self._jobs.values())
+
     def finished_runs(self) -> list[dict[str, Any]]:
         """One summary per finished or stopped training: owner, tag, label, seed, final scores."""
         with self._lock:
