@@ -25,6 +25,7 @@ import streamlit as st  # noqa: E402
 from app import controls, store  # noqa: E402
 from app.limits import Limits, read_limits  # noqa: E402
 from app.presets import PRESETS  # noqa: E402
+from app.service import service  # noqa: E402
 from procrustes_core import ProcrustesError  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +62,10 @@ def notes() -> None:
 def main() -> None:
     limits = server_limits()
     st.session_state.limits = limits
+    try:
+        service(limits)  # started with the server's first page: its workers load while the learner reads
+    except ProcrustesError as err:  # e.g. a Ray cluster that does not answer: one line, the page still draws
+        st.error(f"The training service could not start: {err}")
     store.browser_id()
     store.set_cookie_once()
     controls.init_session(limits)

@@ -156,6 +156,20 @@ def test_every_budget_cap_is_read_from_its_environment_variable(monkeypatch):
         assert getattr(limits.budget, cap.name) == number, cap.name
 
 
+def test_a_training_service_that_cannot_start_is_one_line_and_the_page_still_draws(monkeypatch):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    at = new_app(TINY).run()
+    assert not at.exception
+    assert any("no Ray cluster answers" in e.value and "\n" not in e.value for e in at.error)
+    assert at.button(key="train")
+
+
 def test_pages_refresh_less_often_as_more_jobs_share_the_server():
     from types import SimpleNamespace
 

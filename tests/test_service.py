@@ -206,3 +206,16 @@ def test_the_service_trains_on_a_ray_cluster_and_streams_events_back():
             trainer.close()
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_a_ray_address_nobody_answers_is_one_line_at_once():
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ProcrustesError, match=f"no Ray cluster answers at '127.0.0.1:{port}'"):
+        TrainingService(workers=1, backend="ray", address=f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 30

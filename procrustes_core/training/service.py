@@ -496,6 +496,23 @@ class _LocalPool:
                 worker["process"].kill()
 
 
+def _check_reachable(address: str | None, timeout: float = 3.0) -> None:
+    """A ``host:port`` (or ``ray://host:port``) cluster address that accepts no connection is one line at
+    once; Ray itself would wait minutes for it."""
+    import re
+    import socket
+
+    found = re.fullmatch(r"(?:ray://)?\[?([^\]/]+?)\]?:(\d+)", (address or "").strip())
+    if not found:
+        return  # no address (a local Ray instance) or "auto": Ray finds it
+    try:
+        socket.create_connection((found[1], int(found[2])), timeout=timeout).close()
+    except OSError as err:
+        raise ProcrustesError(f"backend='ray': no Ray cluster answers at {address!r} "
+                              f"({err.strerror or type(err).__name__}); start one with `ray start --head` "
+                              "or unset RAY_ADDRESS") from None
+
+
 class _RayPool:
     """One Ray actor per slot, anywhere on the cluster; events are drained from each busy actor."""
 
@@ -506,9 +523,11 @@ class _RayPool:
             raise ProcrustesError("backend='ray': Ray is not installed; pip install 'procrustes[cluster]'") from None
         self._ray = ray
         if not ray.is_initialized():
+            address = address or os.environ.get("RAY_ADDRESS") or None
+            _check_reachable(address)
             package = str(Path(__file__).resolve().parents[1])  # procrustes_core, shipped to every node
             try:
-                ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False,
+                ray.init(address=address, log_to_driver=False,
                          runtime_env={"py_modules": [package]}, include_dashboard=False)
             except Exception as err:  # noqa: BLE001 - Ray raises plain exceptions when it cannot connect
                 first = str(err).splitlines()[0] if str(err) else type(err).__name__
