@@ -86,8 +86,9 @@ def test_train_draws_one_curve_per_class_that_never_goes_blank(browser, server, 
         drawn = {t for p in plots(page) for t in live_titles if p["title"].startswith(t) and p["traces"] > 0}
         blank += bool(seen - drawn)
         seen |= drawn
-        if page.get_by_text("Results of the last epoch").count():
-            break
+        if seen == set(live_titles) and page.get_by_text("Results of the last epoch").count():
+            # the run ended: sample two seconds more, through the page's last full redraw
+            deadline = min(deadline, time.monotonic() + 2.0)
         page.wait_for_timeout(100)
     assert seen == set(live_titles) and blank == 0
     for title in ("Training accuracy", "Test accuracy", "Feature-gradient norm"):

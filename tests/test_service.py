@@ -194,13 +194,23 @@ def test_the_service_trains_on_a_ray_cluster_and_streams_events_back():
         job = trainer.submit("learner", [("ERM", QUICK)], seeds=[0, 1], variants={"LA": PostHoc(la_tau=1.0)})
         until(lambda: not trainer.view(job).training, timeout=180)
         tasks = trainer.view(job).job.tasks
-        assert all(t.status == "finished" and len(t.history.records) == 2 for t in tasks)
+        assert all(t.status == "finished" and len(t.history.records) == 2 for t in tasks), \
+            [(t.status, t.error) for t in tasks]
         local = run_seeds(QUICK, seeds=[0], workers=1)[0]
         assert tasks[0].history.last.balanced_acc == local.last.balanced_acc  # the same numbers on the cluster
         long = trainer.submit("learner", [("long", LONG)])
         until(lambda: trainer.view(long).job.tasks[0].steps, timeout=120)
         trainer.stop(long)
         until(lambda: trainer.view(long).job.tasks[0].status == "stopped", timeout=20)
+        victim = trainer.submit("learner", [("long", LONG)])  # an actor that dies mid-training
+        until(lambda: trainer.view(victim).job.tasks[0].epochs_done >= 1, timeout=120)
+        ray.kill(trainer._pool._actors[trainer.view(victim).job.tasks[0].worker])
+        until(lambda: not trainer.view(victim).training, timeout=60)
+        task = trainer.view(victim).job.tasks[0]
+        assert task.status == "failed" and "stopped unexpectedly" in task.error and task.history.records
+        after = trainer.submit("learner", [("ERM", QUICK)])  # the slot is back, on a new actor
+        until(lambda: not trainer.view(after).training, timeout=120)
+        assert trainer.view(after).status == "finished"
     finally:
         if trainer is not None:
             trainer.close()

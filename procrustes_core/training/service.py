@@ -24,6 +24,7 @@ caller's thread, and stream their events back; a front submits, polls and stops.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -434,6 +435,26 @@ class TrainingService:
 # ---------------------------------------------------------------- backends
 
 
+_MAIN_SWAP = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bare_main():
+    """Start a spawned worker without re-running the caller's main script in it: a spawned process
+    imports ``__main__``'s file first, and in a Streamlit app that is the page script (which would
+    draw a page, and start a service of its own, in every worker)."""
+    import sys
+    import types
+
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 class _LocalPool:
     """Worker processes on this machine (spawned: a fresh interpreter, no inherited threads or locks)."""
 
@@ -446,7 +467,8 @@ class _LocalPool:
         inbox, stop = self._context.Queue(), self._context.Value("q", -1)
         process = self._context.Process(target=process_main, args=(inbox, self._outbox, stop, index),
                                         name=f"procrustes-worker-{index}", daemon=True)
-        process.start()
+        with _MAIN_SWAP, _bare_main():
+            process.start()
         return {"inbox": inbox, "stop": stop, "process": process}
 
     def ready(self, worker: int) -> bool:
@@ -535,6 +557,7 @@ class _RayPool:
         self._actor_class = ray.remote(num_cpus=1, max_concurrency=3)(_RayWorker)
         self._actors = [self._actor_class.remote() for _ in range(workers)]
         self._runs: dict[int, Any] = {}
+        self._pending: dict[int, Any] = {}  # each busy actor's outstanding drain call
         self._dead: set[int] = set()
 
     def ready(self, worker: int) -> bool:
@@ -554,28 +577,36 @@ class _RayPool:
         self._actors[worker] = self._actor_class.remote()
         self._dead.discard(worker)
         self._runs.pop(worker, None)
+        self._pending.pop(worker, None)
 
     def collect(self, timeout: float) -> list[tuple[int, dict[str, Any]]]:
+        """Events of the busy actors: one ``drain`` call outstanding per actor, harvested when it returns.
+        A slow actor (starting up, its node busy) is waited for; only Ray's word that it died ends it."""
         ray = self._ray
         found = []
         busy = list(self._runs)
         if not busy:
             time.sleep(timeout)
             return found
-        refs = [self._actors[w].drain.remote() for w in busy]
-        for worker, ref in zip(busy, refs):
+        for worker in busy:
+            if worker not in self._pending:
+                self._pending[worker] = self._actors[worker].drain.remote()
+        waiting = {self._pending[w]: w for w in busy}
+        ready, _ = ray.wait(list(waiting), num_returns=len(waiting), timeout=timeout)
+        for ref in ready:
+            worker = waiting[ref]
+            del self._pending[worker]
             try:
-                events = ray.get(ref, timeout=10)
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                    ray.exceptions.GetTimeoutError, ray.exceptions.ActorDiedError):
+                events = ray.get(ref)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.ActorDiedError):
                 self._dead.add(worker)
                 self._runs.pop(worker, None)
                 continue
             found += [(worker, e) for e in events]
             if any(e["kind"] == "idle" for e in events):
                 self._runs.pop(worker, None)
-        if not found:
-            time.sleep(timeout)
+        if not found and len(ready) == len(waiting):
+            time.sleep(timeout)  # every drain came back empty: wait before asking again
         return found
 
     def close(self) -> None:
