@@ -79,6 +79,23 @@ def main_area(page):
     return page.get_by_test_id("stMainBlockContainer")
 
 
+def fresh_server_press(browser, url: str) -> float:
+    """The first learner on a server just started: press → the run's first chart (the workers may still
+    be loading), on a one-epoch run whose end warms the server for the measured one."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{url}/?epochs=1&seeds=1")
+    main_area(page).get_by_role("button", name="Train", exact=True).wait_for(timeout=120_000)
+    pressed = time.perf_counter()
+    main_area(page).get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(gd =>
+        String((gd.layout && gd.layout.title && (gd.layout.title.text || gd.layout.title)) || '')
+          .includes('Training accuracy') && gd.data && gd.data.length)""", timeout=300_000)
+    first = time.perf_counter() - pressed
+    page.get_by_text("Results of the last epoch").wait_for(timeout=300_000)
+    page.close()
+    return first
+
+
 def measure(browser, url: str, epochs: int, timeout: float) -> dict:
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(f"{url}/?epochs={epochs}&seeds=1")
@@ -139,7 +156,9 @@ def main() -> int:
     config = TrainConfig(epochs=args.epochs, threads=1)
     load_before = os.getloadavg()[0]
     with app_server(env={"PROCRUSTES_MAX_TRAININGS": "2"}) as (url, _process), chromium() as browser:
+        fresh = fresh_server_press(browser, url)
         result = measure(browser, url, args.epochs, timeout=900)
+        result["fresh_server_first_chart_s"] = fresh
         if not args.no_screenshots:
             screenshots(browser, url)
     trainer_s = float(subprocess.run([sys.executable, "-c", TRAIN, config.to_json()], capture_output=True,
@@ -148,6 +167,8 @@ def main() -> int:
                   load_after=os.getloadavg()[0], epochs=args.epochs, machine=machine())
     rows = [
         ("Train pressed → first chart drawn", f"{result['first_chart_s']:.2f} s", "≤ 2 s"),
+        ("… the first press on a server just started (its workers loading)",
+         f"{result['fresh_server_first_chart_s']:.2f} s", ""),
         ("page refreshes per second while training (redraws with new numbers)",
          f"{result['refreshes_per_s']:.1f}", "≥ 4"),
         ("blank-chart samples (every 100 ms, a chart drawn before missing)",
