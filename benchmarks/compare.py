@@ -19,7 +19,7 @@ Writes benchmarks/results/compare.md and compare.json, copies the JSON to assets
 and prints the command that regenerates it. Finished runs are cached in
 benchmarks/results/compare_runs.jsonl, so an interrupted benchmark resumes where it stopped.
 
-    python benchmarks/compare.py                 # the full benchmark (about 30 min on 2 free cores)
+    python benchmarks/compare.py                 # the full benchmark (about 45 min on 2 free cores)
     python benchmarks/compare.py --quick         # a 2-seed, few-epoch smoke version
 """
 
@@ -322,9 +322,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--n-samples", type=int, default=10_000)
-    parser.add_argument("--width", type=int, default=32)
+    from procrustes_core.config import TrainConfig
+
+    defaults = TrainConfig()  # the product's defaults: the Playground's run
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--n-samples", type=int, default=defaults.n_samples)
+    parser.add_argument("--width", type=int, default=defaults.width)
     parser.add_argument("--val-per-class", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds, 3 epochs, 4000 samples: a smoke run")
