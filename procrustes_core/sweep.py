@@ -307,10 +307,13 @@ def _run_local(jobs, workers, finished) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from .training.spawn import bare_main
+
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited torch threads or locks
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
                              initializer=_pool_initializer, initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(train_point, config_dict): i for i, config_dict in jobs}
+        with bare_main():  # the workers start on submit; none re-runs the caller's script
+            futures = {pool.submit(train_point, config_dict): i for i, config_dict in jobs}
         try:
             for future in as_completed(futures):
                 try:

@@ -19,3 +19,18 @@ def tiny():
     from procrustes_core import TrainConfig
 
     return TrainConfig(n_samples=2000, ratio=10, width=8, epochs=2, batch_size=64, threads=1)
+
+
+@pytest.fixture
+def page_script_as_main(tmp_path, monkeypatch):
+    """``__main__`` is a script that must never be imported again, as when a Streamlit page (or a test
+    that ran one) is the running main module: a spawned worker that imported it would fail."""
+    import sys
+    import types
+
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('a worker re-ran the caller\\'s main script')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    return script

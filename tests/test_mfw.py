@@ -93,3 +93,26 @@ def test_strength_schedules(schedule, expected):
 def test_until_equal_stops_once_progress_is_equal():
     assert strength_at("until-equal", 0.8, 3, 10, 0.5, progress_equal=False) == 0.8
     assert strength_at("until-equal", 0.8, 3, 10, 0.5, progress_equal=True) == 0.0
+
+
+def test_until_equal_stops_weakening_only_once_the_major_classes_are_fitted_and_the_minor_caught_up():
+    mfw = MajorFeatureWeakening([100, 100, 2, 2], strength=0.8, schedule="until-equal", epochs=10)
+    groups = {"major": [0, 1], "minor": [2, 3]}
+    mfw.after_epoch([0.3, 0.3, 0.28, 0.28], groups)  # both near chance: nothing to balance yet
+    assert mfw.strength_at(1) == 0.8
+    mfw.after_epoch([0.95, 0.95, 0.2, 0.2], groups)  # the minor classes lag
+    assert mfw.strength_at(2) == 0.8
+    mfw.after_epoch([0.97, 0.97, 0.9, 0.9], groups)  # caught up
+    assert mfw.strength_at(3) == 0.0
+
+
+def test_weakening_a_batch_directly_honours_detach():
+    h = torch.randn(6, 4, requires_grad=True)
+    labels = torch.tensor([0, 0, 0, 1, 1, 1])
+    mfw = MajorFeatureWeakening([100, 2], strength=1.0, detach=True, seed=3)
+    mixed = mfw(h, labels, 1.0)
+    mixed[:3].sum().backward()  # major samples only; their partners' features get no gradient
+    lam, partner = MajorFeatureWeakening([100, 2], strength=1.0, seed=3).coefficients(labels, 1.0)
+    touched = {i for i in range(3)} | {int(partner[i]) for i in range(3) if lam[i] < 1}
+    assert all(h.grad[i].abs().sum() == 0 for i in range(6) if i not in range(3))
+    assert touched  # the partners exist, yet only the rows of the mixed samples themselves got gradient

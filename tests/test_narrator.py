@@ -98,3 +98,73 @@ def test_the_report_carries_the_narrators_sentences(tmp_path):
 
     page = write_html_report(history(STORY), tmp_path / "report.html").read_text()
     assert "What the run shows" in page and "over-fit" in page
+
+
+def sparse(rows, every: int, **settings) -> RunHistory:
+    """``history(rows)`` evaluated only every ``every`` epochs (and at the last), as ``eval_every`` does."""
+    full = history(rows, TrainConfig(epochs=len(rows), profile="custom", counts=COUNTS, eval_every=every,
+                                     **settings))
+    keep = [r for r in full.records if r.epoch % every == 0 or r.epoch == len(rows)]
+    return RunHistory(full.config, COUNTS, GROUPS, full.class_names, keep)
+
+
+def test_phases_and_the_narrator_follow_sparse_evaluations():
+    rows = [(0.95, 0.0, 0.9, 0.0, 0.05, 4.0)] * 6 + [(1.0, 0.95, 0.95, 0.9, 0.01, 0.02)] * 3
+    found = sparse(rows, 3)  # records at epochs 3, 6, 9
+    assert underfit_span(found) == (3, 6)
+    said = {s.kind: s for s in narrate(found)}
+    assert said["caught-up"].epoch == 9
+
+
+def test_weakening_is_told_from_the_schedule_not_from_the_epochs_that_were_evaluated():
+    rows = [(0.95, 0.0, 0.9, 0.0, 0.05, 4.0)] * 10
+    found = sparse(rows, 3, mixer="mfw", mfw_strength=0.8, mfw_schedule="warmup", mfw_until=0.5)
+    weakening = next(s for s in narrate(found) if s.kind == "weakening")
+    assert weakening.text == "MFW weakened the major classes' features at strength 0.8 until epoch 5."
+
+
+def test_caught_up_is_said_only_when_the_minor_classes_are_near_the_major_ones():
+    rows = [(1.0, 0.1, 0.9, 0.1, 0.05, 4.0), (1.0, 0.52, 0.9, 0.4, 0.05, 1.0), (1.0, 0.95, 0.9, 0.8, 0.05, 0.1)]
+    said = {s.kind: s for s in narrate(history(rows))}
+    assert said["caught-up"].epoch == 3 and "95 % vs 100 %" in said["caught-up"].text
+
+
+def test_a_missing_gradient_norm_leaves_the_gradient_sentence_out_instead_of_failing():
+    rows = [(0.95, 0.0, 0.9, 0.0, float("nan"), float("nan")), (0.95, 0.0, 0.9, 0.0, 0.0, 0.0)]
+    kinds = [s.kind for s in narrate(history(rows))]
+    assert "under-fit" in kinds and "gradients" not in kinds
+
+
+def test_no_over_fit_names_the_best_minor_training_accuracy_the_run_reached():
+    rows = [(0.9, 0.95, 0.9, 0.9, 0.1, 0.1), (0.9, 0.85, 0.9, 0.8, 0.1, 0.1)]
+    reason = next(s for s in narrate(history(rows)) if s.kind == "no-over-fit").text
+    assert "whenever the minor classes were fitted" in reason  # fitted at epoch 1, though not at the end
+    rows = [(0.9, 0.5, 0.9, 0.4, 0.1, 0.1), (0.9, 0.7, 0.9, 0.6, 0.1, 0.1)]
+    reason = next(s for s in narrate(history(rows)) if s.kind == "no-over-fit").text
+    assert "never reached 90 % (at most 70 %, epoch 2)" in reason
+
+
+def test_a_stopped_run_is_left_out_of_a_paired_comparison_with_its_pair():
+    from procrustes_core.analysis.seeds import compare_runs_paired
+
+    def run(seed: int, minor_test: float, epochs_done: int) -> RunHistory:
+        rows = [(1.0, 1.0, 0.9, minor_test, 0.1, 0.1)] * epochs_done
+        config = TrainConfig(epochs=4, profile="custom", counts=COUNTS, seed=seed)
+        found = history(rows, config)
+        found.stopped = None if epochs_done == 4 else "stopped by the learner"
+        return found
+
+    a = [run(0, 0.2, 4), run(1, 0.2, 4), run(2, 0.2, 4)]
+    b = [run(0, 0.3, 4), run(1, 0.31, 4), run(2, 0.9, 2)]  # seed 2 stopped after 2 epochs
+    found = compare_runs_paired(a, b, "ERM", "MFW")
+    assert found.seeds == [0, 1] and found.n == 2
+
+
+def test_a_paired_comparison_refuses_non_finite_scores_and_names_a_tie():
+    from procrustes_core import ProcrustesError
+    from procrustes_core.analysis.compare import paired_comparison
+
+    with pytest.raises(ProcrustesError, match="seed 1 has no finite score"):
+        paired_comparison([0.5, float("nan")], [0.6, 0.7])
+    tie = paired_comparison([0.5, 0.6, 0.7], [0.5, 0.6, 0.7 + 1e-12], a="ERM", b="MFW")
+    assert tie.sentence() == "MFW and ERM score the same on all 3 seeds (to within 0.01 points)"

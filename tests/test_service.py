@@ -172,6 +172,11 @@ def test_run_seeds_trains_settings_on_the_same_seeds_in_parallel():
     assert alone[0].last.balanced_acc == found["ERM"][0].last.balanced_acc  # one thread: the same numbers
 
 
+def test_workers_never_re_run_the_callers_main_script(page_script_as_main):
+    found = run_seeds(QUICK, seeds=[3, 4], workers=2)
+    assert [h.config.seed for h in found] == [3, 4] and all(h.finished for h in found)
+
+
 @pytest.mark.parametrize("seeds, message", [([], "give at least one seed"), ([1, 1], "each seed once"),
                                             ([-1], "expected seeds from 0"), (["x"], "expected whole numbers"),
                                             (list(range(70)), "at most 64")])

@@ -53,6 +53,11 @@ def test_local_pool_gives_the_same_results_as_serial(tmp_path):
     assert serial[columns].equals(pooled[columns])
 
 
+def test_pool_workers_never_re_run_the_callers_main_script(page_script_as_main):
+    pooled = run_sweep(BASE, {"ratio": [10.0, 50.0]}, backend="local", workers=2)
+    assert pooled["failed"].isna().all() and pooled["balanced_acc"].notna().all()
+
+
 @pytest.mark.slow
 def test_a_ray_cluster_sweep_matches_serial_and_only_the_driver_writes(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray", reason="Ray is in the dev extra: pip install -e '.[dev]'")

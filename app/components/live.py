@@ -108,7 +108,9 @@ def statements_for(tasks: list[Task], finished: bool) -> list[Statement]:
     histories = [t.history for t in tasks if t.history is not None and t.history.records]
     if not histories:
         return []
-    return narrate(mean_history(histories), finished=finished, seeds=len(histories))
+    # what did not happen is stated only of runs that all reached their last epoch
+    complete = finished and all(h.finished for h in histories)
+    return narrate(mean_history(histories), finished=complete, seeds=len(histories))
 
 
 def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> None:

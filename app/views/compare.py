@@ -42,7 +42,8 @@ cols[0].selectbox("A", CHOICES, index=0, key="compare_a", help="The baseline.")
 cols[1].selectbox("B", CHOICES, index=CHOICES.index("mfw"), key="compare_b", help="The method tested against A.")
 cols[2].number_input("Seeds", 2, limits.budget.max_seeds, value=min(5, limits.budget.max_seeds), key="compare_seeds",
                      help="Each seed is one pair of runs; the interval narrows as seeds are added.")
-cols[3].number_input("LA τ", 0.0, 3.0, value=float((config.la_tau if config else 0) or 1.0), step=0.25,
+tau = float((config.la_tau if config else 0) or 1.0)
+cols[3].number_input("LA τ", 0.0, max(3.0, tau), value=tau, step=0.25,
                      key="compare_tau", help="Post-hoc logit adjustment scored on the same models.")
 
 

@@ -85,6 +85,8 @@ class PairedComparison:
         if self.n < 2:
             return (f"{self.b} vs {self.a}: {mean:+.1f} {self.unit} on 1 seed — one seed cannot tell an effect "
                     "from seed noise; train more seeds")
+        if max(abs(d) for d in self.differences) * self.scale < 0.005:
+            return f"{self.b} and {self.a} score the same on all {self.n} seeds (to within 0.01 {self.unit})"
         leader, other, sign = (self.b, self.a, 1) if mean >= 0 else (self.a, self.b, -1)
         wins = self.wins if sign > 0 else sum(d < 0 for d in self.differences)
         verb = "beats" if self.beyond_noise else "differs from"
@@ -118,5 +120,9 @@ def paired_comparison(a_values: Sequence[float], b_values: Sequence[float], seed
     seeds = list(range(len(a_values))) if seeds is None else list(seeds)
     if len(seeds) != len(a_values) or len(set(seeds)) != len(seeds):
         raise ProcrustesError(f"seeds={shown(seeds)}: expected {len(a_values)} different seeds, one per pair")
+    bad = [s for s, x, y in zip(seeds, a_values, b_values) if not (math.isfinite(x) and math.isfinite(y))]
+    if bad:
+        raise ProcrustesError(f"paired comparison: seed {bad[0]} has no finite score (a diverged run?); "
+                              "leave it out or train it again")
     return PairedComparison(a, b, seeds, [float(v) for v in a_values], [float(v) for v in b_values], metric,
                             confidence, scale, unit)

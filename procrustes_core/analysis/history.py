@@ -91,6 +91,13 @@ class RunHistory:
     def last(self) -> EpochRecord | None:
         return self.records[-1] if self.records else None
 
+    @property
+    def finished(self) -> bool:
+        """Whether the run trained every epoch its config asks for (not stopped, not diverged)."""
+        last = self.last
+        return (self.stopped is None and last is not None
+                and last.epoch == self.config.epochs + self.config.classifier_retrain_epochs)
+
     def series(self, name: str) -> list[Any]:
         """One record field over epochs, e.g. ``series("balanced_acc")``."""
         return [getattr(r, name) for r in self.records]
@@ -139,7 +146,7 @@ class RunHistory:
     def gradient_ratio(self) -> list[float]:
         """Per epoch: the tail group's mean feature-gradient norm over the head group's."""
         head, tail = self.head_tail("grad_norm")
-        return [t / h if h > 0 else math.inf for h, t in zip(head, tail)]
+        return [t / h if h > 0 else (math.inf if t > 0 else math.nan) for h, t in zip(head, tail)]
 
     def variant(self, name: str) -> RunHistory:
         """This run as scored under one of its post-hoc variants (same training, other test scores)."""

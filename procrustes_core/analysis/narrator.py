@@ -16,12 +16,15 @@ seeds are narrated through their mean (``analysis.seeds.mean_history``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from ..methods.schedules import strength_at
 from .history import RunHistory
 from .phases import FITTED, OVERFIT_EXCESS_GAP, UNDERFIT_FRACTION, overfit_span, underfit_span
 
 MAJOR_FITTED = 0.9  # the under-fit sentence waits until the major classes are fitted (the clearest moment)
+CAUGHT_UP = 0.9  # "caught up": the minor classes' training accuracy within 90 % of the major classes'
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,25 @@ class Statement:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
+
+
+def _weakening(history: RunHistory, epochs: list[int], head: str) -> list[Statement]:
+    """When MFW weakened the major classes, from the config's schedule (the evaluated epochs may skip
+    some; ``until-equal`` depends on the run, so its recorded strengths are used)."""
+    config = history.config
+    if config.mixer != "mfw" or config.mfw_strength <= 0:
+        return []
+    if config.mfw_schedule == "until-equal":
+        on = [e for e, r in zip(epochs, history.records) if r.mfw_strength > 0]
+    else:
+        on = [e + 1 for e in range(config.epochs)
+              if strength_at(config.mfw_schedule, config.mfw_strength, e, config.epochs, config.mfw_until) > 0]
+    if not on:
+        return []
+    shape = {"linear": ", decaying linearly", "cosine": ", decaying along a half cosine"}.get(config.mfw_schedule, "")
+    text = (f"MFW weakened the {head} classes' features at strength {config.mfw_strength:g}{shape} "
+            + (f"until epoch {on[-1]}." if on[-1] < config.epochs else "throughout."))
+    return [Statement(min(on[-1], epochs[-1]), "weakening", text)] if on[0] <= epochs[-1] else []
 
 
 def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -> list[Statement]:
@@ -54,22 +76,25 @@ def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -
 
     span = underfit_span(history)
     if span is not None:
-        inside = [e for e in range(span[0], span[1] + 1) if e in where]
+        inside = [e for e in epochs if span[0] <= e <= span[1]]
         clear = next((e for e in inside if head_train[where[e]] >= MAJOR_FITTED), inside[-1])
         i = where[clear]
         found.append(Statement(clear, "under-fit",
                                f"Epoch {clear}: {tail} classes at {_pct(tail_train[i])} training accuracy vs "
                                f"{_pct(head_train[i])} for {head} — under-fit{of_seeds}."))
-        ratio = max(ratios[where[e]] for e in inside)
-        peak = next(e for e in inside if ratios[where[e]] == ratio)
-        if ratio > 1.5:
-            found.append(Statement(peak, "gradients", f"Epoch {peak}: their feature gradients are {ratio:.0f}× "
-                                                      f"larger than the {head} classes'."))
-        after = span[1] + 1
-        if after in where:
-            i = where[after]
-            found.append(Statement(after, "caught-up", f"Epoch {after}: the {tail} classes caught up in training "
-                                                       f"({_pct(tail_train[i])} vs {_pct(head_train[i])})."))
+        finite = [e for e in inside if math.isfinite(ratios[where[e]])]
+        if finite:
+            peak = max(finite, key=lambda e: ratios[where[e]])
+            ratio = ratios[where[peak]]
+            if ratio > 1.5:
+                found.append(Statement(peak, "gradients", f"Epoch {peak}: their feature gradients are "
+                                                          f"{ratio:.0f}× larger than the {head} classes'."))
+        caught = next((e for e in epochs if e > span[1]
+                       and tail_train[where[e]] >= CAUGHT_UP * head_train[where[e]]), None)
+        if caught is not None:
+            i = where[caught]
+            found.append(Statement(caught, "caught-up", f"Epoch {caught}: the {tail} classes caught up in training "
+                                                        f"({_pct(tail_train[i])} vs {_pct(head_train[i])})."))
     elif finished:
         found.append(Statement(0, "no-under-fit",
                                f"No under-fit phase: the {tail} classes' training accuracy never fell below "
@@ -81,18 +106,15 @@ def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -
         found.append(Statement(span[0], "over-fit", f"Epoch {span[0]}: {tail} training {_pct(tail_train[i])}, test "
                                                     f"{_pct(tail_test[i])} — over-fit{of_seeds}."))
     elif finished:
-        last = len(epochs) - 1
-        reason = (f"the {tail} classes' training accuracy stayed below {_pct(FITTED)} ({_pct(tail_train[last])} "
-                  "at the end)" if tail_train[last] < FITTED else
-                  f"the {tail} classes' train − test gap ({_pct(tail_train[last] - tail_test[last])}) stayed "
-                  f"within {_pct(OVERFIT_EXCESS_GAP)} of the {head} classes'")
+        best = max(range(len(epochs)), key=lambda k: tail_train[k])
+        if tail_train[best] < FITTED:
+            reason = (f"the {tail} classes' training accuracy never reached {_pct(FITTED)} (at most "
+                      f"{_pct(tail_train[best])}, epoch {epochs[best]})")
+        else:
+            reason = (f"whenever the {tail} classes were fitted, their train − test gap stayed within "
+                      f"{_pct(OVERFIT_EXCESS_GAP)} of the {head} classes'")
         found.append(Statement(0, "no-over-fit", f"No over-fit phase: {reason}."))
-    strengths = [r.mfw_strength for r in history.records]
-    if history.config.mixer == "mfw" and any(strengths):
-        on = [e for e, s in zip(epochs, strengths) if s > 0]
-        text = (f"MFW weakened the {head} classes' features at strength {max(strengths):g} "
-                + (f"until epoch {on[-1]}." if on[-1] < history.config.epochs else "throughout."))
-        found.append(Statement(on[-1], "weakening", text))
+    found += _weakening(history, epochs, head)
     if history.config.la_tau == 0 and history.config.tau_norm == 0 and finished:
         last = history.last
         if last.group_test_acc.get(tail, 0) < last.group_test_acc.get(head, 0) - 0.2:

@@ -44,20 +44,24 @@ def overfit_epochs(history: RunHistory) -> list[int]:
             if tt >= FITTED and (tt - ts) - (ht - hs) >= OVERFIT_EXCESS_GAP]
 
 
-def _first_span(epochs: list[int]) -> tuple[int, int] | None:
-    if not epochs:
+def _first_span(flagged: list[int], evaluated: list[int]) -> tuple[int, int] | None:
+    """The first run of ``flagged`` epochs that follow one another among the ``evaluated`` ones (with
+    ``eval_every`` > 1 the records are epochs 3, 6, 9 ...)."""
+    if not flagged:
         return None
-    last = epochs[0]
-    for epoch in epochs[1:]:
-        if epoch != last + 1:
+    marked = set(flagged)
+    start = evaluated.index(flagged[0])
+    last = flagged[0]
+    for epoch in evaluated[start + 1:]:
+        if epoch not in marked:
             break
         last = epoch
-    return epochs[0], last
+    return flagged[0], last
 
 
 def underfit_span(history: RunHistory) -> tuple[int, int] | None:
-    """The first unbroken run of under-fit epochs, as (first, last), or None."""
-    return _first_span(underfit_epochs(history))
+    """The first unbroken run of under-fit epochs (among the evaluated ones), as (first, last), or None."""
+    return _first_span(underfit_epochs(history), [r.epoch for r in history.records])
 
 
 def overfit_span(history: RunHistory) -> tuple[int, int] | None:

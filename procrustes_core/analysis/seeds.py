@@ -67,12 +67,17 @@ def mean_history(histories: Sequence[RunHistory]) -> RunHistory:
     for epoch in common_epochs(histories):
         found = [next(r for r in h.records if r.epoch == epoch) for h in histories]
         changes = {name: np.mean([getattr(r, name) for r in found], axis=0).tolist() for name in PER_CLASS}
-        for name in ("accuracy", "balanced_acc", "train_loss", "seconds"):
+        for name in ("accuracy", "balanced_acc", "train_loss", "seconds", "lr"):
             changes[name] = float(np.mean([getattr(r, name) for r in found]))
+        for name in ("val_acc", "val_balanced_acc", "bbn_alpha"):  # optional: a mean where every seed has one
+            values = [getattr(r, name) for r in found]
+            changes[name] = None if any(v is None for v in values) else np.mean(values, axis=0).tolist()
         changes["group_train_acc"] = group_means(changes["train_acc"], first.groups)
         changes["group_test_acc"] = group_means(changes["test_acc"], first.groups)
-        records.append(dataclasses.replace(found[0], **changes, confusion=None, variants={}))
-    return RunHistory(first.config, first.counts, first.groups, first.class_names, records, first.stopped,
+        records.append(dataclasses.replace(found[0], **changes, confusion=None, variants={}, branch_test_acc=None,
+                                           loss_weights=None))
+    stopped = next((h.stopped for h in histories if h.stopped), None)  # the mean is unfinished if any seed is
+    return RunHistory(first.config, first.counts, first.groups, first.class_names, records, stopped,
                       first.threads)
 
 
@@ -88,9 +93,10 @@ def final_score(history: RunHistory, metric: str = "balanced_acc", group: str | 
 def compare_runs_paired(a: Sequence[RunHistory], b: Sequence[RunHistory], a_name: str = "A", b_name: str = "B",
                         metric: str = "balanced_acc", group: str | None = None, a_variant: str | None = None,
                         b_variant: str | None = None) -> PairedComparison:
-    """B against A on the seeds both have (matched by the configs' seeds), on final scores."""
-    by_seed_a = {h.config.seed: h for h in a if h.last is not None}
-    by_seed_b = {h.config.seed: h for h in b if h.last is not None}
+    """B against A on the seeds both have finished (matched by the configs' seeds), on final scores: a
+    stopped or diverged run is left out with its pair, never scored at the epoch where it ended."""
+    by_seed_a = {h.config.seed: h for h in a if h.finished}
+    by_seed_b = {h.config.seed: h for h in b if h.finished}
     seeds = [s for s in by_seed_a if s in by_seed_b]
     if not seeds:
         raise ProcrustesError(f"{a_name} and {b_name} share no finished seed: nothing to pair")

@@ -61,8 +61,9 @@ def class_groups(counts: list[int], scheme: str = "auto") -> dict[str, list[int]
     One size: ``all``. Two sizes (step imbalance): ``major`` and ``minor``. More sizes (long-tailed):
     ``size`` gives the literature's ``many`` (> 100 training samples), ``medium`` (20–100) and ``few``
     (< 20), keeping the non-empty ones; ``thirds`` ranks the classes by count and cuts them into
-    ``top third`` / ``middle third`` / ``bottom third``. ``auto`` takes ``size`` where those thresholds
-    split the classes into at least two groups, else ``thirds``.
+    ``top third`` / ``middle third`` / ``bottom third`` (classes of equal count may fall in two
+    thirds). ``auto`` and ``size`` take the literature's groups where those thresholds split the
+    classes into at least two, else thirds (a single group would compare nothing).
     """
     if scheme not in GROUP_SCHEMES:
         raise ProcrustesError(f"scheme={shown(scheme)}: expected one of {', '.join(GROUP_SCHEMES)}")
@@ -81,7 +82,7 @@ def class_groups(counts: list[int], scheme: str = "auto") -> dict[str, list[int]
         "few": [c for c in classes if counts[c] < FEW_BELOW],
     }
     by_size = {name: members for name, members in by_size.items() if members}
-    if scheme == "size" or (scheme == "auto" and len(by_size) >= 2):
+    if scheme in ("size", "auto") and len(by_size) >= 2:
         return by_size
     ranked = sorted(classes, key=lambda c: (-counts[c], c))
     third = len(ranked) / 3

@@ -18,13 +18,12 @@ model's forward pass.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from ..data.imbalance import head_and_tail
 from .mixers import Mixer, Mixing, blend
+from .schedules import strength_at  # the strength over epochs (torch-free, so the narrator can use it)
 
 
 def _scaled(values: np.ndarray, gamma: float) -> np.ndarray:
@@ -42,30 +41,6 @@ def count_weights(counts: list[int], gamma: float = 1.0) -> np.ndarray:
 def progress_weights(train_acc: list[float], gamma: float = 1.0) -> np.ndarray:
     """Weakening weights from training progress: 1 for the class fitted best, 0 for the one fitted worst."""
     return _scaled(np.asarray(train_acc, dtype=np.float64), gamma)
-
-
-def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: float,
-                progress_equal: bool = False) -> float:
-    """The mixing strength used in ``epoch`` (0-based) of ``epochs``.
-
-    ``constant``: ``s`` throughout. ``warmup``: ``s`` for the first ``until`` fraction of
-    epochs, then 0. ``linear``: from ``s`` down to 0 at that fraction; ``cosine``: the same along a
-    half cosine, ``s · ½(1 + cos(π e / (until·E)))``. ``until-equal``: ``s``
-    until the training accuracy of the least-fitted classes has caught up, then 0.
-    """
-    if schedule == "constant":
-        return strength
-    if schedule == "warmup":
-        return strength if epoch < math.ceil(until * epochs - 1e-9) else 0.0
-    if schedule == "linear":
-        span = until * epochs
-        return strength * max(0.0, 1.0 - epoch / span) if span > 0 else 0.0
-    if schedule == "cosine":
-        span = until * epochs
-        return strength * 0.5 * (1.0 + math.cos(math.pi * epoch / span)) if epoch < span else 0.0
-    if schedule == "until-equal":
-        return 0.0 if progress_equal else strength
-    raise ValueError(f"unknown schedule {schedule!r}")
 
 
 class MajorFeatureWeakening(Mixer):
@@ -115,7 +90,7 @@ class MajorFeatureWeakening(Mixer):
     def __call__(self, h: torch.Tensor, labels: torch.Tensor, strength: float) -> torch.Tensor:
         """Weaken a batch of representations ``h`` directly (for a lesson, or your own model)."""
         lam, partner = self.coefficients(labels, strength)
-        return blend(h, lam, partner)
+        return blend(h, lam, partner, detach=self.detach)
 
     def after_epoch(self, train_acc: list[float], groups: dict[str, list[int]]) -> None:
         """Progress-based weights follow the training accuracy; ``until-equal`` watches the gap."""
@@ -124,7 +99,8 @@ class MajorFeatureWeakening(Mixer):
         head, tail = head_and_tail(groups)
         head_acc = float(np.mean([train_acc[k] for k in head]))
         tail_acc = float(np.mean([train_acc[k] for k in tail]))
-        if tail_acc >= 0.9 * head_acc:
+        # caught up: the major classes fitted and the minor ones within 90 % of them (not both near chance)
+        if head_acc >= 0.9 and tail_acc >= 0.9 * head_acc:
             self.progress_equal = True
 
     def __repr__(self) -> str:

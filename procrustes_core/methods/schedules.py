@@ -1,5 +1,5 @@
-"""Schedules over epochs: the learning rate, and the per-class loss weights (fixed, deferred (DRW),
-a curriculum, or adaptive gradient scaling).
+"""Schedules over epochs: the learning rate, the per-class loss weights (fixed, deferred (DRW),
+a curriculum, or adaptive gradient scaling), and MFW's mixing strength (``strength_at``).
 
     learning rate  constant: lr;  cosine: lr · ½(1 + cos(π e / E));  step-warmup (the long-tail CIFAR
                    recipe): linear warm-up over 5 epochs, then × 0.01 from 80 % and × 0.0001 from 90 %
@@ -116,3 +116,28 @@ class GradientScaling(LossWeights):
 
     def __repr__(self) -> str:
         return f"GradientScaling(power={self.power:g}, {self.kind})"
+
+
+def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: float,
+                progress_equal: bool = False) -> float:
+    """The mixing strength used in ``epoch`` (0-based) of ``epochs``.
+
+    ``constant``: ``s`` throughout. ``warmup``: ``s`` for the first ``until`` fraction of epochs
+    (⌈until · E⌉ epochs: 3 of 5 at one half), then 0. ``linear``: from ``s`` down to 0 at that
+    fraction; ``cosine``: the same along a half cosine, ``s · ½(1 + cos(π e / (until·E)))``.
+    ``until-equal``: ``s`` until the major classes are fitted (90 % training accuracy) and the minor
+    classes have reached 90 % of theirs, then 0.
+    """
+    if schedule == "constant":
+        return strength
+    if schedule == "warmup":
+        return strength if epoch < math.ceil(until * epochs - 1e-9) else 0.0
+    if schedule == "linear":
+        span = until * epochs
+        return strength * max(0.0, 1.0 - epoch / span) if span > 0 else 0.0
+    if schedule == "cosine":
+        span = until * epochs
+        return strength * 0.5 * (1.0 + math.cos(math.pi * epoch / span)) if epoch < span else 0.0
+    if schedule == "until-equal":
+        return 0.0 if progress_equal else strength
+    raise ValueError(f"unknown schedule {schedule!r}")

@@ -24,7 +24,6 @@ caller's thread, and stream their events back; a front submits, polls and stops.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import multiprocessing
 import os
@@ -42,6 +41,7 @@ from ..errors import ProcrustesError
 from ..methods.posthoc import PostHoc
 from .budget import Budget, Price
 from .events import StepEvent
+from .spawn import bare_main
 from .worker import process_main, run_task
 
 BACKENDS = ("local", "ray")
@@ -435,26 +435,6 @@ class TrainingService:
 # ---------------------------------------------------------------- backends
 
 
-_MAIN_SWAP = threading.Lock()
-
-
-@contextlib.contextmanager
-def _bare_main():
-    """Start a spawned worker without re-running the caller's main script in it: a spawned process
-    imports ``__main__``'s file first, and in a Streamlit app that is the page script (which would
-    draw a page, and start a service of its own, in every worker)."""
-    import sys
-    import types
-
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
-
-
 class _LocalPool:
     """Worker processes on this machine (spawned: a fresh interpreter, no inherited threads or locks)."""
 
@@ -467,7 +447,7 @@ class _LocalPool:
         inbox, stop = self._context.Queue(), self._context.Value("q", -1)
         process = self._context.Process(target=process_main, args=(inbox, self._outbox, stop, index),
                                         name=f"procrustes-worker-{index}", daemon=True)
-        with _MAIN_SWAP, _bare_main():
+        with bare_main():
             process.start()
         return {"inbox": inbox, "stop": stop, "process": process}
 
