@@ -124,11 +124,10 @@ class Knobs:
             w.observe(lambda _change: callback(), names="value")
 
     def live(self, build: Callable[[], Any]):
-        """A figure drawn by ``build()`` that redraws whenever a knob moves (inside an Output widget, so
-        the knob's callback can reach it)."""
+        """A figure drawn by ``build()`` that redraws in place whenever a knob moves."""
         from procrustes_core.figures.live import LiveFigure
 
-        view = LiveFigure(build, in_output=True).show()
+        view = LiveFigure(build).show()
         self.observe(view.update)
         return view
 

@@ -2,9 +2,9 @@
 
 In a Jupyter kernel the figure is shown as a static Plotly figure and redrawn in place through a
 display handle after every epoch (``static`` mode): the browser loads plotly.js once, with the
-notebook's Plotly renderer, and each redraw sends only the figure's data. A figure that follows
-knobs (``LiveFigure(..., in_output=True)``) is drawn inside an ``ipywidgets.Output``, so that a
-slider's callback can redraw it from outside its cell. ``PROCRUSTES_LIVE=widget`` asks for plotly
+notebook's Plotly renderer, and each redraw sends only the figure's data. A slider's callback can
+redraw a figure shown by an earlier cell the same way: JupyterLab routes a display update to the
+output that holds its display id. ``PROCRUSTES_LIVE=widget`` asks for plotly
 ``FigureWidget``s instead, updated trace by trace — but every FigureWidget makes the browser load
 Plotly's widget bundle (about 5 MB) again, so it is not the default. Outside IPython the figure is
 simply kept; nothing is printed.
@@ -80,18 +80,13 @@ def live_mode(mode: str = "auto") -> str:
 
 
 class LiveFigure:
-    """A figure rebuilt by ``build()`` and shown in place (``update()`` after each epoch or knob move).
+    """A figure rebuilt by ``build()`` and shown in place (``update()`` after each epoch or knob move)."""
 
-    ``in_output``: draw it inside an ``ipywidgets.Output`` (for figures that a widget's callback
-    redraws from outside the cell that showed them)."""
-
-    def __init__(self, build: Callable[[], go.Figure], mode: str = "auto", in_output: bool = False):
+    def __init__(self, build: Callable[[], go.Figure], mode: str = "auto"):
         self.build = build
         self.mode = live_mode(mode)
-        self.in_output = in_output and self.mode == "static"
         self.figure: go.Figure | None = None  # the latest figure (a FigureWidget in widget mode)
         self._handle: Any = None
-        self._output: Any = None
         self.updates = 0
 
     def show(self) -> LiveFigure:
@@ -107,22 +102,8 @@ class LiveFigure:
         if self.mode == "static":
             from IPython.display import display
 
-            if self.in_output:
-                import ipywidgets
-
-                self._output = ipywidgets.Output()
-                display(self._output)
-                self._draw_in_output(fresh)
-            else:
-                self._handle = display(_bundle(fresh), raw=True, display_id=True)
+            self._handle = display(_bundle(fresh), raw=True, display_id=True)
         return self
-
-    def _draw_in_output(self, figure: go.Figure) -> None:
-        from IPython.display import clear_output, display
-
-        with self._output:
-            clear_output(wait=True)
-            display(_bundle(figure), raw=True)
 
     def update(self) -> None:
         """Rebuild the figure from the current state and replace what is shown."""
@@ -135,9 +116,7 @@ class LiveFigure:
             _replace_in_place(self.figure, fresh)
             return
         self.figure = fresh
-        if self._output is not None:
-            self._draw_in_output(fresh)
-        elif self._handle is not None:
+        if self._handle is not None:
             self._handle.update(_bundle(fresh), raw=True)
 
     def _repr_html_(self) -> str:  # a LiveFigure left as a cell's last value shows its figure
