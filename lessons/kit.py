@@ -214,15 +214,16 @@ def load_saved(name: str, named: Mapping[str, TrainConfig], seeds: Sequence[int]
 
 @dataclass
 class Outputs:
-    """One trained run and what it predicted: raw logits (no post-hoc step) on the validation and test
-    splits, their labels, the training counts, the classifier's per-class weight norms, and the
-    penultimate features of the splits (when asked)."""
+    """One trained run and what it predicted: raw logits (no post-hoc step) on the training, validation
+    and test splits, their labels, the training counts, the classifier's per-class weight norms and
+    biases, and the penultimate features of the splits (when asked)."""
 
     history: Any
     logits: dict[str, Any]
     labels: dict[str, Any]
     counts: list[int]
     head_norms: Any
+    head_bias: Any
     features: dict[str, Any] | None = None
 
     @property
@@ -232,6 +233,7 @@ class Outputs:
 
 def _train_one(job: dict) -> dict:
     """Worker: train one config, return its history and outputs as plain data (runs in another process)."""
+    import numpy as np
     import torch
 
     from procrustes_core import PostHoc, Trainer
@@ -247,6 +249,8 @@ def _train_one(job: dict) -> dict:
     out["labels"] = {s: trainer.split(s)[1].numpy() for s in splits}
     head = trainer.model.head
     out["head_norms"] = head.weight.detach().norm(dim=1).numpy()
+    bias = getattr(head, "bias", None)
+    out["head_bias"] = bias.detach().numpy() if bias is not None else np.zeros(len(out["head_norms"]))
     if job.get("features"):
         model = trainer.model.eval()
         with torch.no_grad():
@@ -256,10 +260,13 @@ def _train_one(job: dict) -> dict:
     return out
 
 
-def train_with_outputs(configs: Mapping[str, TrainConfig], seeds: Sequence[int] = SEEDS, features: bool = False,
-                       checkpoints: str | None = None, workers: int = 2) -> dict[str, list[Outputs]]:
+def train_with_outputs(configs: Mapping[str, TrainConfig | Callable[[int], TrainConfig]], seeds: Sequence[int] = SEEDS,
+                       features: bool | Sequence[str] = False, checkpoints: str | None = None,
+                       workers: int = 2) -> dict[str, list[Outputs]]:
     """Train every config on every seed, two at a time, keeping each run's per-sample outputs (for
-    calibration, precision–recall, feature views). ``checkpoints``: a folder to save each run's network
+    calibration, precision–recall, classifier norms, feature views). A config may be a function of the
+    seed (a fine-tuning run that starts from that seed's checkpoint). ``features``: keep the penultimate
+    features (of every config, or of those named). ``checkpoints``: a folder to save each run's network
     in, as ``<folder>/<name>-seed<k>.pt``."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
@@ -270,8 +277,10 @@ def train_with_outputs(configs: Mapping[str, TrainConfig], seeds: Sequence[int] 
     jobs = []
     for name, config in configs.items():
         for seed in seeds:
+            made = config(seed) if callable(config) else config
             path = str(Path(checkpoints) / f"{name}-seed{seed}.pt") if checkpoints else None
-            jobs.append((name, seed, {"config": config.replace(seed=seed).to_dict(), "features": features,
+            keep = features if isinstance(features, bool) else name in features
+            jobs.append((name, seed, {"config": made.replace(seed=seed).to_dict(), "features": keep,
                                       "checkpoint": path}))
     status = Status()
     status.show(f"training: {len(jobs)} runs ({len(configs)} settings × {len(seeds)} seeds), two at a time …")
@@ -281,7 +290,8 @@ def train_with_outputs(configs: Mapping[str, TrainConfig], seeds: Sequence[int] 
         for done, future in enumerate(as_completed(futures), start=1):
             raw = future.result()
             found[futures[future]] = Outputs(RunHistory.from_dict(raw["history"]), raw["logits"], raw["labels"],
-                                             raw["counts"], raw["head_norms"], raw.get("features"))
+                                             raw["counts"], raw["head_norms"], raw["head_bias"],
+                                             raw.get("features"))
             status.seeds(done, len(jobs))
     return {name: [found[(name, seed)] for seed in seeds] for name in configs}
 

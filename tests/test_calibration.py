@@ -141,3 +141,17 @@ def test_the_report_adds_them_given_the_runs_network(tmp_path, capsys):
     assert "reliability diagram" in page and "precision–recall curves" in page
     assert main(["report", str(out), "--checkpoint", str(tmp_path / "missing.pt")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_precision_follows_the_prior_and_a_threshold_can_be_chosen_for_a_deployment_share():
+    assert cal.precision_at_prior([0.8], [0.1], 0.5)[0] == pytest.approx(0.8 / 0.9)
+    assert cal.precision_at_prior([0.8], [0.1], 0.01)[0] == pytest.approx(0.008 / (0.008 + 0.099))
+    assert cal.precision_at_prior([0.0], [0.0], 0.1)[0] == 0.0
+    rng = np.random.default_rng(4)
+    positive = np.r_[np.ones(300, bool), np.zeros(2700, bool)]  # a validation split with 10 % positives
+    scores = np.where(positive, rng.beta(5, 2, 3000), rng.beta(2, 5, 3000))
+    own = cal.best_threshold(scores, positive)
+    rare = cal.best_threshold(scores, positive, positive_share=0.01)
+    assert rare.threshold > own.threshold  # with fewer positives, false alarms cost more: a higher threshold
+    with pytest.raises(ProcrustesError):
+        cal.precision_at_prior([0.5], [0.5], 1.0)

@@ -6,6 +6,7 @@ from predicted probabilities with NumPy alone (no torch), so a run's scores can 
     rel = reliability(probabilities, labels, bins=15)             # the reliability diagram's bins and the ECE
     shifted = prior_shift(probabilities, train_prior, target)     # the same model, for another class prior
     chosen = best_threshold(scores, positive)                     # the threshold with the best F1 (on validation)
+    chosen = best_threshold(scores, positive, positive_share=0.01)  # ... for data with 1 % positives
 
 Definitions (``n`` samples, ``C`` classes, ``p_i`` the predicted distribution of sample ``i``):
 
@@ -16,6 +17,7 @@ Definitions (``n`` samples, ``C`` classes, ``p_i`` the predicted distribution of
     ECE          = Σ_b (n_b / n) · | mean correct in bin b − mean confidence in bin b |   (equal-width bins)
     Brier        = mean_i Σ_c (p_ic − [y_i = c])²
     prior shift  p'(c | x) ∝ p(c | x) · π'_c / π_c                       (Bayes' rule when only the prior changes)
+    precision at a share π of positives = TPR·π / (TPR·π + FPR·(1 − π))  (recall and FPR carry over, precision not)
 
 A class that is never predicted has precision 0 (as ``metrics.per_class_scores``) and ``predicted == 0``,
 so a caller can say "never predicted" rather than report a precision.
@@ -236,14 +238,35 @@ def _sweep(scores: ArrayLike, positive: ArrayLike) -> tuple[np.ndarray, np.ndarr
     return s[last_of_tie], tp, fp, int(pos.sum()), int((~pos).sum())
 
 
-def best_threshold(scores: ArrayLike, positive: ArrayLike, metric: str = "f1") -> BinaryScores:
+def precision_at_prior(recall: ArrayLike, false_positive_rate: ArrayLike, positive_share: float) -> np.ndarray:
+    """The precision a threshold would have on data with ``positive_share`` positives, from its recall
+    (true-positive rate) and false-positive rate, which do not depend on the share:
+    ``precision = TPR·π / (TPR·π + FPR·(1 − π))`` (0 where nothing is called positive)."""
+    if not 0 < positive_share < 1:
+        raise ProcrustesError(f"positive_share={positive_share!r}: expected a share between 0 and 1")
+    tpr, fpr = np.asarray(recall, dtype=np.float64), np.asarray(false_positive_rate, dtype=np.float64)
+    called = tpr * positive_share + fpr * (1 - positive_share)
+    return np.divide(tpr * positive_share, called, out=np.zeros_like(called), where=called > 0)
+
+
+def best_threshold(scores: ArrayLike, positive: ArrayLike, metric: str = "f1",
+                   positive_share: float | None = None) -> BinaryScores:
     """The threshold (one of the scores) that maximises ``metric`` (``f1`` or ``balanced_accuracy``) —
-    choose it on a validation split, then apply it to the test split. Ties go to the higher threshold."""
+    choose it on a validation split, then apply it to the test split. Ties go to the higher threshold.
+
+    ``positive_share``: maximise the F1 the threshold would have where positives are that share of the
+    data (a deployment prior), not the validation split's own share: recall and the false-positive rate
+    carry over from one prior to another, precision does not (``precision_at_prior``)."""
     if metric not in ("f1", "balanced_accuracy"):
         raise ProcrustesError(f"metric={metric!r}: expected f1 or balanced_accuracy")
     thresholds, tp, fp, total_pos, total_neg = _sweep(scores, positive)
     fn, tn = total_pos - tp, total_neg - fp
-    if metric == "f1":
+    if metric == "f1" and positive_share is not None:
+        recall = tp / total_pos if total_pos else np.zeros(len(tp))
+        precision = precision_at_prior(recall, fp / total_neg if total_neg else np.zeros(len(tp)), positive_share)
+        value = np.divide(2 * precision * recall, precision + recall, out=np.zeros(len(tp)),
+                          where=(precision + recall) > 0)
+    elif metric == "f1":
         value = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(len(tp)), where=(2 * tp + fp + fn) > 0)
     else:
         recall = tp / total_pos if total_pos else np.zeros(len(tp))
