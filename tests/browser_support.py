@@ -120,10 +120,12 @@ def lab_server(root: Path, env: dict[str, str] | None = None, timeout: float = 1
     (announcements / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
                                                                                  "checkForUpdates": False}))
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-               "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"]
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+               "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False",
+               "--LabApp.extension_manager=readonly", "--ServerApp.allow_root=True"]
     variables = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-                 "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), **(env or {})}
+                 "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+                 **(env or {})}
     log = open(home / "lab.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, cwd=root, env=variables, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -11,7 +11,6 @@ environment variable ``CI`` is set: there it must run. ``PROCRUSTES_LAB_LESSON``
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -35,7 +34,9 @@ CELLS = """() => {
 }"""
 PLOTS = """() => [...document.querySelectorAll('.jp-Notebook .js-plotly-plot')].map(gd => ({
     svg: !!gd.querySelector('.main-svg'), traces: (gd.data || []).length,
-    y: JSON.stringify(((gd.data || [])[0] || {}).y || [])}))"""
+    title: String((gd.layout && gd.layout.title && (gd.layout.title.text || gd.layout.title)) || ''),
+    y: JSON.stringify(((gd.data || [])[0] || {}).y || []),
+    points: Math.max(0, ...(gd.data || []).map(t => (t.x || []).length))}))"""
 KERNEL_IDLE = """() => {
     const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
@@ -120,11 +121,12 @@ def test_a_lesson_runs_in_jupyterlab(browser, folder):
         text = page.locator(".jp-Notebook").inner_text()
         # a knob redraws its figure in place, from its callback, after its cell has finished
         before = page.evaluate(PLOTS)
+        page.evaluate(f"() => {{ window.__figures = JSON.stringify(({PLOTS})().map(p => p.y)); }}")
         dropdown = page.locator(".jp-Notebook .widget-dropdown select").first
         options = dropdown.locator("option").all_inner_texts()
         dropdown.select_option([o for o in options if o != dropdown.input_value()][0])
-        page.wait_for_function(f"(before) => JSON.stringify(({PLOTS})().map(p => p.y)) !== before",
-                               arg=json.dumps([p["y"] for p in before]), timeout=30_000)
+        page.wait_for_function(f"() => JSON.stringify(({PLOTS})().map(p => p.y)) !== window.__figures",
+                               timeout=30_000, polling=250)
         redrawn = page.evaluate(PLOTS)
         page.close()
     headless = headless_seconds(notebook)
@@ -137,6 +139,8 @@ def test_a_lesson_runs_in_jupyterlab(browser, folder):
     assert plots and all(p["svg"] and p["traces"] > 0 for p in plots)
     assert widgets >= 1
     assert "finished:" in text  # the status line of a training, replaced when it ended
+    live = [p for p in plots if p["title"].startswith("Training accuracy")]  # section 5's live curves
+    assert live and all(p["points"] == 3 for p in live)  # redrawn up to the last epoch (3 at the fast size)
     assert [p["y"] for p in redrawn] != [p["y"] for p in before]
     assert received["bytes"] < 5e6  # no plotly widget bundle (about 5 MB each) by default
     assert ratio <= LIMIT_RATIO, f"run-all took {ratio:.1f}× as long in the browser as headless"

@@ -2,9 +2,11 @@
 
 In a Jupyter kernel the figure is shown as a static Plotly figure and redrawn in place through a
 display handle after every epoch (``static`` mode): the browser loads plotly.js once, with the
-notebook's Plotly renderer, and each redraw sends only the figure's data. A slider's callback can
-redraw a figure shown by an earlier cell the same way: JupyterLab routes a display update to the
-output that holds its display id. ``PROCRUSTES_LIVE=widget`` asks for plotly
+notebook's Plotly renderer, and each redraw sends only the figure's data. JupyterLab's Plotly
+renderer draws a figure once and ignores later data for the same output, so a redraw first replaces
+the figure by a blank block of its height, then by the new figure, which JupyterLab renders afresh.
+A slider's callback can redraw a figure shown by an earlier cell the same way: JupyterLab routes a
+display update to the output that holds its display id. ``PROCRUSTES_LIVE=widget`` asks for plotly
 ``FigureWidget``s instead, updated trace by trace — but every FigureWidget makes the browser load
 Plotly's widget bundle (about 5 MB) again, so it is not the default. Outside IPython the figure is
 simply kept; nothing is printed.
@@ -117,6 +119,7 @@ class LiveFigure:
             return
         self.figure = fresh
         if self._handle is not None:
+            self._handle.update(_placeholder(fresh), raw=True)  # a new output: drawn afresh, not ignored
             self._handle.update(_bundle(fresh), raw=True)
 
     def _repr_html_(self) -> str:  # a LiveFigure left as a cell's last value shows its figure
@@ -129,6 +132,12 @@ def _bundle(figure: go.Figure) -> dict[str, Any]:
     bundle = figure._repr_mimebundle_(include=None, exclude=None)
     bundle.setdefault("text/plain", f"<plotly figure: {figure.layout.title.text or 'untitled'}>")
     return bundle
+
+
+def _placeholder(figure: go.Figure) -> dict[str, Any]:
+    """A blank block of the figure's height, shown for the moment between two drawings of it."""
+    height = int(figure.layout.height or 450)
+    return {"text/html": f'<div style="height:{height}px"></div>', "text/plain": "(redrawing)"}
 
 
 def _replace_in_place(widget: go.FigureWidget, fresh: go.Figure) -> None:
