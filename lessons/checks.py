@@ -146,6 +146,17 @@ def check_balanced_accuracy(history: RunHistory, answer: Any) -> bool:
                   [(accuracy(confusion), "that is overall accuracy; average the recall of each class instead.")])
 
 
+def check_balanced_from_predictions(y_true: Any, y_pred: Any, answer: Any) -> bool:
+    """Balanced accuracy of a set of predictions: the mean over the classes present of their recall."""
+    t, p = np.asarray(y_true).astype(int).ravel(), np.asarray(y_pred).astype(int).ravel()
+    k = int(max(t.max(), p.max())) + 1
+    confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+    return _judge(answer, "a number between 0 and 1", balanced_accuracy(confusion),
+                  "for each class present, the share of its samples predicted as it; then the mean over classes.",
+                  "It does not depend on how many samples each class has — only on each class's recall.",
+                  [(accuracy(confusion), "that is plain accuracy, which the class shares weigh; average the recalls.")])
+
+
 def check_prior_weighted_accuracy(history: RunHistory, answer: Any) -> bool:
     """Accuracy the model would show on a test set distributed like the imbalanced training set."""
     counts = np.asarray(history.counts, dtype=float)

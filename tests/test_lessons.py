@@ -195,6 +195,12 @@ def test_check_balanced_accuracy(history):
     assert not checks.check_balanced_accuracy(history, right + 0.05)
 
 
+def test_check_balanced_from_predictions():
+    y_true, y_pred = [0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 1]
+    assert checks.check_balanced_from_predictions(y_true, y_pred, (1.0 + 0.5) / 2)
+    assert not checks.check_balanced_from_predictions(y_true, y_pred, 5 / 6)  # plain accuracy
+
+
 def test_check_prior_weighted_accuracy(history):
     prior = np.array(history.counts) / sum(history.counts)
     right = float(prior @ np.array(history.last.recall))
