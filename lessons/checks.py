@@ -2,12 +2,17 @@
 inputs with the core, compares, and prints feedback that points the way without revealing it.
 
 Every check is one row of the same recipe (``_judge``): the truth, the usual mistakes each with its
-hint, a general hint, and a word of praise. Every check returns True or False and never raises on a
-wrong or missing answer, so a lesson always runs to the end.
+hint, a general hint, and a word of praise. A mistake is a wrong value or a test of the answer (a
+function), so a check tells a wrong direction from a wrong size. Every check returns True or False
+and never raises on a wrong or missing answer, so a lesson always runs to the end.
+
+Predict-then-run: ``check_prediction`` grades a prediction the learner wrote before the cell that
+answers it — its direction and its size — against what the run then measured.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,12 +20,14 @@ from typing import Any
 import numpy as np
 
 from procrustes_core import RunHistory
+from procrustes_core.analysis import calibration
+from procrustes_core.analysis.compare import PairedComparison, mean_interval
 from procrustes_core.analysis.metrics import accuracy, balanced_accuracy
 from procrustes_core.analysis.phases import underfit_span
 from procrustes_core.data.imbalance import class_counts
 from procrustes_core.methods.mfw import count_weights
 
-# Columns of a sweep table that name a setting (a run is paired with another by these).
+# Columns of a results table that name a setting (a run is paired with another by these).
 SETTING_COLUMNS = ("seed", "method", "profile", "ratio", "mixer", "mfw_strength", "mfw_layer", "mfw_schedule",
                    "la_tau")
 RIGHT = "✔ Correct"
@@ -35,6 +42,11 @@ def _array(answer: Any) -> np.ndarray | None:
         return np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError):
         return None
+
+
+def _number(answer: Any) -> float | None:
+    a = _array(answer)
+    return float(a) if a is not None and a.shape == () and np.isfinite(a) else None
 
 
 def close(tol: float) -> Callable[[Any, Any], bool]:
@@ -59,7 +71,9 @@ def _judge(answer: Any, what: str, truth: Any, hint: str, praise: str = "",
            mistakes: Sequence[tuple[Any, str]] = (), same: Callable[[Any, Any], bool] = close(1e-3),
            shape: bool = False) -> bool:
     """The shared recipe: missing → say what is expected; right → praise; a known mistake → its hint;
-    otherwise → the general hint. ``shape``: first check that an array answer has the truth's shape."""
+    otherwise → the general hint. A mistake is a wrong value (compared with ``same``) or a function of
+    the answer that is True for that mistake. ``shape``: first check that an array answer has the
+    truth's shape."""
     if answer is None or answer is Ellipsis:
         print(f"{MISSING}: replace None with {what}.")
         return False
@@ -71,9 +85,40 @@ def _judge(answer: Any, what: str, truth: Any, hint: str, praise: str = "",
     if same(answer, truth):
         print(f"{RIGHT}. {praise}".rstrip())
         return True
-    reason = next((why for wrong, why in mistakes if same(answer, wrong)), hint)
+
+    def matches(wrong: Any) -> bool:
+        try:
+            return bool(wrong(answer)) if callable(wrong) else same(answer, wrong)
+        except (TypeError, ValueError):
+            return False
+
+    reason = next((why for wrong, why in mistakes if matches(wrong)), hint)
     print(f"{WRONG}: {reason}")
     return False
+
+
+def _signed(truth: float, tol: float, unit: str) -> list[tuple[Callable[[Any], bool], str]]:
+    """The mistakes of a signed quantity: the wrong direction, the right direction at the wrong size,
+    and a fraction given where points are asked (or the other way round)."""
+    def number(a: Any) -> float:
+        value = _number(a)
+        if value is None:
+            raise ValueError
+        return value
+
+    mistakes = []
+    if unit == "points":
+        mistakes.append((lambda a: abs(number(a) - truth / 100) <= tol / 100 and abs(truth) > tol,
+                         "that is a fraction; the comparison is in points (× 100)."))
+    mistakes += [
+        (lambda a: abs(number(a) + truth) <= tol and abs(truth) > tol,
+         "the size is right but the direction is not: B minus A, or the other way round?"),
+        (lambda a: np.sign(number(a)) == np.sign(truth) and number(a) != 0,
+         "the direction is right; the size is not — look at the numbers again."),
+        (lambda a: np.sign(number(a)) != np.sign(truth) and truth != 0,
+         "the direction is wrong: which of the two came out higher?"),
+    ]
+    return mistakes
 
 
 def _tail_mean(history: RunHistory, metric: str, record) -> float:
@@ -99,6 +144,17 @@ def check_balanced_accuracy(history: RunHistory, answer: Any) -> bool:
                   "divide each diagonal entry by its row sum (the true class), then average.",
                   "It is the mean of the per-class recalls: every class counts the same.",
                   [(accuracy(confusion), "that is overall accuracy; average the recall of each class instead.")])
+
+
+def check_balanced_from_predictions(y_true: Any, y_pred: Any, answer: Any) -> bool:
+    """Balanced accuracy of a set of predictions: the mean over the classes present of their recall."""
+    t, p = np.asarray(y_true).astype(int).ravel(), np.asarray(y_pred).astype(int).ravel()
+    k = int(max(t.max(), p.max())) + 1
+    confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+    return _judge(answer, "a number between 0 and 1", balanced_accuracy(confusion),
+                  "for each class present, the share of its samples predicted as it; then the mean over classes.",
+                  "It does not depend on how many samples each class has — only on each class's recall.",
+                  [(accuracy(confusion), "that is plain accuracy, which the class shares weigh; average the recalls.")])
 
 
 def check_prior_weighted_accuracy(history: RunHistory, answer: Any) -> bool:
@@ -252,13 +308,18 @@ def _best(frame: Any, by: str, value: str) -> set[str]:
     return {str(k) for k, v in means.items() if v >= means.max() - 1e-12}
 
 
-def check_best_method(frame: Any, answer: Any, value: str = "balanced_acc", by: str = "method") -> bool:
-    """The row label of ``frame`` (a results table) with the highest mean ``value``."""
+def check_best_method(frame: Any, answer: Any, value: str = "val_balanced_acc", by: str = "method",
+                      test_value: str = "balanced_acc") -> bool:
+    """The row label of ``frame`` (a results table) with the highest mean ``value`` — by default on the
+    validation split, where settings are chosen; the test split only reports the chosen one."""
     known = {str(k) for k in frame[by].unique()}
+    on_test = _best(frame, by, test_value) if test_value in frame and test_value != value else set()
     return _judge(answer, f"the name of a {by}", _best(frame, by, value),
                   f"group the table by {by!r} and compare the mean {value!r}."
                   if str(answer) in known else f"{answer!r} is not a {by} in the table.",
-                  "On this data and these seeds; another seed may reorder close ones.",
+                  "Chosen on validation; its test score is then an honest estimate.",
+                  [(lambda a: str(a) in on_test, f"that is the best on {test_value!r} (the test split); choose on "
+                                                 f"{value!r}, the validation split.")],
                   same=lambda a, winners: str(a) in winners)
 
 
@@ -291,11 +352,16 @@ def check_prior_correctors(candidates: Sequence[str], answer: Any) -> bool:
 # ---------------------------------------------------------------- lesson 6: your own experiment
 
 
-def check_best_setting(frame: Any, by: str, answer: Any, value: str = "balanced_acc") -> bool:
-    """The value of setting ``by`` with the highest mean ``value`` over the rest of the grid."""
+def check_best_setting(frame: Any, by: str, answer: Any, value: str = "val_balanced_acc",
+                       test_value: str = "balanced_acc") -> bool:
+    """The value of setting ``by`` with the highest mean ``value`` (validation, by default) over the rest
+    of the grid."""
+    on_test = _best(frame, by, test_value) if test_value in frame and test_value != value else set()
     return _judge(answer, f"a value of {by}", _best(frame, by, value),
                   f"group by {by!r} and take the mean of {value!r}; pick the largest.",
-                  "Check the spread over seeds before you trust a small lead.",
+                  "Chosen on validation; confirm it on fresh seeds before you trust a small lead.",
+                  [(lambda a: any(same_value(a, w) for w in on_test),
+                    f"that is the best on {test_value!r} (the test split); choose on {value!r}.")],
                   same=lambda a, winners: any(same_value(a, w) for w in winners))
 
 
@@ -316,20 +382,301 @@ def check_paired_gain(frame: Any, setting: str, treated: Any, control: Any, answ
                   [(-truth, "the sign: treated minus control.")])
 
 
-def check_conclusion(text: Any, frame: Any, value: str = "balanced_acc") -> bool:
-    """A conclusion that cites at least two measured numbers from the results and compares them."""
+_UP = r"\b(beats?|better|higher|gains?|improv\w*|raises?|lifts?|above|more)\b"
+_DOWN = r"\b(worse|lower|loses?|below|hurts?|drops?|less|falls?)\b"
+_NOISE = r"(noise|no clear|not clear|inconclusive|indistinguishable|cannot tell|can't tell|no evidence|within)"
+
+
+def check_conclusion(text: Any, comparison: PairedComparison) -> bool:
+    """A conclusion someone else can check: it cites the mean paired difference (in points, to one
+    decimal), the win count ("k of n" or "k/n"), and words whose direction matches the interval —
+    a gain or a loss only when the interval excludes 0, seed noise when it does not."""
     if text is not None and not isinstance(text, str):
         print(f"{WRONG}: write the conclusion as a string.")
         return False
-    measured = {round(float(v), 2) for v in frame[value].tolist()}
-    for column in (c for c in frame.columns if c in SETTING_COLUMNS):
-        measured |= {round(float(v), 2) for v in frame.groupby(column)[value].mean().tolist()}
-    cited = [float(m) for m in re.findall(r"(?<![\d.])0?\.\d+|(?<![\d.])1\.0+\b", text or "")]
-    backed = {round(c, 2) for c in cited if any(abs(round(c, 2) - m) <= 0.011 for m in measured)}
-    compares = bool(re.search(r"\b(better|worse|higher|lower|than|gain|improv|beat|same|differ)", text or "",
-                              re.IGNORECASE))
-    hint = (f"cite at least two measured {value} values from your table (as 0.xx)." if len(backed) < 2 else
-            "say how the settings compare (better / worse / the same), not only the numbers.")
+    said = text or ""
+    mean = comparison.mean
+    numbers = [float(m) for m in re.findall(r"[-+]?\d+(?:\.\d+)?", said)]
+    cites_size = any(abs(abs(v) - abs(mean)) <= 0.15 for v in numbers)
+    wins = comparison.wins if mean >= 0 else comparison.n - comparison.wins - sum(
+        d == 0 for d in comparison.differences)
+    cites_wins = bool(re.search(rf"\b({comparison.wins}|{wins})\s*(of|/|out of)\s*{comparison.n}\b", said))
+    up, down = re.search(_UP, said, re.IGNORECASE), re.search(_DOWN, said, re.IGNORECASE)
+    noise = re.search(_NOISE, said, re.IGNORECASE)
+    if comparison.beyond_noise:
+        direction = bool(up) if mean > 0 else bool(down)
+        direction_hint = (f"say in words which way it went: {comparison.b} came out "
+                          f"{'higher' if mean > 0 else 'lower'} — and the interval excludes 0.")
+    else:
+        direction = bool(noise)
+        direction_hint = "the interval contains 0: say that the difference is within seed noise."
+    hint = ("cite the mean paired difference in points (to one decimal, as the comparison prints it)."
+            if not cites_size else "cite the win count as 'k of n' seeds." if not cites_wins else direction_hint)
     return _judge(text, "a few sentences as a string", True, hint,
-                  "Numbers and a comparison: a claim someone else can check.",
-                  same=lambda _a, _t: len(backed) >= 2 and compares)
+                  "Size, interval, win count and direction: a claim someone else can check.",
+                  same=lambda _a, _t: cites_size and cites_wins and direction)
+
+
+# ---------------------------------------------------------------- any lesson: predictions and comparisons
+
+
+def check_prediction(measured: float, prediction: Any, what: str = "the change", unit: str = "points",
+                     tolerance: float = 5.0) -> bool:
+    """Predict-then-run: a prediction written before the cell that measured ``measured``. Right when it
+    has the measured direction and is within ``tolerance`` of its size."""
+    value = _number(prediction)
+    if prediction is not None and value is None:
+        print(f"{WRONG}: write your prediction as one number ({unit}).")
+        return False
+    if value is None:
+        print(f"{MISSING}: write your prediction of {what} (a number, in {unit}) before you run the cell that "
+              "measures it.")
+        return False
+    same_direction = np.sign(value) == np.sign(measured) or (abs(measured) <= tolerance and abs(value) <= tolerance)
+    if same_direction and abs(value - measured) <= tolerance:
+        print(f"{RIGHT}: you predicted {value:+g} {unit}; the run measured {measured:+.1f}. Direction and size.")
+        return True
+    if not same_direction:
+        print(f"{WRONG}: you predicted {value:+g} {unit}, the run measured {measured:+.1f}: the direction differs. "
+              "What did your prediction leave out?")
+        return False
+    print(f"{WRONG}: the direction was right ({value:+g} vs {measured:+.1f} {unit}) but the size is off by "
+          f"{abs(value - measured):.1f}; more than {tolerance:g} {unit}.")
+    return False
+
+
+def check_difference(comparison: PairedComparison, answer: Any) -> bool:
+    """The mean paired difference B − A of a comparison, in its units (points for accuracies)."""
+    truth = comparison.mean
+    tol = 0.05 + 1e-9
+    return _judge(answer, f"a signed number in {comparison.unit} ({comparison.b} minus {comparison.a})", truth,
+                  "pair the seeds, subtract A from B seed by seed, average, and scale to points.",
+                  f"{comparison.wins} of {comparison.n} seeds favour {comparison.b}.",
+                  _signed(truth, tol, comparison.unit), close(tol))
+
+
+def check_verdict(comparison: PairedComparison, answer: Any) -> bool:
+    """Whether the 95 % interval of the paired difference excludes 0: 'beyond noise' or 'within noise'."""
+    truth = "beyond noise" if comparison.beyond_noise else "within noise"
+    words = {"beyond noise": ("beyond", "true", "yes", "significant", "real"),
+             "within noise": ("within", "false", "no", "noise", "not")}
+
+    def said(a: Any) -> str | None:
+        text = str(a).strip().lower()
+        if isinstance(a, bool):
+            return "beyond noise" if a else "within noise"
+        if text.startswith("within") or text.startswith("no"):
+            return "within noise"
+        return next((k for k, ws in words.items() if any(text.startswith(w) for w in ws)), None)
+
+    _, lo, hi = comparison.interval
+    return _judge(answer, "'beyond noise' or 'within noise'", truth,
+                  "look at the interval: does it contain 0?",
+                  "The verdict is the interval's, not the mean's: a mean can be large and the interval still "
+                  "contain 0 on few seeds.",
+                  [(lambda a: said(a) == "beyond noise" and lo <= 0 <= hi,
+                    "the mean is not 0, but the interval reaches across 0.")],
+                  same=lambda a, t: said(a) == t)
+
+
+def check_wins(comparison: PairedComparison, answer: Any) -> bool:
+    """On how many seeds B came out higher than A."""
+    ties = sum(d == 0 for d in comparison.differences)
+    return _judge(answer, "a whole number of seeds", comparison.wins,
+                  "count the seeds whose difference B − A is above 0.", "",
+                  [(comparison.n - comparison.wins - ties, "that counts the seeds A won.")], close(0))
+
+
+# ---------------------------------------------------------------- lesson 1: words that fit the numbers
+
+
+def check_precision_word(history: RunHistory, cls: int, answer: Any) -> bool:
+    """How to describe class ``cls``'s test precision: 'never predicted' (no prediction, so no precision),
+    'high' (≥ 0.7), 'low' (< 0.3) or 'medium'."""
+    confusion = np.asarray(history.last.confusion, dtype=float)
+    predicted = confusion[:, cls].sum()
+    precision = confusion[cls, cls] / predicted if predicted else None
+    truth = ("never predicted" if precision is None else "high" if precision >= 0.7 else
+             "low" if precision < 0.3 else "medium")
+    return _judge(answer, "'high', 'medium', 'low' or 'never predicted'", truth,
+                  "look at the column of that class in the confusion matrix: how many test samples were predicted "
+                  "as it, and how many of those were right?",
+                  "A word must fit the number: a class that is never predicted has no precision to call high.",
+                  [(lambda a: truth == "never predicted" and str(a).strip().lower() == "high",
+                    "it was never predicted: precision 0 in the table means no predictions, not high precision.")],
+                  same=lambda a, t: str(a).strip().lower() == t)
+
+
+def check_gradient_bound(weight: Any, answer: Any) -> bool:
+    """The largest feature-gradient norm any sample can get from this head: √2 · ‖W‖₂ (spectral norm)."""
+    w = _array(weight)
+    spectral = float(np.linalg.norm(w, 2))
+    return _judge(answer, "a number (the bound)", math.sqrt(2) * spectral,
+                  "‖Wᵀ(p − e_y)‖ ≤ ‖W‖₂ · ‖p − e_y‖: use the largest singular value of W and the largest "
+                  "‖p − e_y‖ can be.",
+                  "Reached only if p puts all its mass on one wrong class along W's top singular direction.",
+                  [(spectral, "that is ‖W‖₂ alone; how large can ‖p − e_y‖ be?"),
+                   (math.sqrt(2) * float(np.linalg.norm(w)), "that is the Frobenius norm; the bound uses the "
+                                                             "spectral norm (the largest singular value)."),
+                   (2 * spectral, "‖p − e_y‖² = (1 − p_y)² + Σ_{k≠y} p_k² ≤ 2, so ‖p − e_y‖ ≤ √2, not 2.")],
+                  close(1e-3 * max(1.0, spectral)))
+
+
+def check_error_norm(probabilities: Any, label: int, answer: Any) -> bool:
+    """‖p − e_y‖ for one sample."""
+    p = _array(probabilities)
+    truth = p.copy()
+    truth[label] -= 1
+    return _judge(answer, "a number", float(np.linalg.norm(truth)),
+                  "subtract 1 at the label, then take the Euclidean norm.",
+                  "It lies between (1 − p_y)·√(C/(C − 1)) and (1 − p_y)·√2.",
+                  [(1 - p[label], "that is 1 − p_y, a lower bound; the other classes' p_k add to the norm.")],
+                  close(1e-4))
+
+
+# ---------------------------------------------------------------- lesson 7: features vs classifier
+
+
+def check_norm_ratio(head_norms: Any, groups: dict[str, list[int]], answer: Any) -> bool:
+    """Mean classifier weight norm ‖W_c‖ of the head group over the tail group's."""
+    norms = _array(head_norms)
+    names = list(groups)
+    truth = float(norms[groups[names[0]]].mean() / norms[groups[names[-1]]].mean())
+    return _judge(answer, "a ratio (major / minor)", truth,
+                  "average ‖W_c‖ over the classes of each group, then divide major by minor.",
+                  "Above 1: the classes seen most grew the longest weight vectors.",
+                  [(1 / truth, "upside down: major over minor.")], close(1e-3 * max(1.0, truth)))
+
+
+def check_tau_normalised(logits: Any, bias: Any, norms: Any, tau: float, answer: Any) -> bool:
+    """τ-normalised logits ``(z_c − b_c) / ‖W_c‖^τ + b_c``."""
+    z, b, n = _array(logits), _array(bias), _array(norms)
+    truth = (z - b) / n ** tau + b
+    return _judge(answer, "the τ-normalised logits", truth,
+                  "divide W_c · h = z_c − b_c by ‖W_c‖ to the power τ, then add the bias back.",
+                  "Long weight vectors (the major classes') lose the most.",
+                  [(z / n ** tau, "the bias is not divided: take it off first, add it back after."),
+                   ((z - b) * n ** tau + b, "divide by the norm, do not multiply.")], close(1e-4), shape=True)
+
+
+def check_remix_label(counts: Sequence[int], label: int, partner_label: int, lam: float, answer: Any,
+                      kappa: float = 3.0, tau: float = 0.5) -> bool:
+    """Remix's label weight λ_y of the sample's own class for one pair."""
+    ratio = counts[label] / counts[partner_label]
+    truth = 0.0 if ratio >= kappa and lam < tau else 1.0 if ratio <= 1 / kappa and 1 - lam < tau else lam
+    return _judge(answer, "a number between 0 and 1", truth,
+                  "compare n_y / n_partner with κ and λ with τ: when the pair is imbalanced enough, the label "
+                  "goes wholly to the minor class.",
+                  "Mixup would use λ itself; remix leans the label to the rarer class.",
+                  [(lam, "that is mixup's label weight; check remix's two conditions."),
+                   (1 - lam, "that is the partner's share under mixup.")], close(1e-6))
+
+
+# ---------------------------------------------------------------- lesson 8: beyond accuracy
+
+
+def check_never_positive_accuracy(positive: Any, answer: Any) -> bool:
+    """Accuracy of a screen that never says 'positive': the share of negatives."""
+    pos = np.asarray(positive, dtype=bool)
+    truth = float(1 - pos.mean())
+    return _judge(answer, "a number between 0 and 1", truth,
+                  "a screen that always says 'negative' is right on every negative sample.",
+                  "High accuracy, zero recall: accuracy says nothing about the rare class.",
+                  [(float(pos.mean()), "that is the share of positives; it is right on the negatives.")],
+                  close(1e-4))
+
+
+def check_average_precision(scores: Any, positive: Any, answer: Any) -> bool:
+    """PR-AUC (average precision) of one score against the positives."""
+    curve = calibration.pr_curve(scores, positive)
+    return _judge(answer, "a number between 0 and 1", curve.average_precision,
+                  "sort by score (highest first), and sum precision × the gain in recall at each distinct score.",
+                  f"A random scorer gets about {curve.baseline:.3f}, the share of positives.",
+                  [(curve.baseline, "that is a random scorer's AP, the share of positives.")], close(2e-3))
+
+
+def check_ece(probabilities: Any, labels: Any, answer: Any, bins: int = 15) -> bool:
+    """Expected calibration error with ``bins`` equal-width bins of the top-label confidence."""
+    rel = calibration.reliability(probabilities, labels, bins)
+    p = _array(probabilities)
+    y = np.asarray(labels).astype(int)
+    overall = abs(float((p.argmax(1) == y).mean()) - float(p.max(1).mean()))
+    return _judge(answer, "a number between 0 and 1", rel.ece,
+                  f"bin the top-label confidence into {bins} equal bins on [0, 1]; in each, |accuracy − mean "
+                  "confidence| weighted by the bin's share of samples; sum.",
+                  "Over-confident where confidence exceeds accuracy.",
+                  [(overall, "that is one bin for everything: |accuracy − mean confidence| overall. Use the bins."),
+                   (rel.mce, "that is the largest bin's gap (MCE); ECE weights each bin by its share.")], close(2e-3))
+
+
+def check_prior_shift(probabilities: Any, train_prior: Any, target_prior: Any, answer: Any) -> bool:
+    """Probabilities for another class prior: p'(c|x) ∝ p(c|x) · π'_c / π_c, rows summing to 1."""
+    truth = calibration.prior_shift(probabilities, train_prior, target_prior)
+    p = _array(probabilities)
+    unnormalised = p * (np.asarray(target_prior) / np.asarray(train_prior))
+    return _judge(answer, "probabilities, one row per sample", truth,
+                  "multiply each column by π'_c / π_c, then divide each row by its sum.",
+                  "Bayes' rule: only the prior changed, so only the prior's factor changes.",
+                  [(unnormalised, "now divide each row by its sum, so it is a distribution again."),
+                   (calibration.prior_shift(probabilities, target_prior, train_prior),
+                    "upside down: multiply by the new prior, divide by the old one.")], close(1e-6), shape=True)
+
+
+# ---------------------------------------------------------------- lesson 9: architecture and data
+
+
+def check_bbn_alpha(epoch: int, epochs: int, answer: Any) -> bool:
+    """BBN's cumulative-learning weight of the conventional branch, α = 1 − (e / E)² (e 0-based)."""
+    truth = 1 - (epoch / epochs) ** 2
+    return _judge(answer, "a number between 0 and 1", truth, "α = 1 − (e/E)², with e counted from 0.",
+                  "α starts at 1 (the conventional branch alone) and falls towards 0.",
+                  [(1 - epoch / epochs, "linear; cumulative learning squares the fraction."),
+                   ((epoch / epochs) ** 2, "that is 1 − α, the re-balancing branch's weight.")], close(1e-6))
+
+
+def check_se_weights(h: Any, w1: Any, b1: Any, w2: Any, b2: Any, answer: Any) -> bool:
+    """Squeeze-and-excitation channel weights s = σ(W₂ ReLU(W₁ mean(h) + b₁) + b₂) for h of shape (C, L)."""
+    h_, w1_, b1_, w2_, b2_ = (_array(v) for v in (h, w1, b1, w2, b2))
+    squeezed = h_.mean(axis=-1)
+    truth = 1 / (1 + np.exp(-(w2_ @ np.maximum(w1_ @ squeezed + b1_, 0) + b2_)))
+    return _judge(answer, "one weight per channel", truth,
+                  "average each channel over its length, then the two layers (ReLU between), then the sigmoid.",
+                  "One number in (0, 1) per channel: the block re-weights its channels by the whole signal.",
+                  [(w2_ @ np.maximum(w1_ @ squeezed + b1_, 0) + b2_, "the sigmoid is missing.")],
+                  close(1e-5), shape=True)
+
+
+# ---------------------------------------------------------------- lesson 10: MFW in your own model
+
+
+def check_hook_output(h: Any, lam: Any, partner: Any, answer: Any) -> bool:
+    """What a weakening hook returns for a layer output ``h``: λ_i h_i + (1 − λ_i) h_partner(i)."""
+    return check_mixed_features(h, lam, partner, answer)
+
+
+# ---------------------------------------------------------------- lesson 11: seed noise
+
+
+def check_spread(values: Sequence[float], answer: Any) -> bool:
+    """The standard deviation over seeds (the sample's, ddof = 1)."""
+    x = np.asarray(values, dtype=np.float64)
+    truth = float(x.std(ddof=1))
+    return _judge(answer, "a number", truth, "the sample standard deviation: divide by n − 1.",
+                  "That is how far one seed typically lands from the mean.",
+                  [(float(x.std(ddof=0)), "that divides by n; the sample standard deviation divides by n − 1."),
+                   (float(x.max() - x.min()), "that is the range (highest − lowest), not the standard deviation.")],
+                  close(1e-4))
+
+
+def check_half_width(values: Sequence[float], answer: Any, confidence: float = 0.95) -> bool:
+    """Half the width of the 95 % t-interval of the mean of ``values``: t · sd / √n."""
+    x = np.asarray(values, dtype=np.float64)
+    mean, lo, hi = mean_interval(x, confidence)
+    truth = (hi - lo) / 2
+    sd = float(x.std(ddof=1))
+    return _judge(answer, "a number (half the interval's width)", truth,
+                  "t_{0.975, n−1} × sd / √n (scipy.stats.t.ppf gives t).",
+                  "More seeds shrink it like 1/√n.",
+                  [(1.96 * sd / math.sqrt(len(x)), "that uses the normal 1.96; with few seeds use Student's t."),
+                   (sd, "that is one seed's spread; the mean of n seeds varies less, by √n."),
+                   (1.96 * sd, "divide by √n: the interval is of the mean.")], close(1e-4))

@@ -1,24 +1,44 @@
-"""What the lessons share: the lesson size (full, or fast with PROCRUSTES_FAST=1) and widget knobs
-built from the declared ranges of TrainConfig's fields."""
+"""What the lessons share: the lesson settings (the fidelity study's STORY preset, or a tiny size with
+PROCRUSTES_FAST=1), the seeds every comparison pairs, knobs built from TrainConfig's declared ranges,
+multi-seed training with a visible status line (``train_seeds``), training that keeps each run's
+per-sample outputs (``train_with_outputs``), and saved multi-seed results.
+
+Every lesson's settings come from ``procrustes_core.presets.STORY``; its values are read, never copied,
+so a change of the preset reaches every lesson.
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from procrustes_core import TrainConfig
 from procrustes_core.config import Choice, Number, field_help, field_rule
+from procrustes_core.presets import STORY
 
 FAST = os.environ.get("PROCRUSTES_FAST", "").strip() not in ("", "0")
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SAVED = HERE / "saved"  # saved multi-seed results (lessons/saved/<name>.json.gz)
+SAVE_RESULTS = os.environ.get("PROCRUSTES_SAVE_RESULTS", "").strip() not in ("", "0")
+REGENERATE = "PROCRUSTES_SAVE_RESULTS=1 python benchmarks/lesson_times.py --size full --lessons {lesson}"
 
-# The full size finishes each lesson in under a minute on 2 CPU cores; the fast size only checks
-# that every cell runs (the numbers it prints mean little). One torch thread: these small models
-# gain little from a second one, and on a busy laptop (browser, kernel, other programs) two threads
-# fighting for two cores made an epoch several times slower in our measurements.
-FULL_SIZE = dict(n_samples=12_000, width=32, epochs=30, batch_size=64, threads=1)
-FAST_SIZE = dict(n_samples=2_000, width=16, epochs=3, batch_size=64, threads=1)
-SIZE = FAST_SIZE if FAST else FULL_SIZE
+# Every lesson trains the STORY preset plus a balanced validation split to choose settings on (30 per
+# class, from training data left over, as the fidelity study chose on) and one torch thread per run
+# (run_seeds trains two runs at a time on two cores). The fast size only checks that every cell runs:
+# the numbers it prints mean little.
+LESSON_SETTINGS: dict[str, Any] = dict(STORY, val_per_class=30, threads=1)
+FAST_SIZE = dict(n_samples=2_000, width=16, epochs=3)
+SIZE = FAST_SIZE if FAST else {k: LESSON_SETTINGS[k] for k in ("n_samples", "width", "epochs")}
+SEEDS = [0, 1, 2, 3, 4]  # five paired seeds: the fewest any comparison in the lessons rests on
+MORE_SEEDS = list(range(10))  # lesson 11's ten seeds
+FRESH_SEEDS = [100, 101, 102, 103, 104]  # for confirming a setting chosen on SEEDS
 
 # Knob ranges narrower than the config allows, so a slider stays usable on a laptop.
 KNOB_LIMITS = {"mfw_gamma": (0.1, 4), "epochs": (1, 100), "n_samples": (2_000, 20_000), "width": (8, 128),
@@ -30,14 +50,21 @@ STEPPED_KNOBS = {"ratio": [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
 
 
 def lesson_config(**changes: Any) -> TrainConfig:
-    """MNIST-1D, step imbalance of ratio 50, at the lesson size; ``changes`` override anything.
+    """The STORY preset (ERM: no mixer) with a validation split; ``changes`` override anything.
 
     In fast mode the size settings win over ``changes`` so that a test run stays short."""
-    settings = dict(dataset="mnist1d", profile="step", ratio=50.0, **SIZE)
-    settings.update(changes)
+    settings = {**LESSON_SETTINGS, **changes}
     if FAST:
         settings.update(FAST_SIZE)
     return TrainConfig(**settings)
+
+
+def describe(config: TrainConfig) -> str:
+    """One line: the data, the network and the budget of a lesson's runs."""
+    return (f"{config.dataset}, {config.profile} imbalance, ratio {config.ratio:g}, {config.n_samples} generated "
+            f"samples; network {config.model} (norm {config.norm}), width {config.width}; {config.epochs} epochs, "
+            f"batch {config.batch_size}, SGD lr {config.lr:g} {config.lr_schedule}; validation "
+            f"{config.val_per_class} per class" + (" — FAST test size, the numbers mean little" if FAST else ""))
 
 
 def knob(name: str, value: Any = None, description: str | None = None, options: list | None = None,
@@ -76,7 +103,8 @@ def knob(name: str, value: Any = None, description: str | None = None, options: 
 class Knobs:
     """A column of knobs; ``values()`` gives their settings, ``config()`` a lesson config with them.
 
-    Move a knob, then run the cells below it again; ``observe`` redraws cheap figures at once."""
+    Move a knob, then run the cells below it again; ``live(build)`` draws a cheap figure that redraws
+    as soon as a knob moves."""
 
     def __init__(self, **knobs: Any):
         import ipywidgets as widgets
@@ -91,11 +119,213 @@ class Knobs:
         return lesson_config(**{**self.values(), **extra})
 
     def observe(self, callback: Callable[[], Any]) -> None:
-        """Call ``callback()`` whenever a knob moves (used to redraw cheap figures at once)."""
+        """Call ``callback()`` whenever a knob moves."""
         for w in self.widgets.values():
             w.observe(lambda _change: callback(), names="value")
+
+    def live(self, build: Callable[[], Any]):
+        """A figure drawn by ``build()`` that redraws in place whenever a knob moves."""
+        from procrustes_core.figures.live import LiveFigure
+
+        view = LiveFigure(build).show()
+        self.observe(view.update)
+        return view
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.box)
+
+
+# ---------------------------------------------------------------- several seeds
+
+
+def train_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Sequence[int] = SEEDS,
+                variants: Mapping[str, Any] | None = None, saved: str | None = None, use_saved: bool = False):
+    """``run_seeds`` (two runs at a time on two cores) with a status line while it trains.
+
+    ``saved``: the name of a saved result (``lessons/saved/<name>.json.gz``). With ``use_saved`` and a
+    saved result of exactly these settings, it is loaded instead of trained, and labelled as saved;
+    with ``PROCRUSTES_SAVE_RESULTS=1`` the result is saved after training (the command that makes it)."""
+    from procrustes_core.figures.live import Status
+    from procrustes_core.training.seeds import run_seeds
+
+    named = dict(configs) if isinstance(configs, Mapping) else {"run": configs}
+    if saved and use_saved:
+        found = load_saved(saved, named, seeds, variants)
+        if found is not None:
+            return found if isinstance(configs, Mapping) else found["run"]
+    status = Status()
+    status.show(f"training: {len(named) * len(list(seeds))} runs ({len(named)} settings × {len(list(seeds))} seeds), "
+                "two at a time …")
+    result = run_seeds(named, seeds=list(seeds), variants=dict(variants or {}), progress=status.seeds)
+    status.seeds(len(named) * len(list(seeds)), len(named) * len(list(seeds)))
+    if saved and SAVE_RESULTS:
+        path = save_result(saved, result, seeds, variants)
+        print(f"saved {path}")
+    return result if isinstance(configs, Mapping) else result["run"]
+
+
+def _key(named: Mapping[str, TrainConfig], seeds: Sequence[int], variants: Mapping[str, Any] | None) -> dict:
+    return {"configs": {name: c.to_dict() for name, c in named.items()}, "seeds": [int(s) for s in seeds],
+            "variants": {name: {"la_tau": p.la_tau, "tau_norm": p.tau_norm} for name, p in (variants or {}).items()}}
+
+
+def save_result(name: str, result: Mapping[str, Sequence[Any]], seeds: Sequence[int],
+                variants: Mapping[str, Any] | None = None, folder: Path | None = None) -> Path:
+    """Write a multi-seed result (name → histories) with the settings it was trained with."""
+    folder = folder or SAVED
+    folder.mkdir(parents=True, exist_ok=True)
+    named = {n: hs[0].config.replace(seed=0) for n, hs in result.items()}
+    data = {"key": _key(named, seeds, variants), "fast": FAST,
+            "histories": {n: [h.to_dict() for h in hs] for n, hs in result.items()}}
+    path = folder / f"{name}{'-fast' if FAST else ''}.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        json.dump(data, out)
+    return path
+
+
+def load_saved(name: str, named: Mapping[str, TrainConfig], seeds: Sequence[int],
+               variants: Mapping[str, Any] | None = None, folder: Path | None = None) -> dict | None:
+    """A saved result of exactly these settings, seeds and variants, or None (and why, in one line)."""
+    from procrustes_core import RunHistory
+
+    folder = folder or SAVED
+    path = folder / f"{name}{'-fast' if FAST else ''}.json.gz"
+    lesson = name.split("-")[0]
+    if not path.exists():
+        print(f"no saved result at {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: training now "
+              f"(to make one: {REGENERATE.format(lesson=lesson)})")
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as source:
+        data = json.load(source)
+    wanted = _key({n: c.replace(seed=0) for n, c in named.items()}, seeds, variants)
+    if data.get("key") != wanted:
+        print(f"the saved result {path.name} was made with other settings (the preset may have changed): training "
+              f"now (to remake it: {REGENERATE.format(lesson=lesson)})")
+        return None
+    print(f"SAVED RESULT, not trained now: {path.name}, {len(seeds)} seeds × {len(named)} settings "
+          f"(made by: {REGENERATE.format(lesson=lesson)})")
+    return {n: [RunHistory.from_dict(h, path.name) for h in hs] for n, hs in data["histories"].items()}
+
+
+# ---------------------------------------------------------------- runs that keep their outputs
+
+
+@dataclass
+class Outputs:
+    """One trained run and what it predicted: raw logits (no post-hoc step) on the training, validation
+    and test splits, their labels, the training counts, the classifier's per-class weight norms and
+    biases, and the penultimate features of the splits (when asked)."""
+
+    history: Any
+    logits: dict[str, Any]
+    labels: dict[str, Any]
+    counts: list[int]
+    head_norms: Any
+    head_bias: Any
+    features: dict[str, Any] | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.history.config.seed
+
+
+def _train_one(job: dict) -> dict:
+    """Worker: train one config, return its history and outputs as plain data (runs in another process)."""
+    import numpy as np
+    import torch
+
+    from procrustes_core import PostHoc, Trainer
+
+    torch.set_num_threads(1)
+    config = TrainConfig.from_dict(job["config"])
+    trainer = Trainer(config)
+    for _ in trainer.epochs():
+        pass
+    out: dict[str, Any] = {"history": trainer.history.to_dict(), "counts": list(trainer.data.counts)}
+    splits = [s for s in ("train", "val", "test") if s != "val" or trainer.x_val is not None]
+    out["logits"] = {s: trainer.logits(s, PostHoc()).numpy() for s in splits}
+    out["labels"] = {s: trainer.split(s)[1].numpy() for s in splits}
+    head = trainer.model.head
+    out["head_norms"] = head.weight.detach().norm(dim=1).numpy()
+    bias = getattr(head, "bias", None)
+    out["head_bias"] = bias.detach().numpy() if bias is not None else np.zeros(len(out["head_norms"]))
+    if job.get("features"):
+        model = trainer.model.eval()
+        with torch.no_grad():
+            out["features"] = {s: model.features(trainer.split(s)[0]).numpy() for s in splits}
+    if job.get("checkpoint"):
+        trainer.save_checkpoint(job["checkpoint"])
+    return out
+
+
+def train_with_outputs(configs: Mapping[str, TrainConfig | Callable[[int], TrainConfig]], seeds: Sequence[int] = SEEDS,
+                       features: bool | Sequence[str] = False, checkpoints: str | None = None,
+                       workers: int = 2) -> dict[str, list[Outputs]]:
+    """Train every config on every seed, two at a time, keeping each run's per-sample outputs (for
+    calibration, precision–recall, classifier norms, feature views). A config may be a function of the
+    seed (a fine-tuning run that starts from that seed's checkpoint). ``features``: keep the penultimate
+    features (of every config, or of those named). ``checkpoints``: a folder to save each run's network
+    in, as ``<folder>/<name>-seed<k>.pt``."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    from procrustes_core import RunHistory
+    from procrustes_core.figures.live import Status
+
+    jobs = []
+    for name, config in configs.items():
+        for seed in seeds:
+            made = config(seed) if callable(config) else config
+            path = str(Path(checkpoints) / f"{name}-seed{seed}.pt") if checkpoints else None
+            keep = features if isinstance(features, bool) else name in features
+            jobs.append((name, seed, {"config": made.replace(seed=seed).to_dict(), "features": keep,
+                                      "checkpoint": path}))
+    status = Status()
+    status.show(f"training: {len(jobs)} runs ({len(configs)} settings × {len(seeds)} seeds), two at a time …")
+    found: dict[tuple[str, int], Outputs] = {}
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train_one, job): (name, seed) for name, seed, job in jobs}
+        for done, future in enumerate(as_completed(futures), start=1):
+            raw = future.result()
+            found[futures[future]] = Outputs(RunHistory.from_dict(raw["history"]), raw["logits"], raw["labels"],
+                                             raw["counts"], raw["head_norms"], raw["head_bias"],
+                                             raw.get("features"))
+            status.seeds(done, len(jobs))
+    return {name: [found[(name, seed)] for seed in seeds] for name in configs}
+
+
+def scratch_folder(prefix: str = "procrustes-lesson-") -> str:
+    """A temporary folder for checkpoints a lesson makes (removed when the machine cleans its temp files)."""
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+# ---------------------------------------------------------------- saved studies of the project
+
+
+def fidelity_summary(section: str = "## 6.") -> str | None:
+    """The part of the fidelity study's saved report (``benchmarks/results/fidelity.md``) that starts at
+    ``section``, or None when the study has not been run on this checkout."""
+    path = ROOT / "benchmarks" / "results" / "fidelity.md"
+    if not path.exists():
+        return None
+    text = path.read_text()
+    start = text.find(section)
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else None].strip()
+
+
+def show_fidelity(section: str = "## 6.") -> None:
+    """Show a section of the fidelity study's saved report, labelled as saved, or say it is absent."""
+    from IPython.display import Markdown, display
+
+    found = fidelity_summary(section)
+    if found is None:
+        print("The fidelity study's report (benchmarks/results/fidelity.md) is not on this checkout; it is made by "
+              "`python benchmarks/fidelity.py` (several hours on 2 cores). The lesson's own runs above stand alone.")
+        return
+    display(Markdown("**Saved result, not trained now** — from `benchmarks/results/fidelity.md`, made by "
+                     "`python benchmarks/fidelity.py`:\n\n" + found))

@@ -238,10 +238,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     html = check_output_file(args.html, "html") if args.html is not None else None
     history = RunHistory.load(args.run)
+    probabilities = labels = None
+    if args.checkpoint is not None:  # the figures beyond accuracy need the run's network
+        from .figures.report import run_probabilities
+
+        probabilities, labels = run_probabilities(history, args.checkpoint)
     if html is not None:
         from .figures.report import write_html_report
 
-        write_html_report(history, html)
+        write_html_report(history, html, probabilities, labels)
         print(f"wrote {html}")
     last = history.last
     summary = {"epochs": len(history.records), "counts": history.counts, "stopped": history.stopped}
@@ -250,6 +255,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if last is not None:
         summary.update(balanced_acc=round(last.balanced_acc, 4), accuracy=round(last.accuracy, 4),
                        group_test_acc={g: round(v, 4) for g, v in last.group_test_acc.items()})
+    if probabilities is not None:
+        from .analysis.calibration import average_precisions, expected_calibration_error
+
+        summary.update(ece=round(expected_calibration_error(probabilities, labels), 4),
+                       mean_average_precision=round(float(average_precisions(probabilities, labels).mean()), 4))
     from .analysis.narrator import narrate
 
     summary["story"] = [s.text for s in narrate(history)]
@@ -431,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="summarise a saved run; --html writes every figure")
     report.add_argument("run", help="a run history JSON file")
     report.add_argument("--html", default=None, help="write an HTML report here")
+    report.add_argument("--checkpoint", default=None, metavar="PATH",
+                        help="the run's network (procrustes train --save-checkpoint): adds precision-recall "
+                             "curves, calibration (reliability, ECE) and a decision threshold of its test "
+                             "predictions")
     report.set_defaults(func=cmd_report)
     app = sub.add_parser("app", help="start the Streamlit app")
     app.add_argument("--port", type=integer_arg(1, 65_535), default=None,

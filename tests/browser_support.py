@@ -1,4 +1,4 @@
-"""A real app server and Debian's Chromium for browser tests and app benchmarks.
+"""A real app server, a real JupyterLab, and Debian's Chromium for browser tests and app benchmarks.
 
     with app_server(env={...}) as url, chromium() as browser:
         page = browser.new_page(); page.goto(url)
@@ -99,3 +99,56 @@ def rss_mb(pid: int) -> float:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+@contextlib.contextmanager
+def lab_server(root: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Iterator[tuple[str, str]]:
+    """JupyterLab on a free port with a token, serving ``root``; yields (base url, token). Its settings and
+    workspaces live in a temporary folder: notebooks show every cell (no windowing), no news is fetched,
+    and ``window.jupyterapp`` is exposed so a test can run commands."""
+    import json
+    import secrets
+    import tempfile
+
+    port, token = free_port(), secrets.token_hex(16)
+    home = Path(tempfile.mkdtemp(prefix="procrustes-lab-"))
+    settings = home / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    announcements = home / "settings" / "@jupyterlab" / "apputils-extension"
+    announcements.mkdir(parents=True)
+    (announcements / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
+                                                                                 "checkForUpdates": False}))
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+               "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False",
+               "--LabApp.extension_manager=readonly", "--ServerApp.allow_root=True"]
+    variables = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+                 "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+                 **(env or {})}
+    log = open(home / "lab.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=root, env=variables, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with code {process.returncode}: "
+                                   f"{(home / 'lab.log').read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"jupyter lab did not answer on {url} within {timeout:.0f} s")
+            time.sleep(0.3)
+        yield url, token
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -1,5 +1,7 @@
-"""The lessons: every notebook and every worked solution runs end to end at the fast size, and the
-exercise checks accept a right answer and reject a wrong one."""
+"""The lessons: every notebook and every worked solution runs end to end at the fast size; each lesson
+opens with prerequisites, objectives and time, has a prediction before the cell that answers it, cites
+the shared bibliography; the exercise checks accept a right answer, reject a wrong one and say whether
+the direction or the size is off; the kit's saved results and live figures behave."""
 
 from __future__ import annotations
 
@@ -59,9 +61,13 @@ def execute(path: Path, env: dict[str, str] | None = None, timeout: int = 300):
     return notebook
 
 
-def test_there_are_six_lessons_each_with_worked_solutions():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
-    assert [p.name[:2] for p in SOLUTIONS] == ["01", "02", "03", "04", "05", "06"]
+LESSON_NUMBERS = [f"{k:02d}" for k in range(1, 12)]
+
+
+def test_there_are_eleven_lessons_each_with_worked_solutions():
+    assert [p.name[:2] for p in NOTEBOOKS] == LESSON_NUMBERS
+    assert [p.name[:2] for p in SOLUTIONS] == LESSON_NUMBERS
+    assert [p.stem for p in NOTEBOOKS] == [p.stem.removesuffix("_solutions") for p in SOLUTIONS]
 
 
 def outputs(notebook, mime: str | None = None) -> list:
@@ -69,22 +75,26 @@ def outputs(notebook, mime: str | None = None) -> list:
     return found if mime is None else [o for o in found if mime in o.get("data", {})]
 
 
-# Even-numbered lessons run with widgets switched off, so both ways of drawing live figures are exercised.
-STATIC = [p for p in NOTEBOOKS if int(p.name[:2]) % 2 == 0]
+PLOTLY = "application/vnd.plotly.v1+json"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+# Odd-numbered lessons run with PROCRUSTES_LIVE=widget (plotly FigureWidgets), the others with the default
+# (figures redrawn in place through display handles), so both ways of drawing live figures are exercised.
+WIDGET_MODE = [p for p in NOTEBOOKS if int(p.name[:2]) % 2 == 1]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
 def test_notebook_runs_end_to_end(path):
-    static = path in STATIC
-    notebook = execute(path, env={"PROCRUSTES_LIVE": "static" if static else ""})
+    widget_mode = path in WIDGET_MODE
+    notebook = execute(path, env={"PROCRUSTES_LIVE": "widget" if widget_mode else ""})
     assert not [o for o in outputs(notebook) if o.get("output_type") == "error"]
     if path in NOTEBOOKS:
-        drawn = "application/vnd.plotly.v1+json" if static else "application/vnd.jupyter.widget-view+json"
-        assert outputs(notebook, drawn)
-    if static:  # no plotly FigureWidget when widgets are off: live figures are redrawn as static figures
-        assert not [o for o in outputs(notebook, "application/vnd.jupyter.widget-view+json")
-                    if "FigureWidget" in o["data"].get("text/plain", "")]
+        assert outputs(notebook, PLOTLY) or outputs(notebook, WIDGET)
+        said = "".join(o.get("text", "") for o in outputs(notebook) if o.get("output_type") == "stream")
+        assert "Traceback" not in said
+    figure_widgets = [o for o in outputs(notebook, WIDGET) if "FigureWidget" in o["data"].get("text/plain", "")]
+    if not widget_mode:  # the default draws no plotly FigureWidget: no 5 MB widget bundle for the browser
+        assert not figure_widgets
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.stem)
@@ -97,14 +107,64 @@ def test_notebook_is_committed_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None
 
 
-def test_lessons_start_with_learning_goals_and_have_exercises_with_checks():
+def bibliography() -> set[str]:
+    import re
+
+    return set(re.findall(r"^\| `\[([a-z0-9-]+)\]` \|", (LESSONS / "references.md").read_text(), re.MULTILINE))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lessons_open_with_prerequisites_objectives_and_time_and_end_with_references(path):
+    import re
+
+    import nbformat
+
+    cells = nbformat.read(path, as_version=4).cells
+    opening = cells[0].source
+    for part in ("**Prerequisites.**", "**Learning objectives.**", "**Time at full size.**"):
+        assert part in opening, (path.name, part)
+    assert cells[-1].cell_type == "markdown" and "## References" in cells[-1].source
+    known = bibliography()
+    prose = [re.sub(r"`[^`]*`", "", c.source) for c in cells if c.cell_type == "markdown"]  # not inline code
+    cited = {key for text in prose for key in re.findall(r"\[([a-z][a-z0-9-]+)\]", text)}
+    assert cited and cited <= known, (path.name, sorted(cited - known))
+    assert set(re.findall(r"\[([a-z][a-z0-9-]+)\]", cells[-1].source)) <= known
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lessons_have_predict_then_run_and_checked_exercises(path):
+    import nbformat
+
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    calls = sum(c.source.count("check_") for c in cells)
+    assert calls >= 1 + 2, path.name  # the import line plus at least two exercises
+    predicted = [i for i, c in enumerate(cells) if "prediction = None" in c.source]
+    assert predicted, f"{path.name}: no prediction cell"
+    first = predicted[0]
+    name = cells[first].source.split("=")[0].strip()
+    graded = [i for i, c in enumerate(cells) if name in c.source and i > first]
+    assert graded, f"{path.name}: the prediction {name} is never graded"
+    assert cells[first].source.strip().startswith(name)  # a cell of its own, before the cell that answers it
+
+
+def test_no_lesson_states_the_figures_of_earlier_probes():
     import nbformat
 
     for path in NOTEBOOKS:
-        cells = nbformat.read(path, as_version=4).cells
-        assert "Learning goals" in cells[0].source, path.name
-        calls = sum(c.source.count("check_") for c in cells if c.cell_type == "code")
-        assert calls >= 2 + 1, path.name  # the import line plus at least two exercises
+        text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        for claim in ("5.3 points", "8 of 8", "early probes"):
+            assert claim not in text, (path.name, claim)
+
+
+def test_lessons_choose_on_validation():
+    """Every exercise that picks a setting does it on the validation split."""
+    import nbformat
+
+    for path in NOTEBOOKS + SOLUTIONS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            picks = "check_best_method(" in cell.source or "check_best_setting(" in cell.source
+            if cell.cell_type == "code" and picks:
+                assert "value=\"balanced_acc\"" not in cell.source, path.name
 
 
 # ---------------------------------------------------------------- the checks accept right, reject wrong
@@ -133,6 +193,12 @@ def test_check_balanced_accuracy(history):
     right = float(np.mean(np.diag(confusion) / confusion.sum(1)))
     assert checks.check_balanced_accuracy(history, right)
     assert not checks.check_balanced_accuracy(history, right + 0.05)
+
+
+def test_check_balanced_from_predictions():
+    y_true, y_pred = [0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 1]
+    assert checks.check_balanced_from_predictions(y_true, y_pred, (1.0 + 0.5) / 2)
+    assert not checks.check_balanced_from_predictions(y_true, y_pred, 5 / 6)  # plain accuracy
 
 
 def test_check_prior_weighted_accuracy(history):
@@ -212,24 +278,129 @@ def test_checks_of_feature_weakening():
     assert not checks.check_adjusted_logits(logits, counts, 1.0, logits)
 
 
-def test_checks_of_result_tables():
+def test_checks_of_result_tables_choose_on_validation():
     import pandas as pd
 
     frame = pd.DataFrame({"method": ["erm", "erm", "mfw", "mfw"], "seed": [0, 1, 0, 1],
-                          "balanced_acc": [0.60, 0.62, 0.70, 0.64]})
-    assert checks.check_best_method(frame, "mfw")
-    assert not checks.check_best_method(frame, "erm")
+                          "val_balanced_acc": [0.66, 0.64, 0.60, 0.62], "balanced_acc": [0.60, 0.62, 0.70, 0.64]})
+    assert checks.check_best_method(frame, "erm")  # best on validation
+    assert not checks.check_best_method(frame, "mfw")  # best on test: the hint says so
     assert not checks.check_best_method(frame, "nonsense")
-    assert checks.check_best_setting(frame, "method", "mfw")
-    assert not checks.check_best_setting(frame, "method", "erm")
+    assert checks.check_best_setting(frame, "method", "erm")
+    assert not checks.check_best_setting(frame, "method", "mfw")
     assert checks.check_paired_gain(frame, "method", "mfw", "erm", 0.06)
     assert not checks.check_paired_gain(frame, "method", "mfw", "erm", -0.06)
     assert checks.check_sampling_probability([90, 10], 1, 1 / 20)
     assert not checks.check_sampling_probability([90, 10], 1, 1 / 100)
-    backed = "Weakening reached 0.67 against 0.61 for plain training: better on both seeds."
-    assert checks.check_conclusion(backed, frame)
-    assert not checks.check_conclusion("Weakening is better.", frame)
-    assert not checks.check_conclusion("We measured 0.67 and 0.61.", frame)
+
+
+def test_check_best_method_says_when_the_answer_was_chosen_on_test(capsys):
+    import pandas as pd
+
+    frame = pd.DataFrame({"method": ["a", "b"], "seed": [0, 0], "val_balanced_acc": [0.7, 0.6],
+                          "balanced_acc": [0.5, 0.8]})
+    assert not checks.check_best_method(frame, "b")
+    assert "test split" in said(capsys)
+
+
+def comparison(a, b):
+    from procrustes_core.analysis.compare import paired_comparison
+
+    return paired_comparison(a, b, list(range(len(a))), "ERM + LA", "MFW + LA")
+
+
+def test_check_conclusion_wants_size_wins_and_a_direction_that_fits_the_interval():
+    up = comparison([0.60, 0.61, 0.62, 0.60, 0.61], [0.63, 0.64, 0.64, 0.63, 0.65])
+    mean = up.mean
+    assert checks.check_conclusion(f"MFW + LA beat ERM + LA by {mean:.1f} points on {up.wins} of 5 seeds.", up)
+    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA on {up.wins} of 5 seeds.", up)  # no size
+    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA by {mean:.1f} points.", up)  # no win count
+    assert not checks.check_conclusion(f"A difference of {mean:.1f} points on {up.wins} of 5 seeds.", up)
+    assert not checks.check_conclusion(3, up)
+    noise = comparison([0.60, 0.62, 0.61, 0.63, 0.60], [0.61, 0.61, 0.62, 0.62, 0.60])
+    text = f"MFW + LA was higher by {noise.mean:.1f} points, on {noise.wins} of 5 seeds."
+    assert not checks.check_conclusion(text, noise)  # a gain claimed where the interval contains 0
+    assert checks.check_conclusion(text.replace("was higher by", "differed by") + " That is within seed noise.", noise)
+
+
+def test_checks_of_direction_and_size(capsys):
+    up = comparison([0.60, 0.61, 0.62, 0.60, 0.61], [0.63, 0.64, 0.64, 0.63, 0.65])
+    assert checks.check_difference(up, up.mean)
+    assert not checks.check_difference(up, -up.mean)
+    assert "direction" in said(capsys)
+    assert not checks.check_difference(up, up.mean + 1.0)
+    assert "size" in said(capsys)
+    assert not checks.check_difference(up, up.mean / 100)
+    assert "points" in said(capsys)
+    assert checks.check_verdict(up, "beyond noise") and not checks.check_verdict(up, "within noise")
+    assert checks.check_wins(up, up.wins) and not checks.check_wins(up, 0)
+    assert checks.check_prediction(3.0, 4.5, tolerance=2)
+    assert not checks.check_prediction(3.0, -3.0, tolerance=2)
+    assert "direction" in said(capsys)
+    assert not checks.check_prediction(3.0, 9.0, tolerance=2)
+    assert "size" in said(capsys)
+    assert not checks.check_prediction(3.0, None) and not checks.check_prediction(3.0, "a lot")
+    assert checks.check_prediction(0.4, -0.5, tolerance=2)  # both within noise of 0
+
+
+def test_checks_of_the_new_lessons():
+    import math
+
+    from procrustes_core.analysis import calibration as cal
+
+    weight = np.array([[3.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    assert checks.check_gradient_bound(weight, math.sqrt(2) * 3)
+    assert not checks.check_gradient_bound(weight, 3) and not checks.check_gradient_bound(weight, math.sqrt(20))
+    assert checks.check_error_norm([0.7, 0.2, 0.1], 2, math.sqrt(0.49 + 0.04 + 0.81))
+    assert not checks.check_error_norm([0.7, 0.2, 0.1], 2, 0.9)
+    groups = {"major": [0, 1], "minor": [2, 3]}
+    norms = np.array([2.0, 2.0, 1.0, 1.0])
+    assert checks.check_norm_ratio(norms, groups, 2.0) and not checks.check_norm_ratio(norms, groups, 0.5)
+    z, b = np.array([[1.0, 2.0, 3.0, 4.0]]), np.array([0.5, 0.0, 0.0, 0.0])
+    assert checks.check_tau_normalised(z, b, norms, 1.0, (z - b) / norms + b)
+    assert not checks.check_tau_normalised(z, b, norms, 1.0, z / norms)
+    assert checks.check_remix_label([758, 7], 0, 1, 0.3, 0.0) and not checks.check_remix_label([758, 7], 0, 1, 0.3, 0.3)
+    assert checks.check_remix_label([758, 7], 1, 0, 0.7, 1.0) and checks.check_remix_label([100, 90], 0, 1, 0.3, 0.3)
+    positive = np.r_[np.ones(2, bool), np.zeros(198, bool)]
+    assert checks.check_never_positive_accuracy(positive, 0.99)
+    assert not checks.check_never_positive_accuracy(positive, 0.01)
+    scores = np.linspace(1, 0, 200)
+    assert checks.check_average_precision(scores, positive, 1.0)
+    assert not checks.check_average_precision(scores, positive, 0.01)
+    p2, y2 = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]]), np.array([0, 1, 0, 1])
+    assert checks.check_ece(p2, y2, 0.5 * 0.4 + 0.25 * 0.4 + 0.25 * 0.3)
+    assert not checks.check_ece(p2, y2, abs(0.75 - 0.775))  # one bin for everything
+    rng = np.random.default_rng(0)
+    p = cal.softmax(rng.normal(size=(300, 3)) * 3)
+    prior, target = np.array([0.8, 0.1, 0.1]), np.array([1 / 3] * 3)
+    assert checks.check_prior_shift(p[:4], prior, target, cal.prior_shift(p[:4], prior, target))
+    assert not checks.check_prior_shift(p[:4], prior, target, p[:4] * target / prior)
+    assert checks.check_bbn_alpha(20, 30, 5 / 9) and not checks.check_bbn_alpha(20, 30, 1 / 3)
+    h = torch.randn(4, 6)
+    w1, b1, w2, b2 = torch.randn(2, 4), torch.randn(2), torch.randn(4, 2), torch.randn(4)
+    right = torch.sigmoid(w2 @ torch.relu(w1 @ h.mean(1) + b1) + b2)
+    assert checks.check_se_weights(h, w1, b1, w2, b2, right)
+    assert not checks.check_se_weights(h, w1, b1, w2, b2, right - 1)
+    lam, partner = torch.tensor([1.0, 0.5]), torch.tensor([1, 0])
+    hh = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert checks.check_hook_output(hh, lam, partner, torch.tensor([[1.0, 2.0], [2.0, 3.0]]))
+    values = [0.60, 0.62, 0.61, 0.65, 0.59]
+    assert checks.check_spread(values, float(np.std(values, ddof=1)))
+    assert not checks.check_spread(values, float(np.std(values)))
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 4) * np.std(values, ddof=1) / math.sqrt(5)
+    assert checks.check_half_width(values, half) and not checks.check_half_width(values, 1.96 * np.std(values, ddof=1))
+
+
+def test_check_precision_word(history):
+    confusion = np.array(history.last.confusion)
+    for c in range(len(confusion)):
+        called = confusion[:, c].sum()
+        word = "never predicted" if called == 0 else (
+            "high" if confusion[c, c] / called >= 0.7 else "low" if confusion[c, c] / called < 0.3 else "medium")
+        assert checks.check_precision_word(history, c, word)
+        assert not checks.check_precision_word(history, c, "nonsense")
 
 
 def test_check_prior_correctors():
@@ -270,6 +441,57 @@ def test_fast_mode_keeps_lesson_runs_small(monkeypatch):
         assert not importlib.reload(kit).FAST
 
 
+def test_lesson_settings_come_from_the_story_preset(monkeypatch):
+    import importlib
+
+    import kit
+
+    from procrustes_core.presets import STORY
+
+    monkeypatch.setenv("PROCRUSTES_FAST", "0")
+    full = importlib.reload(kit)
+    config = full.lesson_config()
+    assert all(getattr(config, k) == v for k, v in STORY.items())
+    assert config.mixer == "none" and config.val_per_class > 0 and len(full.SEEDS) >= 5
+    assert full.lesson_config(mixer="mfw").mfw_layer == STORY["mfw_layer"]
+
+
+def test_saved_results_round_trip_and_refuse_other_settings(tmp_path, history, capsys):
+    import json
+
+    import kit
+
+    result = {"ERM": [history]}
+    seeds = [history.config.seed]
+    path = kit.save_result("05-test", result, seeds, folder=tmp_path)
+    assert path.exists()
+    named = {"ERM": history.config}
+    loaded = kit.load_saved("05-test", named, seeds, folder=tmp_path)
+    assert json.loads(loaded["ERM"][0].to_json()) == json.loads(history.to_json())  # 1 == 1.0
+    assert "SAVED RESULT" in said(capsys)
+    assert kit.load_saved("05-test", {"ERM": history.config.replace(ratio=3.0)}, seeds, folder=tmp_path) is None
+    assert "other settings" in said(capsys)
+    assert kit.load_saved("06-absent", named, seeds, folder=tmp_path) is None
+    told = said(capsys)
+    assert "no saved result" in told and "lesson_times.py --size full --lessons 06" in told
+
+
+@pytest.mark.slow
+def test_train_with_outputs_keeps_logits_features_and_checkpoints(tmp_path):
+    import kit
+
+    from procrustes_core import TrainConfig
+
+    config = TrainConfig(n_samples=2000, width=8, epochs=1, threads=1, ratio=10, val_per_class=5)
+    runs = kit.train_with_outputs({"ERM": config, "later": lambda seed: config.replace(epochs=2)}, seeds=[0, 1],
+                                  features=["ERM"], checkpoints=str(tmp_path))
+    first = runs["ERM"][0]
+    assert [o.seed for o in runs["ERM"]] == [0, 1] and len(runs["later"][1].history.records) == 2
+    assert first.logits["test"].shape == (len(first.labels["test"]), 10) and first.features["train"].ndim == 2
+    assert runs["later"][0].features is None and len(first.head_norms) == len(first.head_bias) == 10
+    assert (tmp_path / "ERM-seed1.pt").exists()
+
+
 def test_live_figure_outside_a_kernel_keeps_the_latest_figure():
     import plotly.graph_objects as go
 
@@ -283,6 +505,36 @@ def test_live_figure_outside_a_kernel_keeps_the_latest_figure():
     assert list(live.figure.data[0].y) == [1.0, 2.0] and live.updates == 1
     with pytest.raises(ValueError):
         live_mode("sometimes")
+
+
+def test_widgets_are_asked_about_once_per_kernel_and_never_built(monkeypatch):
+    import plotly.graph_objects as go
+
+    from procrustes_core.figures import live
+
+    kernel = object()
+    monkeypatch.setattr(live, "_kernel", lambda: kernel)
+    monkeypatch.setattr(live, "_WIDGETS", {})
+    built = []
+    monkeypatch.setattr(go.FigureWidget, "__init__", lambda self, *a, **k: built.append(1))
+    assert live.widgets_available() and live.widgets_available()
+    assert not built and list(live._WIDGETS) == [id(kernel)]
+    monkeypatch.delenv("PROCRUSTES_LIVE", raising=False)
+    assert live.live_mode() == "static"  # the default in a kernel: no FigureWidget, no widget bundle
+    monkeypatch.setenv("PROCRUSTES_LIVE", "widget")
+    assert live.live_mode() == "widget"
+    live._WIDGETS[id(kernel)] = False
+    assert live.live_mode() == "static"
+
+
+def test_status_says_which_epoch_and_how_many_runs(capsys):
+    from procrustes_core.figures.live import Status
+
+    status = Status()
+    status.seeds(3, 10)
+    status.seeds(10, 10)
+    out = capsys.readouterr().out
+    assert "training: 3 of 10 runs finished" in out and "finished: 10 runs" in out
 
 
 def test_widget_figures_are_replaced_in_place():
@@ -305,4 +557,5 @@ def test_train_live_trains_several_runs_in_turn(capsys):
     runs = train_live({"ERM": Trainer(config), "MFW": Trainer(config.replace(mixer="mfw", mfw_strength=0.9))},
                       [lambda hs: figures.compare_runs(hs, "balanced_acc")])
     assert {name: len(h.records) for name, h in runs.items()} == {"ERM": 2, "MFW": 2}
-    assert "MFW: epoch 2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "MFW: epoch 2" in out and "training: epoch 1 of 2" in out and "finished: 2 epochs" in out

@@ -1,5 +1,6 @@
 """Figures: of runs (``runs.py``), of the lessons (``lessons.py``), decision regions (``boundary.py``),
-the HTML report (``report.py``), and live figures for notebooks (``live.py``).
+beyond accuracy (``calibration.py``: precision–recall, reliability, thresholds, priors), the HTML report
+(``report.py``), and live figures for notebooks (``live.py``).
 
 Every builder is also reachable from here: ``from procrustes_core import figures; figures.class_curves(h)``.
 """
@@ -15,6 +16,7 @@ _MODULES = {
     ".lessons": ("augmentation_figure", "gradient_vs_confidence", "mixing_coefficients", "results_bars",
                  "signal_examples", "signal_mix", "tau_curves", "toy_mix", "weakening_weight_bars"),
     ".boundary": ("boundary_figure",),
+    ".calibration": ("calibration_figures", "pr_curves", "prior_figure", "reliability_diagram", "threshold_figure"),
     ".report": ("report_figures", "write_figures_html", "write_html_report"),
 }
 _EXPORTS = {name: module for module, names in _MODULES.items() for name in names}

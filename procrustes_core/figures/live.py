@@ -1,22 +1,30 @@
 """Live-updating Plotly figures for notebooks: redraw a figure from a run while it trains.
 
-In a Jupyter kernel with working widgets (ipywidgets and anywidget installed) the figure is a
-plotly ``FigureWidget`` whose traces are replaced in place after every epoch. Where widgets are
-unavailable, or ``PROCRUSTES_LIVE=static`` is set (as in a plain ``nbconvert`` / ``nbclient``
-run), the same figure is shown as a static figure and re-displayed in place through a display
-handle. Outside IPython the figure is simply kept; nothing is printed.
+In a Jupyter kernel the figure is shown as a static Plotly figure and redrawn in place through a
+display handle after every epoch (``static`` mode): the browser loads plotly.js once, with the
+notebook's Plotly renderer, and each redraw sends only the figure's data. JupyterLab's Plotly
+renderer draws a figure once and ignores later data for the same output, so a redraw first replaces
+the figure by a blank block of its height, then by the new figure, which JupyterLab renders afresh.
+A slider's callback can redraw a figure shown by an earlier cell the same way: JupyterLab routes a
+display update to the output that holds its display id. ``PROCRUSTES_LIVE=widget`` asks for plotly
+``FigureWidget``s instead, updated trace by trace — but every FigureWidget makes the browser load
+Plotly's widget bundle (about 5 MB) again, so it is not the default. Outside IPython the figure is
+simply kept; nothing is printed.
 
-    live = LiveFigure(lambda: plots.class_curves(trainer.history, "train_acc"))
+    live = LiveFigure(lambda: figures.class_curves(trainer.history, "train_acc"))
     live.show()
     for record in trainer.epochs():
         live.update()
 
-``train_live`` does exactly that for one or several trainers and several figures at once.
+``train_live`` does exactly that for one or several trainers and several figures at once, with a
+status line above the figures ("training: epoch 7 of 30 …", then "finished …") that stays visible
+while the cell runs; ``Status`` is that line on its own (``run_seeds(..., progress=status.seeds)``).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,45 +33,56 @@ import plotly.graph_objects as go
 from ..analysis.history import RunHistory
 
 MODES = ("auto", "widget", "static")
+_WIDGETS: dict[int, bool] = {}  # kernel → whether FigureWidgets work there (asked once per kernel)
 
 
-def _in_kernel() -> bool:
+def _kernel() -> Any:
     try:
         from IPython import get_ipython
     except ImportError:
-        return False
+        return None
     shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    return getattr(shell, "kernel", None) if shell is not None else None
+
+
+def _in_kernel() -> bool:
+    return _kernel() is not None
 
 
 def widgets_available() -> bool:
-    """True when a plotly FigureWidget can be made in this process (a kernel with ipywidgets + anywidget)."""
-    if not _in_kernel():
+    """True when plotly FigureWidgets can be made in this kernel (ipywidgets and anywidget importable).
+    The answer is found once per kernel and kept: no figure is built to find it."""
+    kernel = _kernel()
+    if kernel is None:
         return False
-    try:
-        import anywidget  # noqa: F401  (FigureWidget is built on it)
-        import ipywidgets  # noqa: F401
+    key = id(kernel)
+    if key not in _WIDGETS:
+        try:
+            import anywidget  # noqa: F401  (FigureWidget is built on it)
+            import ipywidgets  # noqa: F401
 
-        go.FigureWidget()
-    except Exception:  # any import or construction failure means: no widgets here
-        return False
-    return True
+            _ = go.FigureWidget  # imports plotly's widget module, builds nothing
+            _WIDGETS[key] = True
+        except Exception:  # any import failure means: no widgets here
+            _WIDGETS[key] = False
+    return _WIDGETS[key]
 
 
 def live_mode(mode: str = "auto") -> str:
-    """The mode a LiveFigure will use: ``widget``, ``static`` (in a kernel) or ``none`` (no IPython)."""
+    """The mode a LiveFigure will use: ``static`` or ``widget`` in a kernel, ``none`` outside IPython.
+    ``auto`` reads ``PROCRUSTES_LIVE`` (``widget`` or ``static``; static when unset)."""
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
     requested = os.environ.get("PROCRUSTES_LIVE", "").strip().lower() if mode == "auto" else mode
     if not _in_kernel():
         return "none"
-    if requested == "static":
-        return "static"
-    return "widget" if widgets_available() else "static"
+    if requested == "widget" and widgets_available():
+        return "widget"
+    return "static"
 
 
 class LiveFigure:
-    """A figure rebuilt by ``build()`` after each epoch and shown in place."""
+    """A figure rebuilt by ``build()`` and shown in place (``update()`` after each epoch or knob move)."""
 
     def __init__(self, build: Callable[[], go.Figure], mode: str = "auto"):
         self.build = build
@@ -80,12 +99,12 @@ class LiveFigure:
             from IPython.display import display
 
             display(self.figure)
-        else:
-            self.figure = fresh
-            if self.mode == "static":
-                from IPython.display import display
+            return self
+        self.figure = fresh
+        if self.mode == "static":
+            from IPython.display import display
 
-                self._handle = display(_bundle(fresh), raw=True, display_id=True)
+            self._handle = display(_bundle(fresh), raw=True, display_id=True)
         return self
 
     def update(self) -> None:
@@ -97,10 +116,11 @@ class LiveFigure:
         self.updates += 1
         if self.mode == "widget":
             _replace_in_place(self.figure, fresh)
-        else:
-            self.figure = fresh
-            if self._handle is not None:
-                self._handle.update(_bundle(fresh), raw=True)
+            return
+        self.figure = fresh
+        if self._handle is not None:
+            self._handle.update(_placeholder(fresh), raw=True)  # a new output: drawn afresh, not ignored
+            self._handle.update(_bundle(fresh), raw=True)
 
     def _repr_html_(self) -> str:  # a LiveFigure left as a cell's last value shows its figure
         return "" if self.figure is None else self.figure.to_html(full_html=False, include_plotlyjs="cdn")
@@ -112,6 +132,12 @@ def _bundle(figure: go.Figure) -> dict[str, Any]:
     bundle = figure._repr_mimebundle_(include=None, exclude=None)
     bundle.setdefault("text/plain", f"<plotly figure: {figure.layout.title.text or 'untitled'}>")
     return bundle
+
+
+def _placeholder(figure: go.Figure) -> dict[str, Any]:
+    """A blank block of the figure's height, shown for the moment between two drawings of it."""
+    height = int(figure.layout.height or 450)
+    return {"text/html": f'<div style="height:{height}px"></div>', "text/plain": "(redrawing)"}
 
 
 def _replace_in_place(widget: go.FigureWidget, fresh: go.Figure) -> None:
@@ -128,12 +154,52 @@ def _replace_in_place(widget: go.FigureWidget, fresh: go.Figure) -> None:
         widget.layout = fresh.layout
 
 
+class Status:
+    """One line of progress shown in place while a cell runs ("training: epoch 7 of 30 …"), replaced by
+    "finished …" at the end; printed instead outside a kernel (``mode="off"``: silent)."""
+
+    def __init__(self, mode: str = "auto"):
+        self.mode = "off" if mode == "off" else live_mode(mode)
+        self._handle: Any = None
+        self.started = time.perf_counter()
+        self.text = ""
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def show(self, text: str) -> None:
+        self.text = text
+        if self.mode == "off":
+            return
+        if self.mode == "none":
+            print(text, flush=True)
+            return
+        from IPython.display import Pretty, display
+
+        if self._handle is None:
+            self._handle = display(Pretty(text), display_id=True)
+        else:
+            self._handle.update(Pretty(text))
+
+    def seeds(self, done: int, total: int) -> None:
+        """A ``progress`` callback for ``run_seeds``: runs finished so far."""
+        if done < total:
+            self.show(f"training: {done} of {total} runs finished ({self.seconds:.0f} s; two at a time on two cores)")
+        else:
+            self.show(f"finished: {total} runs in {self.seconds:.0f} s")
+
+
+_Status = Status  # the former private name
+
+
 Trainers = Any  # a Trainer, or a mapping {name: Trainer}
 
 
 def train_live(trainers: Trainers, builds: Sequence[Callable[..., go.Figure]] | Callable[..., go.Figure],
                mode: str = "auto", every: int = 1, report: bool = True) -> dict[str, RunHistory] | RunHistory:
-    """Train one trainer (or several, epoch by epoch in turn) while redrawing figures.
+    """Train one trainer (or several, epoch by epoch in turn) while redrawing figures below a status
+    line that says which epoch is training.
 
     Each build is called as ``build(history)`` for a single trainer, or ``build({name: history})``
     for a mapping of trainers. Returns the history (or the mapping of histories).
@@ -141,13 +207,16 @@ def train_live(trainers: Trainers, builds: Sequence[Callable[..., go.Figure]] | 
     single = not isinstance(trainers, Mapping)
     runs: dict[str, Any] = {"run": trainers} if single else dict(trainers)
     build_list = [builds] if callable(builds) else list(builds)
+    total = max((t.total_epochs for t in runs.values()), default=0)
 
     def histories() -> Any:
         found = {name: t.history for name, t in runs.items()}
         return found["run"] if single else found
 
+    status = Status(mode if report else "off")
+    what = "" if single else f" ({len(runs)} runs in turn)"
+    status.show(f"training: epoch 1 of {total}{what} …")
     figures = [LiveFigure(lambda b=b: b(histories()), mode).show() for b in build_list]
-    status = _Status(mode if report else "off")
     iterators = {name: iter(t.epochs()) for name, t in runs.items()}
     lines: dict[str, str] = {}
     step = 0
@@ -162,7 +231,10 @@ def train_live(trainers: Trainers, builds: Sequence[Callable[..., go.Figure]] | 
         if step % every == 0 or not iterators:
             for figure in figures:
                 figure.update()
-            status.show("\n".join(lines.values()))
+            done = max((t.epoch for t in runs.values()), default=0)
+            head = (f"finished: {done} epochs{what} in {status.seconds:.0f} s" if not iterators else
+                    f"training: epoch {min(done + 1, total)} of {total}{what} …")
+            status.show("\n".join([head, *lines.values()]))
     return histories()
 
 
@@ -171,24 +243,3 @@ def _line(name: str, record: Any) -> str:
     prefix = f"{name}: " if name else ""
     return (f"{prefix}epoch {record.epoch}: balanced test accuracy {record.balanced_acc:.3f} "
             f"(test accuracy {groups}); {record.seconds:.1f} s")
-
-
-class _Status:
-    """Progress text shown in place in a kernel (one display updated), printed once per update elsewhere."""
-
-    def __init__(self, mode: str):
-        self.mode = "off" if mode == "off" else live_mode(mode)
-        self._handle: Any = None
-
-    def show(self, text: str) -> None:
-        if self.mode == "off":
-            return
-        if self.mode == "none":
-            print(text, flush=True)
-            return
-        from IPython.display import Pretty, display
-
-        if self._handle is None:
-            self._handle = display(Pretty(text), display_id=True)
-        else:
-            self._handle.update(Pretty(text))

@@ -1,4 +1,10 @@
-"""The HTML report of a run: every figure of it in one self-contained page (``procrustes report``)."""
+"""The HTML report of a run: every figure of it in one self-contained page (``procrustes report``).
+
+A run file holds per-epoch scores, not per-sample probabilities; given the run's network as well
+(``procrustes report run.json --checkpoint net.pt``, the checkpoint saved by ``procrustes train
+--save-checkpoint``), the report adds the figures beyond accuracy of its test predictions:
+per-class precision–recall curves, the reliability diagram and a decision threshold.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,10 @@ from ..files import atomic_write_text
 from .runs import class_count_bars, class_curves, confusion_figure, gradient_curves, loss_curve
 
 
-def report_figures(history: RunHistory) -> dict[str, go.Figure]:
-    """Every figure of one run, by name."""
-    return {
+def report_figures(history: RunHistory, probabilities=None, labels=None) -> dict[str, go.Figure]:
+    """Every figure of one run, by name; with the test split's ``probabilities`` and ``labels`` also
+    the figures beyond accuracy (``figures.calibration``)."""
+    figures = {
         "class counts": class_count_bars(history.counts, history.class_names, history.groups),
         "training accuracy": class_curves(history, "train_acc"),
         "test accuracy": class_curves(history, "test_acc"),
@@ -25,6 +32,26 @@ def report_figures(history: RunHistory) -> dict[str, go.Figure]:
         "loss": loss_curve(history),
         "confusion matrix": confusion_figure(history),
     }
+    if probabilities is not None and labels is not None:
+        from .calibration import calibration_figures
+
+        figures.update(calibration_figures(probabilities, labels, history.counts, history.class_names,
+                                           history.groups))
+    return figures
+
+
+def run_probabilities(history: RunHistory, checkpoint: str | os.PathLike):
+    """The test split's predicted probabilities (under the run's own post-hoc setting) and labels, from
+    the run's settings and its saved network; one line (``ProcrustesError``) if the checkpoint does not
+    fit the run."""
+    import torch
+
+    from ..training.trainer import Trainer
+
+    config = history.config.replace(init_checkpoint=str(checkpoint), finetune="full", classifier_retrain_epochs=0)
+    trainer = Trainer(config)
+    probabilities = torch.softmax(trainer.logits("test").float(), 1).cpu().numpy()
+    return probabilities, trainer.data.y_test.cpu().numpy()
 
 
 def write_figures_html(figures: Mapping[str, go.Figure], path: str | os.PathLike, title: str,
@@ -39,9 +66,10 @@ def write_figures_html(figures: Mapping[str, go.Figure], path: str | os.PathLike
     return atomic_write_text(path, page, "html")
 
 
-def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
-    """Every figure of one run in one self-contained HTML page (written atomically). Text that came
-    from the run file (names, notes, settings) is escaped: the page shows it, never runs it as markup."""
+def write_html_report(history: RunHistory, path: str | os.PathLike, probabilities=None, labels=None) -> Path:
+    """Every figure of one run in one self-contained HTML page (written atomically); with test
+    ``probabilities`` and ``labels``, the figures beyond accuracy too. Text that came from the run
+    file (names, notes, settings) is escaped: the page shows it, never runs it as markup."""
     last = history.last
     summary = "no epochs recorded" if last is None else (
         f"{len(history.records)} epochs; balanced test accuracy {last.balanced_acc:.3f}; "
@@ -55,6 +83,6 @@ def write_html_report(history: RunHistory, path: str | os.PathLike) -> Path:
     intro = (f"<p>{html.escape(summary)}</p>" + "".join(f"<p><strong>{html.escape(n)}</strong></p>" for n in notes)
              + (f"<h2>What the run shows</h2><ul>{story}</ul>" if story else "")
              + f"<pre>{html.escape(config.to_json())}</pre>")
-    return write_figures_html(report_figures(history), path, title, intro)
+    return write_figures_html(report_figures(history, probabilities, labels), path, title, intro)
 
 
