@@ -409,6 +409,21 @@ def findings(done: dict, args) -> list[str]:
                      f"re-estimating its running statistics on un-mixed data afterwards: {_fmt(recal)} — the "
                      "running statistics of mixed batches explain little; weakening that lasts as long as the "
                      "network can still memorise explains more.")
+    ablations = [(c.label, compare(done, c), compare(done, c, "val")) for c in ablation_runs(args)]
+    ablations = [(label, test, val) for label, test, val in ablations if test is not None and val is not None]
+    if ablations:
+        def _side(sign: int) -> str:
+            picked = [f"{label} {_fmt(test)} (validation {val.interval[0]:+.1f})" for label, test, val in ablations
+                      if sign * test.interval[1] > 0 and sign * test.interval[2] > 0]
+            return "; ".join(picked) or "none"
+
+        lines.append(f"- **Ablations on the product's network** (one change at a time from the reference setting, "
+                     f"whose own gain is {_fmt(got[PRODUCT])}" if all(v is not None for v in got.values()) else
+                     "- **Ablations on the product's network** (one change at a time from the reference setting")
+        lines[-1] += (f"). Gains beyond seed noise: {_side(1)}. Losses: {_side(-1)}. Detaching the partner's "
+                      "features stops the minor sample's loss from pulling on the major partner's features; it is a "
+                      "lead from the reference budget, not a default: the defaults were chosen on validation at a "
+                      "learner's budget, where it was not among the candidates.")
     confirmed = [c for c in confirm_runs(done, args) if c.study == "confirm cheap"]
     if confirmed:
         found = [compare(done, c) for c in confirmed]
