@@ -132,14 +132,24 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def start_ray_cluster(folder: Path) -> str:
-    """``ray start --head`` (no CPUs: it only coordinates), then a worker node joining it with 2 CPUs."""
+    """``ray start --head`` (no CPUs: it only coordinates), then a worker node joining it with 2 CPUs.
+
+    Where this machine has a Ray token (``~/.ray/auth_token`` or ``RAY_AUTH_TOKEN``), the head requires it:
+    the node joining, the app's driver and ``ray stop`` are told to send it (``RAY_AUTH_MODE=token``)."""
     ray = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
-    head = subprocess.run([ray, "start", "--head", "--num-cpus", "0", "--port", "6390", "--include-dashboard",
-                           "false", "--temp-dir", str(folder)], capture_output=True, text=True, check=True)
+    if os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").exists():
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     address = "127.0.0.1:6390"
-    subprocess.run([ray, "start", "--address", address, "--num-cpus", "2"], capture_output=True, text=True,
-                   check=True)
-    return address if head.returncode == 0 else address
+    try:
+        subprocess.run([ray, "start", "--head", "--num-cpus", "0", "--port", "6390", "--include-dashboard",
+                        "false", "--temp-dir", str(folder)], capture_output=True, text=True, check=True)
+        subprocess.run([ray, "start", "--address", address, "--num-cpus", "2"], capture_output=True, text=True,
+                       check=True)
+    except subprocess.CalledProcessError as err:
+        subprocess.run([ray, "stop", "--force"], capture_output=True)
+        raise SystemExit(f"the Ray cluster did not start: {' '.join(err.cmd[1:3])} said "
+                         f"{(err.stderr or err.stdout).strip().splitlines()[-1]}") from None
+    return address
 
 
 def main() -> int:

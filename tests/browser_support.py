@@ -39,35 +39,13 @@ def free_port() -> int:
 def app_server(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[tuple[str, subprocess.Popen]]:
     """``streamlit run`` on a free port (headless, no file watcher); yields (url, process)."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"),
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    log = open(os.devnull, "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
-            time.sleep(0.3)
+    with _serving(command, ROOT, {**os.environ, **(env or {})}, f"{url}/_stcore/health", "streamlit",
+                  timeout, stop_s=10) as process:
         yield url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @contextlib.contextmanager
@@ -86,19 +64,33 @@ def chromium():
             browser.close()
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB (from /proc)."""
-    total = 0
+def _tree(pid: int) -> list[int]:
+    """A process and its children."""
     pids = [pid]
     with contextlib.suppress(OSError):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    for p in pids:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (from /proc)."""
+    return memory_mb(pid)["rss"]
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """A process and its children, in MB: ``rss`` (each process's resident pages, shared libraries counted
+    once per process), ``pss`` (shared pages split between the processes sharing them) and ``private``
+    (pages no other process shares: what one more such process costs)."""
+    total = {"rss": 0, "pss": 0, "private": 0}
+    for p in _tree(pid):
         with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total / 1024
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                name, _, rest = line.partition(":")
+                if name in ("Rss", "Pss"):
+                    total[name.lower()] += int(rest.split()[0])
+                elif name in ("Private_Clean", "Private_Dirty"):
+                    total["private"] += int(rest.split()[0])
+    return {k: v / 1024 for k, v in total.items()}
 
 
 @contextlib.contextmanager
@@ -126,29 +118,39 @@ def lab_server(root: Path, env: dict[str, str] | None = None, timeout: float = 1
     variables = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
                  "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
                  **(env or {})}
-    log = open(home / "lab.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=root, env=variables, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    with _serving(command, root, variables, f"{url}/api/status?token={token}", "jupyter lab", timeout, stop_s=15,
+                  log_path=home / "lab.log"):
+        yield url, token
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], cwd: Path, env: dict[str, str], health: str, name: str, timeout: float,
+             stop_s: float, log_path: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Start a server process, wait until ``health`` answers 200 (or fail with its exit code and the end of
+    its log), yield the process, and stop it."""
+    log = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as reply:
+                with urllib.request.urlopen(health, timeout=2) as reply:
                     if reply.status == 200:
                         break
             except OSError:
                 pass
             if process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with code {process.returncode}: "
-                                   f"{(home / 'lab.log').read_text()[-2000:]}")
+                tail = f": {log_path.read_text()[-2000:]}" if log_path is not None else ""
+                raise RuntimeError(f"{name} exited with code {process.returncode}{tail}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter lab did not answer on {url} within {timeout:.0f} s")
+                raise RuntimeError(f"{name} did not answer on {health.split('?')[0]} within {timeout:.0f} s")
             time.sleep(0.3)
-        yield url, token
+        yield process
     finally:
         process.terminate()
         try:
-            process.wait(15)
+            process.wait(stop_s)
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()

@@ -34,3 +34,16 @@ def page_script_as_main(tmp_path, monkeypatch):
     main.__file__ = str(script)
     monkeypatch.setitem(sys.modules, "__main__", main)
     return script
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright; the test is skipped without it, unless ``CI`` is set."""
+    from browser_support import chromium, chromium_path
+
+    if chromium_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but Debian's Chromium is missing (/usr/bin/chromium): apt-get install chromium")
+        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium); set CI to make this a failure")
+    with chromium() as found:
+        yield found

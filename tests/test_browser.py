@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import app_server, chromium, chromium_path
+from browser_support import app_server
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EPOCHS = 12
@@ -26,16 +26,6 @@ PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
     points: (gd.data || []).map(t => (t.x || []).length)}))"""
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but Debian's Chromium is missing (/usr/bin/chromium): apt-get install chromium")
-        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium); set CI to make this a failure")
-    with chromium() as found:
-        yield found
 
 
 @pytest.fixture(scope="module")

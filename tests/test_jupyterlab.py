@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import ROOT, chromium, chromium_path, lab_server
+from browser_support import ROOT, lab_server
 
 LESSON = os.environ.get("PROCRUSTES_LAB_LESSON", "04_procrustean_training")
 WAIT = 420_000  # ms; generous, for a busy 2-core machine
@@ -48,16 +48,6 @@ ERRORS = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-out
                  || (o.textContent || '').includes('Traceback')
                  || (o.textContent || '').includes('Error displaying widget'))
     .map(o => (o.textContent || '').slice(0, 300))"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but Debian's Chromium is missing (/usr/bin/chromium): apt-get install chromium")
-        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium); set CI to make this a failure")
-    with chromium() as found:
-        yield found
 
 
 @pytest.fixture(scope="module")

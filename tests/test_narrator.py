@@ -167,4 +167,4 @@ def test_a_paired_comparison_refuses_non_finite_scores_and_names_a_tie():
     with pytest.raises(ProcrustesError, match="seed 1 has no finite score"):
         paired_comparison([0.5, float("nan")], [0.6, 0.7])
     tie = paired_comparison([0.5, 0.6, 0.7], [0.5, 0.6, 0.7 + 1e-12], a="ERM", b="MFW")
-    assert tie.sentence() == "MFW and ERM score the same on all 3 seeds (to within 0.01 points)"
+    assert tie.sentence() == "MFW and ERM score the same on all 3 seeds (to within 0.01 points) — within seed noise"

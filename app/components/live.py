@@ -121,24 +121,38 @@ def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> Non
         return
     marks = [s for s in statements if s.epoch > 0]
     numbers = [str(i + 1) for i in range(len(marks))]
+    ready = [h for h in histories if h.records]
+    cache = st.session_state.setdefault("_live_figures", {})
     cols = st.columns(2)
     for i, metric in enumerate(CURVES):
-        if len(histories) == 1:
-            history = histories[0]
-            if metric == "loss":
-                fig = loss_curve(history)
-            else:
-                fig = class_curves(history, metric, running=tasks[0].steps[-60:] if metric == "train_acc" else None)
+        running = tasks[0].steps[-60:] if len(histories) == 1 and metric == "train_acc" else None
+        # what the figure shows: a fragment rerun without new numbers reuses the figure it drew last
+        # (building a Plotly figure costs tens of milliseconds, several times a second, on the cores
+        # the trainings use)
+        shown = (tuple((t.job, t.serial) for t in tasks), len(histories), tuple(len(h.records) for h in histories),
+                 tuple(s.epoch for s in marks), len(running or ()),
+                 (running[-1].epoch, running[-1].progress) if running else None)
+        cached = cache.get(f"{key}-{metric}")
+        if cached is not None and cached[0] == shown:
+            fig = cached[1]
         else:
-            ready = [h for h in histories if h.records]
-            if metric == "loss":
-                fig = loss_curve(mean_history(ready))
-                fig.update_layout(title_text=f"Training loss — mean of {len(ready)} seeds")
-            else:
-                fig = seed_band_curves(ready, metric)
-        fig.update_layout(height=335)
-        add_markers(fig, [s.epoch for s in marks], numbers)
+            fig = _curve(histories, ready, metric, running)
+            fig.update_layout(height=335)
+            add_markers(fig, [s.epoch for s in marks], numbers)
+            cache[f"{key}-{metric}"] = (shown, fig)
         cols[i % 2].plotly_chart(fig, key=f"{key}-{metric}", config={"displayModeBar": False})
+
+
+def _curve(histories, ready, metric: str, running):
+    """One of the four curves: per class for one seed (with the epoch in progress), per group with a band
+    for several."""
+    if len(histories) == 1:
+        return loss_curve(histories[0]) if metric == "loss" else class_curves(histories[0], metric, running=running)
+    if metric == "loss":
+        fig = loss_curve(mean_history(ready))
+        fig.update_layout(title_text=f"Training loss — mean of {len(ready)} seeds")
+        return fig
+    return seed_band_curves(ready, metric)
 
 
 def draw_statements(statements: list[Statement], box=None) -> None:

@@ -86,7 +86,8 @@ class PairedComparison:
             return (f"{self.b} vs {self.a}: {mean:+.1f} {self.unit} on 1 seed — one seed cannot tell an effect "
                     "from seed noise; train more seeds")
         if max(abs(d) for d in self.differences) * self.scale < 0.005:
-            return f"{self.b} and {self.a} score the same on all {self.n} seeds (to within 0.01 {self.unit})"
+            return (f"{self.b} and {self.a} score the same on all {self.n} seeds (to within 0.01 {self.unit}) — "
+                    "within seed noise")
         leader, other, sign = (self.b, self.a, 1) if mean >= 0 else (self.a, self.b, -1)
         wins = self.wins if sign > 0 else sum(d < 0 for d in self.differences)
         verb = "beats" if self.beyond_noise else "differs from"

@@ -133,13 +133,16 @@ def _add_phases(fig: go.Figure, history: RunHistory) -> None:
 
 
 def add_markers(fig: go.Figure, epochs: Sequence[int], labels: Sequence[str]) -> go.Figure:
-    """Numbered marks at epochs (the narrator's statements), drawn as thin lines with a number on top."""
-    for epoch, label in zip(epochs, labels):
-        if epoch <= 0:
-            continue
-        fig.add_vline(x=epoch, line=dict(color="#999", width=1, dash="dot"))
-        fig.add_annotation(x=epoch, y=1.0, xref="x", yref="paper", yanchor="bottom", text=label, showarrow=False,
-                           font=dict(size=10, color="#333"), bgcolor="rgba(255,255,255,0.8)")
+    """Numbered marks at epochs (the narrator's statements), drawn as thin lines with a number on top
+    (added in one layout update: a live page draws them several times a second)."""
+    marks = [(epoch, label) for epoch, label in zip(epochs, labels) if epoch > 0]
+    if not marks:
+        return fig
+    shapes = [dict(type="line", x0=epoch, x1=epoch, xref="x", y0=0, y1=1, yref="y domain",
+                   line=dict(color="#999", width=1, dash="dot")) for epoch, _ in marks]
+    notes = [dict(x=epoch, y=1.0, xref="x", yref="paper", yanchor="bottom", text=label, showarrow=False,
+                  font=dict(size=10, color="#333"), bgcolor="rgba(255,255,255,0.8)") for epoch, label in marks]
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
     return fig
 
 
@@ -154,12 +157,12 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
     class_group = group_of(history.groups)
     tail = tail_name(history.groups) if len(history.groups) > 1 else None
     xs = [r.epoch for r in history.records]
-    fig = go.Figure()
     named: set[str] = set()  # the legend names each group once; hovering a line names its class
+    traces = []
     for c in range(history.num_classes):
         group = class_group.get(c, "")
         members = history.groups.get(group, [c])
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=xs, y=[getattr(r, metric)[c] for r in history.records], mode="lines+markers",
             name=f"{group} classes (n={history.counts[members[0]]} each)" if len(set(
                 history.counts[m] for m in members)) == 1 else f"{group} classes", legendgroup=group,
@@ -168,6 +171,7 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
             line=dict(color=colors[c], dash="dash" if group == tail else "solid", width=2), marker=dict(size=4),
         ))
         named.add(group)
+    fig = go.Figure(data=traces)  # one figure from all traces: adding them one by one copies it each time
     if running and metric == "train_acc":
         _add_running(fig, history, running)
     if show_phases:
@@ -179,6 +183,7 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
 
 def _add_running(fig: go.Figure, history: RunHistory, steps: Sequence) -> None:
     """Running training accuracy of each group on this epoch's mini-batches (as trained)."""
+    traces = []
     for group, members in history.groups.items():
         xs, ys = [], []
         for step in steps:
@@ -188,8 +193,10 @@ def _add_running(fig: go.Figure, history: RunHistory, steps: Sequence) -> None:
                 xs.append(step.epoch - 1 + step.progress)
                 ys.append(hits / seen)
         if xs:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{group}: running, on mini-batches",
+            traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=f"{group}: running, on mini-batches",
                                      line=dict(color=group_color(group), width=1, dash="dot"), hoverinfo="skip"))
+    if traces:
+        fig.add_traces(traces)
 
 
 def gradient_curves(history: RunHistory, epochs: int | None = None) -> go.Figure:
