@@ -13,6 +13,10 @@ from procrustes_core.training.service import TrainingService
 
 from .limits import Limits
 
+# Step events twice as often as the fastest page refresh (four a second), so that every refresh of a
+# training page has new numbers to draw.
+STEP_EVENT_SECONDS = 0.1
+
 
 def session_alive(owner: str) -> bool:
     """Whether a browser session is still connected to this server."""
@@ -28,7 +32,7 @@ def session_alive(owner: str) -> bool:
 def _service(limits: Limits) -> TrainingService:
     return TrainingService(workers=limits.max_trainings, backend="ray" if limits.ray_address else "local",
                            budget=limits.budget, owner_slots=limits.session_slots, address=limits.ray_address,
-                           owner_alive=session_alive, abandon_seconds=90.0)
+                           owner_alive=session_alive, abandon_seconds=90.0, every_seconds=STEP_EVENT_SECONDS)
 
 
 def service(limits: Limits) -> TrainingService:
