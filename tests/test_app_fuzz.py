@@ -102,3 +102,23 @@ def test_random_links_never_break_a_page(link, page):
     assert not at.exception, (link, page)
     assert "Something went wrong" not in texts(at), (link, page)
     assert len(at.warning) <= 1 and all("\n" not in w.value for w in at.warning)  # one line naming what was done
+
+
+def _top(rule) -> str | None:
+    """A field's largest allowed value as a link writes it (None: no finite top)."""
+    if type(rule).__name__ != "Number" or rule.hi == float("inf"):
+        return None
+    top = rule.hi - (1 if rule.integer else 1e-6) if rule.hi_open else rule.hi
+    return str(int(top)) if rule.integer else f"{top:g}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in field_names() if _top(field_rule(n)) is not None])
+def test_every_setting_at_its_largest_allowed_value_draws_every_page(name):
+    """A value the config allows never breaks a page's widgets (a widget's range is at least the config's)."""
+    at = new_app({name: _top(field_rule(name))}).run()
+    for page in PAGES:
+        if page != PAGES[0]:
+            at.switch_page(page).run()
+        assert not at.exception, (name, page)
+        assert "Something went wrong" not in texts(at), (name, page)
