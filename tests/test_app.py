@@ -142,6 +142,16 @@ def test_a_bad_operator_setting_is_one_line_and_defaults(monkeypatch):
     assert any("PROCRUSTES_MAX_EPOCHS='lots'" in e.value for e in at.error)
 
 
+def test_a_seed_cap_below_a_pair_refuses_compare_in_one_line(monkeypatch):
+    monkeypatch.setenv("PROCRUSTES_MAX_SEEDS", "1")
+    at = new_app(TINY).run()
+    at.switch_page("views/compare.py").run()
+    at.button(key="train_trio").click().run()
+    assert not at.exception
+    assert any("PROCRUSTES_MAX_SEEDS" in e.value and "\n" not in e.value for e in at.error)
+    assert "compare" not in at.session_state.get("jobs", {})
+
+
 def test_every_budget_cap_is_read_from_its_environment_variable(monkeypatch):
     from dataclasses import fields
 
