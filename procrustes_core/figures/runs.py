@@ -50,7 +50,8 @@ AXIS_TITLES = {"train_acc": "accuracy", "test_acc": "accuracy", "grad_norm": "gr
                "loss": "cross-entropy (log scale)", "balanced_acc": "accuracy", "accuracy": "accuracy",
                "precision": "precision", "recall": "recall", "f1": "F1"}
 PHASE_COLORS = {"under-fit": "rgba(239,59,44,0.10)", "over-fit": "rgba(128,0,128,0.08)"}
-LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.24, xanchor="left", x=0, font=dict(size=10))
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.24, xanchor="left", x=0, font=dict(size=10),
+                    entrywidth=0.5, entrywidthmode="fraction")  # two entries a row: a long legend stays short
 MARGIN = dict(t=60, b=56, l=56, r=16)
 
 
