@@ -32,8 +32,10 @@ BUDGET_S = 300.0  # each lesson should finish within 5 minutes at full size on 2
 
 
 # Appended (in memory only) to every notebook: the CPU time its kernel used, and that of the kernel's
-# finished child processes (the workers that train several seeds, two at a time).
-CPU_CELL = "import resource as _r, json as _j; _s = _r.getrusage(_r.RUSAGE_SELF); " \
+# finished child processes (the workers that train several seeds, two at a time; the pool that
+# ``run_seeds`` keeps between calls is ended first, so its workers are counted).
+CPU_CELL = "import sys as _y; _sd = _y.modules.get('procrustes_core.training.seeds'); _sd and _sd._close_all(); " \
+           "import resource as _r, json as _j; _s = _r.getrusage(_r.RUSAGE_SELF); " \
            "_c = _r.getrusage(_r.RUSAGE_CHILDREN); " \
            "print('CPU', _j.dumps([_s.ru_utime + _s.ru_stime, _c.ru_utime + _c.ru_stime]))"
 

@@ -173,8 +173,28 @@ def test_run_seeds_trains_settings_on_the_same_seeds_in_parallel():
 
 
 def test_workers_never_re_run_the_callers_main_script(page_script_as_main):
-    found = run_seeds(QUICK, seeds=[3, 4], workers=2)
-    assert [h.config.seed for h in found] == [3, 4] and all(h.finished for h in found)
+    fresh = TrainingService(workers=2, every_seconds=0.05, abandon_seconds=3600)  # workers spawned now
+    try:
+        job = fresh.submit("learner", [("ERM", QUICK)], seeds=[3, 4])
+        until(lambda: not fresh.view(job).training)
+        tasks = fresh.view(job).job.tasks
+    finally:
+        fresh.close()
+    assert sorted(t.seed for t in tasks) == [3, 4] and all(t.status == "finished" for t in tasks)
+
+
+def test_run_seeds_keeps_its_workers_between_calls_and_ends_them_when_idle(monkeypatch):
+    from procrustes_core.training import seeds as seeds_module
+
+    monkeypatch.setattr(seeds_module, "IDLE_SECONDS", 0.5)
+    first = run_seeds(QUICK, seeds=[5], workers=3)  # a pool size no other test uses
+    pool = seeds_module._SHARED[3]
+    pids = {pool._pool.pid(w) for w in range(3)}
+    again = run_seeds(QUICK, seeds=[5], workers=3)
+    assert seeds_module._SHARED[3] is pool and {pool._pool.pid(w) for w in range(3)} == pids
+    assert first[0].last.balanced_acc == again[0].last.balanced_acc
+    until(lambda: 3 not in seeds_module._SHARED, timeout=20)
+    until(lambda: not any(pool._pool.alive(w) for w in range(3)), timeout=20)
 
 
 @pytest.mark.parametrize("seeds, message", [([], "give at least one seed"), ([1, 1], "each seed once"),
