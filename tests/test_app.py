@@ -57,6 +57,10 @@ def test_one_seed_draws_one_curve_per_class_and_the_narrator_speaks():
     assert "Finished: 1 training, 2 of 2 epochs" in texts(at)
     assert "under-fit" in texts(at) or "No under-fit phase" in texts(at)
     assert chart(at, "Test confusion matrix") is not None
+    # beyond accuracy, from the last epoch's test predictions the worker sent
+    assert "expected calibration error" in texts(at)
+    threshold = chart(at, "Calling a sample")
+    assert threshold is not None and all(0 <= y <= 1 for t in threshold["data"] for y in t["y"] if y is not None)
 
 
 def test_several_seeds_draw_group_means_with_a_band_labelled_as_such():

@@ -46,6 +46,15 @@ def test_a_job_trains_every_run_on_every_seed_and_streams_step_and_epoch_events(
     assert service.busy_workers() == 0
 
 
+def test_a_job_can_ask_for_the_test_predictions_at_the_end(service):
+    job = service.submit("predictions", [("ERM", QUICK)], seeds=[0], extras=("probabilities",))
+    until(lambda: not service.view(job).training)
+    task = service.view(job).job.tasks[0]
+    probabilities, labels = task.probabilities["probabilities"], task.probabilities["labels"]
+    assert len(probabilities) == len(labels) > 0 and len(probabilities[0]) == len(task.history.counts)
+    assert all(abs(sum(row) - 1) < 1e-3 for row in probabilities)
+
+
 def test_stop_ends_within_one_step_event_and_frees_the_slot_only_when_the_worker_is_idle(service):
     job = service.submit("stopper", [("long", LONG)])
     until(lambda: service.view(job).job.tasks[0].steps)  # computing

@@ -22,6 +22,7 @@ from procrustes_core.analysis.seeds import mean_history
 from procrustes_core.data.augment import augmentation_examples
 from procrustes_core.figures.lessons import augmentation_figure
 from procrustes_core.figures.runs import feature_view
+from procrustes_core.training.service import Task
 
 KIND = "playground"
 
@@ -43,7 +44,7 @@ def start() -> None:
     st.session_state.prediction = (st.session_state.get("w_question"), st.session_state.get("w_prediction")) \
         if st.session_state.get("w_predict") else None
     st.session_state[f"{KIND}_problem"] = runner.start(KIND, [(runner.run_label(current), current)], limits,
-                                                       seeds=seeds, extras=("features",))
+                                                       seeds=seeds, extras=("features", "probabilities"))
 
 
 head, train_col, stop_col, reset_col = st.columns([2.6, 1, 1, 1], vertical_alignment="bottom")
@@ -101,6 +102,32 @@ with st.expander("Predict first: write down what you expect, then train", expand
     st.selectbox("Question", list(QUESTIONS), format_func=lambda k: QUESTIONS[k].text, key="w_question")
     st.number_input("Your prediction", min_value=0.0, value=10.0, step=1.0, key="w_prediction")
 
+def beyond_accuracy(task: Task) -> None:
+    """Precision–recall per class, the reliability diagram and a threshold for the minor classes, from the
+    last epoch's test predictions of one seed (after the run's own post-hoc setting)."""
+    import numpy as np
+
+    from procrustes_core.analysis.calibration import average_precisions, expected_calibration_error
+    from procrustes_core.figures.calibration import calibration_figures
+
+    history = task.history
+    probabilities = np.asarray(task.probabilities["probabilities"])
+    labels = np.asarray(task.probabilities["labels"])
+    ap = average_precisions(probabilities, labels)
+    from procrustes_core.data.imbalance import tail_name
+
+    tail = history.groups[tail_name(history.groups)]
+    adjusted = " (with logit adjustment)" if history.config.la_tau else ""
+    st.caption(f"Seed {task.seed}, test split, last epoch{adjusted}: "
+               f"expected calibration error {expected_calibration_error(probabilities, labels):.3f}; average "
+               f"precision {float(ap.mean()):.2f} over all classes, {float(ap[tail].mean()):.2f} over the minor ones. "
+               "Accuracy counts hits; these ask how well the scores rank the samples of a class, whether a score of "
+               "0.8 is right 80 % of the time, and what a threshold on a minor class trades.")
+    figures = calibration_figures(probabilities, labels, history.counts, history.class_names, history.groups)
+    for tab, (name, fig) in zip(st.tabs([name[0].upper() + name[1:] for name in figures]), figures.items()):
+        tab.plotly_chart(fig, key=f"beyond-{name}", config={"displayModeBar": False})
+
+
 view = runner.view(KIND, limits)
 if view is not None and not view.training:
     tasks = run_tasks(view)
@@ -124,6 +151,10 @@ if view is not None and not view.training:
                        "epochs moved in the network. Minor classes are diamonds. While MFW is on, major-class "
                        "features are pulled towards other classes'; watch whether the minor classes separate or "
                        "sink into a major cluster.")
+    with_probabilities = [t for t in tasks if t.probabilities and t.history is not None]
+    if with_probabilities:
+        with st.expander("Beyond accuracy: precision–recall, calibration and a decision threshold", expanded=False):
+            beyond_accuracy(with_probabilities[0])
     if histories:
         st.subheader("Results of the last epoch")
         if len(histories) > 1:

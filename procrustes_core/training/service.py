@@ -67,6 +67,7 @@ class Task:
     grids: list[dict] = field(default_factory=list)
     points: list[list] = field(default_factory=list)  # live 2-D feature view, one per epoch
     replay: dict | None = None  # every epoch on one fixed projection (at the end)
+    probabilities: dict | None = None  # the test split's predicted probabilities and labels (at the end)
     error: str | None = None
     stop_reason: str | None = None  # why it was asked to stop (the learner, a new job, the learner left)
     worker: int | None = None
@@ -97,7 +98,7 @@ class Job:
     created: float
     tag: str = ""
     last_seen: float = 0.0
-    extras: tuple[str, ...] = ()  # what workers also send: "boundary" grids, "features" views
+    extras: tuple[str, ...] = ()  # what workers also send: "boundary" grids, "features" views, "probabilities"
 
     @property
     def status(self) -> str:
@@ -362,6 +363,8 @@ class TrainingService:
                 task.points.append(event["points"])
         elif kind == "replay":
             task.replay = {"labels": event["labels"], "epochs": event["epochs"], "points": event["points"]}
+        elif kind == "probabilities":
+            task.probabilities = {"probabilities": event["probabilities"], "labels": event["labels"]}
         elif kind == "end":
             if event.get("stopped") and task.history is not None and not task.history.stopped:
                 task.history.stopped = f"{task.stop_reason or 'stopped'} after {task.epochs_done} epochs"

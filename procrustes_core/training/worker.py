@@ -9,6 +9,8 @@ with small dicts, in order:
     {"kind": "epoch", "serial", "record": EpochRecord.to_dict(), "grid": ... (extras "boundary"),
      "points": ... (extras "features": the live 2-D view of penultimate features)}
     {"kind": "replay", "serial", "labels", "epochs", "points"}     extras "features", at the end
+    {"kind": "probabilities", "serial", "probabilities", "labels"}  extras "probabilities", at the end:
+                                                                    the test split under the run's post-hoc setting
     {"kind": "end", "serial", "stopped": reason or None}
     {"kind": "error", "serial", "message": one line}
 
@@ -60,6 +62,10 @@ def run_task(task: dict[str, Any], emit: Emit, stopped: Callable[[], bool]) -> N
         if trail is not None and trail.epochs:
             emit({"kind": "replay", "serial": serial, "labels": trail.labels.tolist(), "epochs": trail.epochs,
                   "points": [p.round(4).tolist() for p in trail.replay()]})
+        if "probabilities" in extras and trainer.epoch > 0:
+            probabilities = torch.softmax(trainer.logits("test").float(), 1).cpu().numpy()
+            emit({"kind": "probabilities", "serial": serial, "probabilities": probabilities.round(5).tolist(),
+                  "labels": trainer.data.y_test.cpu().numpy().tolist()})
         emit({"kind": "end", "serial": serial,
               "stopped": None if trainer.finished else f"stopped after {trainer.epoch} epochs"})
     except TrainingDiverged as err:
