@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from browser_support import rss_mb  # noqa: E402
+from browser_support import cpu_seconds, rss_mb  # noqa: E402
 
 from common import machine, save  # noqa: E402
 
@@ -118,17 +118,6 @@ def ray_worker_pids() -> list[int]:
             except OSError:
                 pass
     return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
 
 
 def start_ray_cluster(folder: Path) -> str:

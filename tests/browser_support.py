@@ -64,12 +64,33 @@ def chromium():
             browser.close()
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """A process and its children."""
     pids = [pid]
     with contextlib.suppress(OSError):
         pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (from /proc; gone processes count 0)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def processes_named(word: str) -> list[int]:
+    """The processes whose command line contains ``word`` (e.g. every Chromium process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if word in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+    return found
 
 
 def rss_mb(pid: int) -> float:
@@ -82,7 +103,7 @@ def memory_mb(pid: int) -> dict[str, float]:
     once per process), ``pss`` (shared pages split between the processes sharing them) and ``private``
     (pages no other process shares: what one more such process costs)."""
     total = {"rss": 0, "pss": 0, "private": 0}
-    for p in _tree(pid):
+    for p in process_tree(pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 name, _, rest = line.partition(":")
