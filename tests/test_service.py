@@ -68,6 +68,17 @@ def test_stop_ends_within_one_step_event_and_frees_the_slot_only_when_the_worker
     until(lambda: service.busy_workers() == 0, timeout=5)
 
 
+def test_a_view_is_a_snapshot_that_does_not_grow_while_a_page_reads_it(service):
+    job = service.submit("reader", [("long", LONG)])
+    until(lambda: service.view(job).job.tasks[0].epochs_done >= 1)
+    seen = service.view(job).job.tasks[0]
+    records, steps = len(seen.history.records), len(seen.steps)
+    until(lambda: service.view(job).job.tasks[0].epochs_done > records)
+    service.stop(job)
+    assert len(seen.history.records) == records and len(seen.steps) == steps  # a page's data stay consistent
+    until(lambda: not service.view(job).training, timeout=10)
+
+
 def test_a_new_job_replaces_the_owners_previous_one(service):
     first = service.submit("replacer", [("long", LONG)])
     until(lambda: service.view(first).job.tasks[0].status == "running")

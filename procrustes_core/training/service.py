@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +119,23 @@ class Job:
         return [grouped[r] for r in sorted(grouped)]
 
 
+def _snapshot(job: Job) -> Job:
+    """The job as it is now, with lists that stop growing: a page reads the copy while the service thread
+    appends to the original (a page that read a history's records twice could see two lengths)."""
+    def frozen(task: Task) -> Task:
+        history = task.history
+        if history is not None:
+            history = replace(history, records=list(history.records), warnings=list(history.warnings))
+        return replace(task, history=history, steps=list(task.steps), grids=list(task.grids),
+                                   points=list(task.points))
+
+    return replace(job, tasks=[frozen(t) for t in job.tasks])
+
+
 @dataclass
 class JobView:
-    """What a front needs to draw a job: its tasks (live objects: histories only grow) and its wait."""
+    """What a front needs to draw a job: a snapshot of its tasks (``view`` again for newer events) and its
+    wait."""
 
     job: Job
     position: int | None  # tasks to start before this job's next one (None: nothing of it waits)
@@ -215,7 +229,7 @@ class TrainingService:
             job.last_seen = time.monotonic()
             position = self._position(job)
             wait = None if position is None else self._wait(position, job)
-            return JobView(job, position, wait)
+            return JobView(_snapshot(job), position, wait)
 
     def stop(self, job_id: str, reason: str = "stopped by the learner") -> None:
         with self._lock:
@@ -233,7 +247,7 @@ class TrainingService:
     def jobs(self) -> list[JobView]:
         """Every job the service holds (for a teacher's page)."""
         with self._lock:
-            return [JobView(j, self._position(j), None) for j in self._jobs.values()]
+            return [JobView(_snapshot(j), self._position(j), None) for j in self._jobs.values()]
 
     def live_jobs(self) -> int:
         """Jobs queued or training right now, of every owner (how many pages are following one live)."""
