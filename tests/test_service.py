@@ -79,6 +79,19 @@ def test_a_view_is_a_snapshot_that_does_not_grow_while_a_page_reads_it(service):
     until(lambda: not service.view(job).training, timeout=10)
 
 
+def test_a_ctrl_c_in_the_caller_does_not_kill_its_workers(service):
+    job = service.submit("interrupted", [("quick", QUICK)])
+    until(lambda: not service.view(job).training)
+    pids = [service._pool.pid(w) for w in range(2)]
+    for pid in pids:
+        os.kill(pid, signal.SIGINT)  # what a notebook's interrupt sends the whole process group
+    time.sleep(0.5)
+    assert all(service._pool.alive(w) for w in range(2)) and [service._pool.pid(w) for w in range(2)] == pids
+    again = service.submit("interrupted", [("quick", QUICK)])
+    until(lambda: not service.view(again).training)
+    assert service.view(again).status == "finished"
+
+
 def test_a_new_job_replaces_the_owners_previous_one(service):
     first = service.submit("replacer", [("long", LONG)])
     until(lambda: service.view(first).job.tasks[0].status == "running")

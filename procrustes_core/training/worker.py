@@ -110,8 +110,12 @@ def _grid(trainer) -> dict[str, Any]:
 def process_main(inbox, outbox, stop_serial, worker: int) -> None:
     """A worker process's loop: take a task, stream its events, say when idle; ``None`` ends it."""
     import os
+    import signal
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # Ctrl-C (or a notebook's interrupt) reaches the whole process group: the caller stops its trainings
+    # through the service, and a worker killed by it would only print a traceback and be started again
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         task = inbox.get()
         if task is None:
