@@ -273,6 +273,7 @@ def train_with_outputs(configs: Mapping[str, TrainConfig | Callable[[int], Train
 
     from procrustes_core import RunHistory
     from procrustes_core.figures.live import Status
+    from procrustes_core.training.spawn import bare_main
 
     jobs = []
     for name, config in configs.items():
@@ -286,7 +287,8 @@ def train_with_outputs(configs: Mapping[str, TrainConfig | Callable[[int], Train
     status.show(f"training: {len(jobs)} runs ({len(configs)} settings × {len(seeds)} seeds), two at a time …")
     found: dict[tuple[str, int], Outputs] = {}
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_train_one, job): (name, seed) for name, seed, job in jobs}
+        with bare_main():  # the workers start on submit; none re-runs the caller's main script
+            futures = {pool.submit(_train_one, job): (name, seed) for name, seed, job in jobs}
         for done, future in enumerate(as_completed(futures), start=1):
             raw = future.result()
             found[futures[future]] = Outputs(RunHistory.from_dict(raw["history"]), raw["logits"], raw["labels"],

@@ -477,7 +477,7 @@ def test_saved_results_round_trip_and_refuse_other_settings(tmp_path, history, c
 
 
 @pytest.mark.slow
-def test_train_with_outputs_keeps_logits_features_and_checkpoints(tmp_path):
+def test_train_with_outputs_keeps_logits_features_and_checkpoints(tmp_path, page_script_as_main):
     import kit
 
     from procrustes_core import TrainConfig
