@@ -108,19 +108,19 @@ def beyond_accuracy(task: Task) -> None:
     import numpy as np
 
     from procrustes_core.analysis.calibration import average_precisions, expected_calibration_error
+    from procrustes_core.data.imbalance import tail_name
     from procrustes_core.figures.calibration import calibration_figures
 
     history = task.history
     probabilities = np.asarray(task.probabilities["probabilities"])
     labels = np.asarray(task.probabilities["labels"])
     ap = average_precisions(probabilities, labels)
-    from procrustes_core.data.imbalance import tail_name
-
-    tail = history.groups[tail_name(history.groups)]
+    tail = tail_name(history.groups)
     adjusted = " (with logit adjustment)" if history.config.la_tau else ""
     st.caption(f"Seed {task.seed}, test split, last epoch{adjusted}: "
                f"expected calibration error {expected_calibration_error(probabilities, labels):.3f}; average "
-               f"precision {float(ap.mean()):.2f} over all classes, {float(ap[tail].mean()):.2f} over the minor ones. "
+               f"precision {float(ap.mean()):.2f} over all classes, {float(ap[history.groups[tail]].mean()):.2f} over "
+               f"the {tail} ones. "
                "Accuracy counts hits; these ask how well the scores rank the samples of a class, whether a score of "
                "0.8 is right 80 % of the time, and what a threshold on a minor class trades.")
     figures = calibration_figures(probabilities, labels, history.counts, history.class_names, history.groups)
