@@ -50,20 +50,3 @@ def test_sweep_heatmap_averages_over_seeds():
                           "balanced_acc": [0.5, 0.7, 0.2, 0.4]})
     fig = figures.sweep_heatmap(frame)
     assert fig.data[0].z.tolist() == [[0.6, 0.30000000000000004]] or fig.data[0].z[0][0] == pytest.approx(0.6)
-
-
-def test_running_lines_are_moved_in_place_as_a_fresh_figure_would_draw_them():
-    from procrustes_core import TrainConfig
-    from procrustes_core.figures.runs import set_running
-    from procrustes_core.training.events import StepEvent
-    from procrustes_core.training.trainer import Trainer
-
-    trainer = Trainer(TrainConfig(n_samples=2000, ratio=10, width=8, epochs=2, threads=1))
-    steps = [e for e in trainer.steps(every_batches=2) if isinstance(e, StepEvent)]
-    early, late = steps[: len(steps) // 2], steps
-    fig = figures.class_curves(trainer.history, "train_acc", running=early)
-    set_running(fig, trainer.history, late)
-    fresh = figures.class_curves(trainer.history, "train_acc", running=late)
-    moved = {t.name: (list(t.x), list(t.y)) for t in fig.data if t.name.endswith("running, on mini-batches")}
-    drawn = {t.name: (list(t.x), list(t.y)) for t in fresh.data if t.name.endswith("running, on mini-batches")}
-    assert moved == drawn and len(moved) == 2 and len(fig.data) == len(fresh.data)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from procrustes_core.analysis.narrator import Statement, narrate
 from procrustes_core.analysis.seeds import mean_history
-from procrustes_core.figures.runs import add_markers, class_curves, loss_curve, seed_band_curves, set_running
+from procrustes_core.figures.runs import add_markers, class_curves, loss_curve, seed_band_curves
 from procrustes_core.training.service import JobView, Task
 
 from .. import runner
@@ -126,16 +126,15 @@ def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> Non
     cols = st.columns(2)
     for i, metric in enumerate(CURVES):
         running = tasks[0].steps[-60:] if len(histories) == 1 and metric == "train_acc" else None
-        # what the figure shows: a fragment rerun without a new epoch reuses the figure it drew last and
-        # only moves the running line of the epoch in progress (building a Plotly figure costs tens of
-        # milliseconds, several times a second, on the cores the trainings use)
+        # what the figure shows: a fragment rerun without new numbers reuses the figure it drew last
+        # (building a Plotly figure costs tens of milliseconds, several times a second, on the cores
+        # the trainings use)
         shown = (tuple((t.job, t.serial) for t in tasks), len(histories), tuple(len(h.records) for h in histories),
-                 tuple(s.epoch for s in marks))
+                 tuple(s.epoch for s in marks), len(running or ()),
+                 (running[-1].epoch, running[-1].progress) if running else None)
         cached = cache.get(f"{key}-{metric}")
         if cached is not None and cached[0] == shown:
             fig = cached[1]
-            if running is not None:
-                set_running(fig, histories[0], running)
         else:
             fig = _curve(histories, ready, metric, running)
             fig.update_layout(height=335)

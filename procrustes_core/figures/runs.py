@@ -182,12 +182,9 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
     return fig
 
 
-RUNNING = ": running, on mini-batches"  # the running lines' names end so
-
-
-def _running_lines(history: RunHistory, steps: Sequence) -> dict[str, tuple[list[float], list[float]]]:
-    """Per group, the running training accuracy on this epoch's mini-batches (as trained): (x, y)."""
-    lines = {}
+def _add_running(fig: go.Figure, history: RunHistory, steps: Sequence) -> None:
+    """Running training accuracy of each group on this epoch's mini-batches (as trained)."""
+    traces = []
     for group, members in history.groups.items():
         xs, ys = [], []
         for step in steps:
@@ -197,32 +194,10 @@ def _running_lines(history: RunHistory, steps: Sequence) -> dict[str, tuple[list
                 xs.append(step.epoch - 1 + step.progress)
                 ys.append(hits / seen)
         if xs:
-            lines[group] = (xs, ys)
-    return lines
-
-
-def _add_running(fig: go.Figure, history: RunHistory, steps: Sequence) -> None:
-    """Running training accuracy of each group on this epoch's mini-batches (as trained)."""
-    traces = [go.Scatter(x=xs, y=ys, mode="lines", name=f"{group}{RUNNING}",
-                         line=dict(color=group_color(group), width=1, dash="dot"), hoverinfo="skip")
-              for group, (xs, ys) in _running_lines(history, steps).items()]
+            traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=f"{group}: running, on mini-batches",
+                                     line=dict(color=group_color(group), width=1, dash="dot"), hoverinfo="skip"))
     if traces:
         fig.add_traces(traces)
-
-
-def set_running(fig: go.Figure, history: RunHistory, steps: Sequence) -> go.Figure:
-    """Replace the running lines of a training-accuracy figure from ``class_curves`` (in place: a live
-    page moves them several times a second without building the figure again)."""
-    lines = _running_lines(history, steps)
-    existing = {t.name[:-len(RUNNING)]: t for t in fig.data if (t.name or "").endswith(RUNNING)}
-    for group, trace in existing.items():
-        xs, ys = lines.pop(group, ([], []))
-        trace.x, trace.y = xs, ys
-    if lines:
-        fig.add_traces([go.Scatter(x=xs, y=ys, mode="lines", name=f"{group}{RUNNING}",
-                                   line=dict(color=group_color(group), width=1, dash="dot"), hoverinfo="skip")
-                        for group, (xs, ys) in lines.items()])
-    return fig
 
 
 def gradient_curves(history: RunHistory, epochs: int | None = None) -> go.Figure:
