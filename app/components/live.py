@@ -50,12 +50,14 @@ def live_fragment(kind: str, draw: Callable[[JobView | None], None]) -> None:
     @st.fragment(run_every=every)
     def fragment() -> None:
         current = runner.view(kind, limits)
+        if first_status == "queued" and current is not None and current.status != "queued":
+            # its slot came: the whole page again, to refresh at the training rate — before any chart is
+            # drawn here, so that no chart is drawn by a run the page then replaces
+            st.rerun()
         draw(current)
         if st.session_state.get(was) and (current is None or not current.training):
             st.session_state[was] = False
             st.rerun()  # the whole page: final results, buttons back on
-        elif first_status == "queued" and current is not None and current.status != "queued":
-            st.rerun()  # its slot came: the whole page again, to refresh at the training rate
 
     fragment()
 
