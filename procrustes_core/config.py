@@ -465,7 +465,10 @@ def field_rule(name: str) -> Any:
     raise _unknown(name)
 
 
-def check_seeds(seeds: Any, limit: int = 64) -> list[int]:
+MAX_SEEDS = 64  # seeds of one request through the API (the app's cap is PROCRUSTES_MAX_SEEDS)
+
+
+def check_seeds(seeds: Any, limit: int = MAX_SEEDS) -> list[int]:
     """A list of distinct non-negative seeds, at most ``limit`` of them, or one line saying what is wrong."""
     try:
         found = [int(s) for s in seeds]

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 
 from ..analysis.history import RunHistory
-from ..config import TrainConfig, check_seeds
+from ..config import MAX_SEEDS, TrainConfig, check_seeds
 from ..errors import ProcrustesError
 from ..methods.posthoc import PostHoc
 from .budget import Budget
@@ -36,7 +36,8 @@ def run_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Iterable[
     seed_list = check_seeds(seeds)
     named = dict(configs) if isinstance(configs, Mapping) else {"run": configs}
     total = len(named) * len(seed_list)
-    service = _shared_service(max(1, workers or os.cpu_count() or 1))
+    pool_size = max(1, workers or os.cpu_count() or 1)
+    service = _shared_service(pool_size)
     job = None
     try:
         job = service.submit(f"run_seeds-{uuid.uuid4().hex}", list(named.items()), seeds=seed_list,
@@ -50,7 +51,7 @@ def run_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Iterable[
     finally:
         if job is not None:
             service.forget(job)  # stopped at once if the caller was interrupted
-        _release(service)
+        _release(pool_size)
     unstarted = [t for t in tasks if t.history is None]
     if unstarted:
         raise ProcrustesError(unstarted[0].error or "a training could not start")
@@ -78,18 +79,15 @@ def _shared_service(workers: int):
             service = TrainingService(
                 workers=workers, threads_per_training=1,
                 budget=Budget(max_epochs=10_000, max_train_samples=10**9, max_generated_samples=500_000,
-                              max_parameters=10**10, max_seeds=64, max_steps=10**12, max_tflop=1e9))
+                              max_parameters=10**10, max_seeds=MAX_SEEDS, max_steps=10**12, max_tflop=1e9))
             _SHARED[workers] = service
         _USERS[workers] = _USERS.get(workers, 0) + 1
         return service
 
 
-def _release(service) -> None:
+def _release(workers: int) -> None:
     """One call done; the pool ends after ``IDLE_SECONDS`` if no other call comes."""
     with _LOCK:
-        workers = next((w for w, s in _SHARED.items() if s is service), None)
-        if workers is None:
-            return
         _USERS[workers] -= 1
         if _USERS[workers] == 0:
             timer = threading.Timer(IDLE_SECONDS, _close_idle, args=(workers,))

@@ -127,7 +127,7 @@ def _snapshot(job: Job) -> Job:
         if history is not None:
             history = replace(history, records=list(history.records), warnings=list(history.warnings))
         return replace(task, history=history, steps=list(task.steps), grids=list(task.grids),
-                                   points=list(task.points))
+                       points=list(task.points))
 
     return replace(job, tasks=[frozen(t) for t in job.tasks])
 
