@@ -13,7 +13,7 @@ from procrustes_core.training.service import TrainingService
 
 from .limits import Limits
 
-# Step events twice as often as the fastest page refresh (four a second), so that every refresh of a
+# Step events twice as often as the fastest page refresh (five a second), so that every refresh of a
 # training page has new numbers to draw.
 STEP_EVENT_SECONDS = 0.1
 

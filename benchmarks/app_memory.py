@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from browser_support import app_server, chromium, memory_mb  # noqa: E402
+from browser_support import ALL_PLOTS, app_server, chromium, memory_mb  # noqa: E402
 
 from common import machine, save  # noqa: E402
 
@@ -32,7 +32,7 @@ def start_session(browser, url: str):
     main = page.get_by_test_id("stMainBlockContainer")
     main.get_by_role("button", name="Train", exact=True).wait_for(timeout=180_000)
     main.get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
+    page.wait_for_function("() => " + ALL_PLOTS + """.some(
         gd => gd.data && gd.data.length >= 10 && (gd.data[0].x || []).length >= 2)""", timeout=300_000)
     return context
 

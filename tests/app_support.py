@@ -28,8 +28,13 @@ def new_app(query: dict[str, str] | None = None, timeout: float = 60) -> AppTest
 
 
 def charts(at: AppTest) -> list[dict]:
-    """Every Plotly chart on the page as its figure dict (data, layout)."""
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    """Every Plotly chart on the page as its figure dict (data, layout): Streamlit's own and those of the
+    app's live-chart components."""
+    found = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    for element in at.get("component_instance"):
+        args = json.loads(element.proto.json_args or "{}")
+        found += [json.loads(c["spec"]) for c in args.get("charts", [])]
+    return found
 
 
 def chart(at: AppTest, title_start: str) -> dict | None:

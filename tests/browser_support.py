@@ -21,6 +21,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("PROCRUSTES_CHROMIUM", "/usr/bin/chromium")
+# Every Plotly chart of an app page, as a JavaScript expression: the page's own and those inside the
+# app's live-chart frames (same origin)
+ALL_PLOTS = ("[...document.querySelectorAll('.js-plotly-plot'), ...[...document.querySelectorAll('iframe')]"
+             ".flatMap(f => { try { return [...f.contentDocument.querySelectorAll('.js-plotly-plot')]; }"
+             " catch (e) { return []; } })]")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 

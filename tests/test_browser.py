@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import app_server
+from browser_support import ALL_PLOTS, app_server
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EPOCHS = 12
 LINK = f"/?n_samples=6000&width=16&epochs={EPOCHS}&seeds=1"
 WAIT = 240_000  # ms; generous, for a busy 2-core machine
-PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
+PLOTS = """() => """ + ALL_PLOTS + """.map(gd => ({
     title: String((gd.layout && gd.layout.title && (gd.layout.title.text || gd.layout.title)) || '')
         .replace(/<[^>]+>/g, ''),
     traces: (gd.data || []).length,
@@ -64,24 +64,31 @@ def open_page(browser, url: str, width: int = 1440, height: int = 900):
 
 def test_train_draws_one_curve_per_class_that_never_goes_blank(browser, server, shots):
     page = open_page(browser, server + LINK)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 1", timeout=30_000)
+    page.wait_for_function(f"() => {ALL_PLOTS}.length >= 1", timeout=30_000)
     assert plot(page, "Training samples per class")["traces"] == 1
     main(page).get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function(f"() => ({PLOTS})().some(p => p.title.startsWith('Training accuracy') && p.traces > 0)",
                            timeout=WAIT)
-    live_titles = ("Training accuracy", "Test accuracy", "Feature-gradient", "Training loss")
+    # each live chart's drawing area is marked once: a chart updated in place keeps its mark to the end
+    page.evaluate("() => " + ALL_PLOTS + ".forEach(gd => { gd.__first = true; })")
+    live_titles = ("Training accuracy", "Test accuracy", "Feature-gradient", "Training loss", "Inside the epoch")
     seen: set[str] = set()  # live charts drawn so far
+    progress_titles: set[str] = set()  # the in-epoch chart's titles (its epoch and share of mini-batches)
     blank = 0  # samples (every 100 ms) at which a chart drawn before showed no drawn copy
     deadline = time.monotonic() + WAIT / 1000
     while time.monotonic() < deadline:
         drawn = {t for p in plots(page) for t in live_titles if p["title"].startswith(t) and p["traces"] > 0}
         blank += bool(seen - drawn)
         seen |= drawn
+        progress_titles |= {p["title"] for p in plots(page) if p["title"].startswith("Inside the epoch")}
         if seen == set(live_titles) and page.get_by_text("Results of the last epoch").count():
             # the run ended: sample two seconds more, through the page's last full redraw
             deadline = min(deadline, time.monotonic() + 2.0)
         page.wait_for_timeout(100)
     assert seen == set(live_titles) and blank == 0
+    assert len(progress_titles) >= 3  # redrawn inside epochs, not only once per epoch
+    kept = page.evaluate("() => " + ALL_PLOTS + ".filter(gd => gd.__first).map(gd => String(gd.layout.title.text))")
+    assert any("Training accuracy" in t for t in kept)  # the same chart from the first epoch to the last
     for title in ("Training accuracy", "Test accuracy", "Feature-gradient norm"):
         found = plot(page, title)
         per_class = [n for n in found["classes"] if n == EPOCHS]  # the running lines are not per class
@@ -97,7 +104,7 @@ def test_train_draws_one_curve_per_class_that_never_goes_blank(browser, server, 
 def test_stop_in_the_browser_ends_the_run_and_keeps_its_epochs(browser, server):
     page = open_page(browser, server + "/?n_samples=6000&width=16&epochs=200&seeds=1")
     main(page).get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
+    page.wait_for_function("() => " + ALL_PLOTS + """.some(
         gd => gd.data && gd.data.length >= 10 && (gd.data[0].x || []).length >= 2)""", timeout=WAIT)
     main(page).get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Stopped: 1 training", exact=False).wait_for(timeout=30_000)
@@ -125,7 +132,7 @@ def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server, shots)
 
     page.get_by_role("link", name="Sweep").click()
     page.get_by_text("Saved grid").wait_for(timeout=30_000)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
+    page.wait_for_function(f"() => {ALL_PLOTS}.length >= 2", timeout=30_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shots / "app_sweep.png"))
     page.close()

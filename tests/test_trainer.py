@@ -141,3 +141,21 @@ def test_resnet32_trains_on_small_images():
                          mixer="mfw", mfw_strength=0.5, mfw_layer="block3")
     history = run(config, data=data)
     assert len(history.records) == 1 and len(history.last.grad_norm) == 10
+
+
+def test_time_based_steps_end_every_epochs_mini_batches_with_an_event(tiny):
+    """However short an epoch, the in-epoch view gets its running figures over all of its mini-batches,
+    just before the epoch's record; and those events change nothing in the run."""
+    from procrustes_core.training.events import StepEvent
+
+    trainer = Trainer(tiny)
+    events = list(trainer.steps(every_seconds=3600.0))  # no event by time: only the epochs' last batches
+    kinds = ["step" if isinstance(e, StepEvent) else "epoch" for e in events]
+    assert kinds == ["step", "epoch"] * tiny.epochs
+    last = [e for e in events if isinstance(e, StepEvent)]
+    assert all(e.progress == 1.0 and e.batch == e.batches for e in last)
+    assert all(e.seen == list(trainer.data.counts) for e in last)  # one pass over every training sample
+    plain = Trainer(tiny)
+    for _ in plain.epochs():
+        pass
+    assert plain.history.records[-1].test_acc == trainer.history.records[-1].test_acc

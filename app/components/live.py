@@ -13,19 +13,20 @@ import streamlit as st
 
 from procrustes_core.analysis.narrator import Statement, narrate
 from procrustes_core.analysis.seeds import mean_history
-from procrustes_core.figures.runs import add_markers, class_curves, loss_curve, seed_band_curves
+from procrustes_core.figures.runs import class_curves, epoch_marks, epoch_progress, loss_curve, seed_band_curves
 from procrustes_core.training.service import JobView, Task
 
 from .. import runner
+from .charts import figure_json, live_charts
 
-REFRESH_SECONDS = 0.25  # a few learners: four refreshes a second
+REFRESH_SECONDS = 0.2  # a few learners: five refreshes a second
 FULL_RATE_JOBS = 4  # live jobs on the server up to which every page refreshes at that rate
 SLOWEST_REFRESH_SECONDS = 2.0
 QUEUED_REFRESH_SECONDS = 1.0  # a queued page draws only its position
 
 
 def refresh_seconds(view: JobView | None, live_jobs: int) -> float:
-    """How often a page following ``view`` redraws: four times a second while few jobs are live, less
+    """How often a page following ``view`` redraws: five times a second while few jobs are live, less
     often as more share the server (its page scripts run on one core, which the trainings also need),
     once a second while queued."""
     seconds = REFRESH_SECONDS * max(1.0, live_jobs / FULL_RATE_JOBS)
@@ -33,6 +34,7 @@ def refresh_seconds(view: JobView | None, live_jobs: int) -> float:
         seconds = max(seconds, QUEUED_REFRESH_SECONDS)
     return min(seconds, SLOWEST_REFRESH_SECONDS)
 CURVES = ("train_acc", "test_acc", "grad_norm", "loss")
+CURVE_HEIGHT = 335
 
 
 def live_fragment(kind: str, draw: Callable[[JobView | None], None]) -> None:
@@ -115,46 +117,62 @@ def statements_for(tasks: list[Task], finished: bool) -> list[Statement]:
     return narrate(mean_history(histories), finished=complete, seeds=len(histories))
 
 
+def _spec(key: str, shown, build) -> str:
+    """A chart's figure as JSON text, built again only when what it shows changed (building one costs
+    milliseconds to tens of them, several times a second, on the cores the trainings use)."""
+    cache = st.session_state.setdefault("_live_figures", {})
+    cached = cache.get(key)
+    if cached is None or cached[0] != shown:
+        cached = cache[key] = (shown, figure_json(build()))
+    return cached[1]
+
+
 def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> None:
-    """The run's four curves, 2 × 2: per class for one seed (with the epoch in progress), per group with
-    a 95 % band for several; the narrator's epochs marked with their numbers."""
+    """The run's four curves, 2 × 2: per class for one seed, per group with a 95 % band for several; the
+    narrator's epochs marked with their numbers. They change once per epoch (its evaluation pass)."""
     histories = [t.history for t in tasks if t.history is not None]
     if not histories or not any(h.records for h in histories):
+        live_charts(f"{key}-curves", [], columns=2)  # in place already: its first figures draw at once
         return
     marks = [s for s in statements if s.epoch > 0]
     numbers = [str(i + 1) for i in range(len(marks))]
     ready = [h for h in histories if h.records]
-    cache = st.session_state.setdefault("_live_figures", {})
-    cols = st.columns(2)
-    for i, metric in enumerate(CURVES):
-        running = tasks[0].steps[-60:] if len(histories) == 1 and metric == "train_acc" else None
-        # what the figure shows: a fragment rerun without new numbers reuses the figure it drew last
-        # (building a Plotly figure costs tens of milliseconds, several times a second, on the cores
-        # the trainings use)
-        shown = (tuple((t.job, t.serial) for t in tasks), len(histories), tuple(len(h.records) for h in histories),
-                 tuple(s.epoch for s in marks), len(running or ()),
-                 (running[-1].epoch, running[-1].progress) if running else None)
-        cached = cache.get(f"{key}-{metric}")
-        if cached is not None and cached[0] == shown:
-            fig = cached[1]
-        else:
-            fig = _curve(histories, ready, metric, running)
-            fig.update_layout(height=335)
-            add_markers(fig, [s.epoch for s in marks], numbers)
-            cache[f"{key}-{metric}"] = (shown, fig)
-        cols[i % 2].plotly_chart(fig, key=f"{key}-{metric}", config={"displayModeBar": False})
+    shown = (tuple((t.job, t.serial) for t in tasks), len(histories), tuple(len(h.records) for h in histories),
+             tuple(s.epoch for s in marks))
+    drawn = epoch_marks([s.epoch for s in marks], numbers)
+    live_charts(f"{key}-curves", [(metric, _spec(f"{key}-{metric}", shown,
+                                                 lambda metric=metric: _curve(histories, ready, metric, drawn)))
+                                  for metric in CURVES], columns=2)
 
 
-def _curve(histories, ready, metric: str, running):
-    """One of the four curves: per class for one seed (with the epoch in progress), per group with a band
-    for several."""
+def draw_progress(tasks: list[Task], key: str) -> None:
+    """The epoch in progress (several times a second, from the step events): running training accuracy
+    per class on its mini-batches and the running loss; with several seeds, of the training furthest on."""
+    stepped = [t for t in tasks if t.steps and t.history is not None]
+    if not stepped:
+        live_charts(f"{key}-progress", [])
+        return
+    running = [t for t in stepped if t.status in ("running", "stopping")]
+    task = max(running or stepped, key=lambda t: (t.steps[-1].epoch, t.steps[-1].progress))
+    step = task.steps[-1]
+    finished = task.status not in ("running", "stopping")
+    label = f"seed {task.seed}" if len(tasks) > 1 else ""
+    spec = _spec(f"{key}-progress", ((task.job, task.serial), step.epoch, step.batch, finished),
+                 lambda: epoch_progress(task.history, step, finished=finished, label=label))
+    live_charts(f"{key}-progress", [("progress", spec)])
+
+
+def _curve(histories, ready, metric: str, marks):
+    """One of the four curves: per class for one seed, per group with a band for several; lines only
+    (markers double the browser's work on every redraw)."""
+    style = dict(marks=marks, height=CURVE_HEIGHT, markers=False)
     if len(histories) == 1:
-        return loss_curve(histories[0]) if metric == "loss" else class_curves(histories[0], metric, running=running)
+        if metric == "loss":
+            return loss_curve(histories[0], **style)
+        return class_curves(histories[0], metric, **style)
     if metric == "loss":
-        fig = loss_curve(mean_history(ready))
-        fig.update_layout(title_text=f"Training loss — mean of {len(ready)} seeds")
-        return fig
-    return seed_band_curves(ready, metric)
+        return loss_curve(mean_history(ready), title=f"Training loss — mean of {len(ready)} seeds", **style)
+    return seed_band_curves(ready, metric, **style)
 
 
 def draw_statements(statements: list[Statement], box=None) -> None:

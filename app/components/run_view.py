@@ -27,8 +27,7 @@ def class_count_chart(config: TrainConfig, key: str = "class_counts") -> None:
         return
     names = [str(c) for c in range(found.num_classes)]
     fig = class_count_bars(counts, names, class_groups(counts), log_y=max(counts) / min(counts) > 20,
-                           estimated=not found.exact)
-    fig.update_layout(height=230, margin=dict(t=40, b=30, l=50, r=10))
+                           estimated=not found.exact, height=230, margin=dict(t=40, b=30, l=50, r=10))
     st.plotly_chart(fig, key=key, config={"displayModeBar": False})
     st.caption(f"{sum(counts):,} training samples in {len(counts)} classes".replace(",", " ")
                + ("" if found.exact else " (about: the data are generated when you train)")

@@ -11,7 +11,7 @@ from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.boundary import BoundaryGrid
 from procrustes_core.config import field_rule
 from procrustes_core.figures.boundary import boundary_figure
-from procrustes_core.figures.runs import add_markers, group_curves
+from procrustes_core.figures.runs import epoch_marks, group_curves
 from procrustes_core.methods.catalogue import RECOMMENDED_STRENGTH
 
 KIND = "boundary"
@@ -90,8 +90,7 @@ def draw(current) -> None:
             st.plotly_chart(boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
                                             title=f"{task.label}: epoch {grid.epoch}"),
                             key=f"boundary-{task.label}", config={"displayModeBar": False})
-            curves = add_markers(group_curves(task.history), [grid.epoch], ["shown"])
-            curves.update_layout(height=280)
+            curves = group_curves(task.history, marks=epoch_marks([grid.epoch], ["shown"]), height=280)
             st.plotly_chart(curves, key=f"boundary-curves-{task.label}", config={"displayModeBar": False})
 
 

@@ -9,6 +9,7 @@ from app import controls, runner
 from app.components.live import (
     buttons,
     draw_curves,
+    draw_progress,
     draw_statements,
     live_fragment,
     run_tasks,
@@ -65,13 +66,16 @@ def draw(current) -> None:
         if current is None:
             st.info("Press **Train**. Four charts grow on the left epoch by epoch: training accuracy per class "
                     "(on the un-mixed training set), test accuracy, the feature gradient ‖∂loss/∂h‖ and the loss; "
-                    "with several seeds, the mean of each group with a 95 % band. The narrator says here what the "
-                    "run shows as it happens.")
+                    "with several seeds, the mean of each group with a 95 % band. They grow once per epoch, after its "
+                    "evaluation pass; here, the epoch in progress is drawn several times a second from its "
+                    "mini-batches. The narrator says here what the run shows as it happens.")
             tasks, statements = [], []
         else:
             tasks = run_tasks(current)
             statements = statements_for(tasks, finished=not current.training)
             st.caption(status_line(current))
+        draw_progress(tasks, "playground")  # there from the start (empty), so its first figure draws at once
+        if current is not None:
             for error in {t.error for t in current.job.tasks if t.error}:
                 st.error(error)
             for warning in {w for t in tasks for w in t.history.warnings}:

@@ -83,77 +83,98 @@ def _is_accuracy(metric: str) -> bool:
     return metric.endswith("acc") or metric in ("precision", "recall", "f1", "accuracy")
 
 
-def _log_axis(fig: go.Figure) -> None:
-    fig.update_yaxes(type="log", dtick=1, exponentformat="power", showexponent="all")
+def _figure(traces: Sequence[dict], layout: dict) -> go.Figure:
+    """A figure from plain trace and layout dicts, built in one step without Plotly's per-property checks:
+    building a curve figure property by property costs tens of milliseconds, and a live page builds
+    several a second. Every builder here is checked against Plotly's schema in the tests."""
+    return go.Figure({"data": list(traces), "layout": layout}, _validate=False)
 
 
-def _epoch_axis(fig: go.Figure, epochs: int | None) -> None:
-    fig.update_xaxes(title_text="epoch", range=[0.5, epochs + 0.5] if epochs else None)
+def _scatter(**trace) -> dict:
+    return {"type": "scatter", **trace}
 
 
-def _layout(fig: go.Figure, title: str, metric: str, height: int = 340, legend: bool = True) -> None:
-    fig.update_layout(title=dict(text=title, y=0.97), yaxis_title=AXIS_TITLES.get(metric, metric), height=height,
-                      margin=MARGIN, legend=LEGEND_BELOW, showlegend=legend, uirevision="keep")
+def _log_yaxis() -> dict:
+    return dict(type="log", dtick=1, exponentformat="power", showexponent="all")
+
+
+def _layout(title: str, metric: str, height: int = 340, legend: bool = True, epochs: int | None = None,
+            marks: tuple[list, list] = ([], [])) -> dict:
+    """The house layout of a curve figure: plain title, y-axis title, legend below, a log axis with decade
+    ticks for gradients and losses, 0–1 for accuracies, the epoch axis fixed to the run; ``marks`` are
+    (shapes, annotations) drawn on it."""
+    yaxis: dict = {"title": {"text": AXIS_TITLES.get(metric, metric)}}
     if metric in ("grad_norm", "loss"):
-        _log_axis(fig)
+        yaxis.update(_log_yaxis())
     elif _is_accuracy(metric):
-        fig.update_yaxes(range=[-0.02, 1.02])
+        yaxis["range"] = [-0.02, 1.02]
+    xaxis: dict = {"title": {"text": "epoch"}}
+    if epochs:
+        xaxis["range"] = [0.5, epochs + 0.5]
+    return dict(title=dict(text=title, y=0.97), yaxis=yaxis, xaxis=xaxis, height=height, margin=MARGIN,
+                legend=LEGEND_BELOW, showlegend=legend, uirevision="keep", shapes=list(marks[0]),
+                annotations=list(marks[1]))
+
+
+def _mode(markers: bool) -> str:
+    return "lines+markers" if markers else "lines"
+
+
+def _join(*marks: tuple[list, list]) -> tuple[list, list]:
+    return [s for m in marks for s in m[0]], [a for m in marks for a in m[1]]
 
 
 def class_count_bars(counts: Sequence[int], class_names: Sequence[str] | None = None,
                      groups: Mapping[str, Sequence[int]] | None = None, log_y: bool = False,
-                     estimated: bool = False) -> go.Figure:
+                     estimated: bool = False, height: int = 300, margin: Mapping[str, int] = MARGIN) -> go.Figure:
     """Training samples per class, coloured by group; on a log axis the ticks are the decades, written out."""
     groups = groups or class_groups(list(counts))
     names = [plain(n) for n in (class_names or [str(c) for c in range(len(counts))])]
     class_group = group_of(groups)
-    fig = go.Figure(go.Bar(
-        x=names, y=list(counts), marker_color=class_colors(groups, len(counts)),
-        text=[f"{c:,}".replace(",", " ") for c in counts], textposition="outside",
-        customdata=[plain(class_group.get(c, "")) for c in range(len(counts))],
-        hovertemplate="class %{x} (%{customdata}): %{y} training samples<extra></extra>",
-    ))
+    bars = dict(type="bar", x=names, y=list(counts), marker=dict(color=class_colors(groups, len(counts))),
+                text=[f"{c:,}".replace(",", " ") for c in counts], textposition="outside",
+                customdata=[plain(class_group.get(c, "")) for c in range(len(counts))],
+                hovertemplate="class %{x} (%{customdata}): %{y} training samples<extra></extra>")
     title = "Training samples per class" + (" (estimated until the data are generated)" if estimated else "")
-    fig.update_layout(title=title, xaxis_title="class", yaxis_title="training samples", margin=MARGIN, height=300)
-    fig.update_xaxes(type="category")
+    yaxis: dict = {"title": {"text": "training samples"}}
     if log_y:
         top = int(np.ceil(np.log10(max(max(counts), 1) * 3)))
         ticks = [10 ** k for k in range(0, top + 1)]
-        fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:,}".replace(",", " ") for t in ticks],
-                         range=[-0.1, np.log10(max(counts)) + 0.45])
-    return fig
+        yaxis.update(type="log", tickvals=ticks, ticktext=[f"{t:,}".replace(",", " ") for t in ticks],
+                     range=[-0.1, float(np.log10(max(counts))) + 0.45])
+    return _figure([bars], dict(title=dict(text=title), xaxis=dict(title=dict(text="class"), type="category"),
+                                yaxis=yaxis, margin=dict(margin), height=height))
 
 
-def _add_phases(fig: go.Figure, history: RunHistory) -> None:
-    """Shade the phases, with their names above the plot area, not on the curves."""
+def _phase_marks(history: RunHistory) -> tuple[list, list]:
+    """The phases shaded, with their names above the plot area, not on the curves: (shapes, annotations)."""
+    shapes, notes = [], []
     for phase in find_phases(history):
-        fig.add_vrect(x0=phase.first_epoch - 0.5, x1=phase.last_epoch + 0.5,
-                      fillcolor=PHASE_COLORS.get(phase.name, "rgba(0,0,0,0.05)"), line_width=0, layer="below")
-        fig.add_annotation(x=(phase.first_epoch + phase.last_epoch) / 2, y=1.0, xref="x", yref="paper",
-                           yanchor="bottom", text=phase.name, showarrow=False, font=dict(size=10, color="#555"))
+        shapes.append(dict(type="rect", x0=phase.first_epoch - 0.5, x1=phase.last_epoch + 0.5, xref="x", y0=0, y1=1,
+                           yref="y domain", fillcolor=PHASE_COLORS.get(phase.name, "rgba(0,0,0,0.05)"),
+                           line=dict(width=0), layer="below"))
+        notes.append(dict(x=(phase.first_epoch + phase.last_epoch) / 2, y=1.0, xref="x", yref="paper",
+                          yanchor="bottom", text=phase.name, showarrow=False, font=dict(size=10, color="#555")))
+    return shapes, notes
 
 
-def add_markers(fig: go.Figure, epochs: Sequence[int], labels: Sequence[str]) -> go.Figure:
-    """Numbered marks at epochs (the narrator's statements), drawn as thin lines with a number on top
-    (added in one layout update: a live page draws them several times a second)."""
+def epoch_marks(epochs: Sequence[int], labels: Sequence[str]) -> tuple[list, list]:
+    """Numbered marks at epochs (the narrator's statements): thin dotted lines with a number on top, as
+    (shapes, annotations) for a builder's ``marks``."""
     marks = [(epoch, label) for epoch, label in zip(epochs, labels) if epoch > 0]
-    if not marks:
-        return fig
     shapes = [dict(type="line", x0=epoch, x1=epoch, xref="x", y0=0, y1=1, yref="y domain",
                    line=dict(color="#999", width=1, dash="dot")) for epoch, _ in marks]
     notes = [dict(x=epoch, y=1.0, xref="x", yref="paper", yanchor="bottom", text=label, showarrow=False,
                   font=dict(size=10, color="#333"), bgcolor="rgba(255,255,255,0.8)") for epoch, label in marks]
-    fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
-    return fig
+    return shapes, notes
 
 
 def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | None = None,
                  show_phases: bool = True, title: str | None = None, epochs: int | None = None,
-                 running: Sequence | None = None) -> go.Figure:
-    """One line per class of a per-class metric over epochs; minor classes in red, dashed.
-
-    ``running`` (step events of the epoch in progress, training accuracy only) adds each group's
-    running accuracy on the epoch's mini-batches as a thin dotted line between the evaluated epochs."""
+                 marks: tuple[list, list] = ([], []), height: int = 340, markers: bool = True) -> go.Figure:
+    """One line per class of a per-class metric over epochs; minor classes in red, dashed. ``marks``:
+    ``epoch_marks(...)`` drawn on it; ``markers=False`` draws lines only (half the browser's work, for a
+    chart redrawn while it trains)."""
     colors = class_colors(history.groups, history.num_classes)
     class_group = group_of(history.groups)
     tail = tail_name(history.groups) if len(history.groups) > 1 else None
@@ -163,8 +184,8 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
     for c in range(history.num_classes):
         group = class_group.get(c, "")
         members = history.groups.get(group, [c])
-        traces.append(go.Scatter(
-            x=xs, y=[getattr(r, metric)[c] for r in history.records], mode="lines+markers",
+        traces.append(_scatter(
+            x=xs, y=[getattr(r, metric)[c] for r in history.records], mode=_mode(markers),
             name=f"{group} classes (n={history.counts[members[0]]} each)" if len(set(
                 history.counts[m] for m in members)) == 1 else f"{group} classes", legendgroup=group,
             showlegend=group not in named, hovertemplate=f"class {plain(history.class_names[c])} ({group}): "
@@ -172,32 +193,39 @@ def class_curves(history: RunHistory, metric: str = "train_acc", log_y: bool | N
             line=dict(color=colors[c], dash="dash" if group == tail else "solid", width=2), marker=dict(size=4),
         ))
         named.add(group)
-    fig = go.Figure(data=traces)  # one figure from all traces: adding them one by one copies it each time
-    if running and metric == "train_acc":
-        _add_running(fig, history, running)
-    if show_phases:
-        _add_phases(fig, history)
-    _layout(fig, title or METRIC_TITLES.get(metric, metric), metric if log_y is None else ("loss" if log_y else ""))
-    _epoch_axis(fig, epochs or history.config.epochs)
-    return fig
+    axis = metric if log_y is None else ("loss" if log_y else "")
+    shown = _join(_phase_marks(history) if show_phases else ([], []), marks)
+    return _figure(traces, _layout(title or METRIC_TITLES.get(metric, metric), axis, height=height,
+                                   epochs=epochs or history.config.epochs, marks=shown))
 
 
-def _add_running(fig: go.Figure, history: RunHistory, steps: Sequence) -> None:
-    """Running training accuracy of each group on this epoch's mini-batches (as trained)."""
-    traces = []
-    for group, members in history.groups.items():
-        xs, ys = [], []
-        for step in steps:
-            seen = sum(step.seen[c] for c in members)
-            if seen:
-                hits = sum((step.train_acc[c] or 0.0) * step.seen[c] for c in members)
-                xs.append(step.epoch - 1 + step.progress)
-                ys.append(hits / seen)
-        if xs:
-            traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=f"{group}: running, on mini-batches",
-                                     line=dict(color=group_color(group), width=1, dash="dot"), hoverinfo="skip"))
-    if traces:
-        fig.add_traces(traces)
+PROGRESS_TITLE = "Inside the epoch"
+
+
+def epoch_progress(history: RunHistory, step, finished: bool = False, label: str = "") -> go.Figure:
+    """The epoch in progress, from its latest step event: each class's running training accuracy on the
+    mini-batches trained so far (as trained: with mixing if the run mixes), and the running loss.
+
+    A small chart on purpose: it is redrawn several times a second while the four epoch curves wait for
+    the epoch's evaluation pass."""
+    colors = class_colors(history.groups, history.num_classes)
+    class_group = group_of(history.groups)
+    names = [plain(n) for n in history.class_names]
+    values = [a if a is not None else 0.0 for a in step.train_acc]
+    bars = dict(type="bar", x=names, y=values, marker=dict(color=colors),
+                text=["–" if a is None else f"{a:.0%}" for a in step.train_acc], textposition="outside",
+                customdata=[[plain(class_group.get(c, "")), step.seen[c]] for c in range(history.num_classes)],
+                hovertemplate="class %{x} (%{customdata[0]}): %{y:.0%} of its %{customdata[1]} samples so far"
+                              "<extra></extra>")
+    prefix = f"{label}: " if label else ""
+    last = finished and bool(history.records) and step.epoch >= history.records[-1].epoch
+    title = (f"{PROGRESS_TITLE} — {prefix}epoch {step.epoch}{' (the last)' if last else ''}, "
+             f"{step.progress:.0%} of its mini-batches<br><sup>running training accuracy per class on its "
+             f"mini-batches; loss {step.loss:.3g}</sup>")
+    return _figure([bars], dict(
+        title=dict(text=title, y=0.95), height=230, margin=dict(t=64, b=40, l=48, r=8), showlegend=False,
+        uirevision="keep", xaxis=dict(title=dict(text="class"), type="category"),
+        yaxis=dict(title=dict(text="accuracy"), range=[0, 1.15], tickvals=[0, 0.5, 1], ticktext=["0", "50 %", "100 %"])))
 
 
 def gradient_curves(history: RunHistory, epochs: int | None = None) -> go.Figure:
@@ -206,27 +234,27 @@ def gradient_curves(history: RunHistory, epochs: int | None = None) -> go.Figure
 
 
 def seed_band_curves(histories: Sequence[RunHistory], metric: str = "train_acc", kind: str = "interval",
-                     title: str | None = None, epochs: int | None = None) -> go.Figure:
+                     title: str | None = None, epochs: int | None = None, marks: tuple[list, list] = ([], []),
+                     height: int = 340, markers: bool = True) -> go.Figure:
     """Per group, the mean over seeds of a per-class metric with a shaded band (the 95 % interval of
     the mean, or the spread over seeds), labelled as such."""
     from ..analysis.seeds import BAND_KINDS, band, mean_history
 
     first = histories[0]
-    fig = go.Figure()
+    traces = []
     for group in first.groups:
         xs, mean, low, high = band(histories, metric, group, kind)
         color = group_color(group)
-        fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], mode="lines", fill="toself",
-                                 fillcolor=_alpha(color, 0.18),
-                                 line=dict(width=0), hoverinfo="skip", name=f"{group}: {BAND_KINDS[kind]}",
-                                 legendgroup=group, showlegend=group == first.tail))
-        fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=f"{group} classes (mean of {len(histories)})",
-                                 line=dict(color=color, width=2, dash="dash" if group == first.tail else "solid"),
-                                 marker=dict(size=4), legendgroup=group))
-    _add_phases(fig, mean_history(histories))
-    _layout(fig, (title or METRIC_TITLES.get(metric, metric)) + f" — {len(histories)} seeds", metric)
-    _epoch_axis(fig, epochs or first.config.epochs)
-    return fig
+        traces.append(_scatter(x=xs + xs[::-1], y=high + low[::-1], mode="lines", fill="toself",
+                               fillcolor=_alpha(color, 0.18), line=dict(width=0), hoverinfo="skip",
+                               name=f"{group}: {BAND_KINDS[kind]}", legendgroup=group,
+                               showlegend=group == first.tail))
+        traces.append(_scatter(x=xs, y=mean, mode=_mode(markers), name=f"{group} classes (mean of {len(histories)})",
+                               line=dict(color=color, width=2, dash="dash" if group == first.tail else "solid"),
+                               marker=dict(size=4), legendgroup=group))
+    return _figure(traces, _layout((title or METRIC_TITLES.get(metric, metric)) + f" — {len(histories)} seeds",
+                                   metric, height=height, epochs=epochs or first.config.epochs,
+                                   marks=_join(_phase_marks(mean_history(histories)), marks)))
 
 
 def _alpha(hex_color: str, alpha: float) -> str:
@@ -235,18 +263,15 @@ def _alpha(hex_color: str, alpha: float) -> str:
 
 
 def group_curves(history: RunHistory, metrics: Sequence[str] = ("train_acc", "test_acc"),
-                 epochs: int | None = None) -> go.Figure:
+                 epochs: int | None = None, marks: tuple[list, list] = ([], []), height: int = 340) -> go.Figure:
     """Group means (major / minor or many / medium / few) of per-class metrics over epochs."""
     xs = [r.epoch for r in history.records]
-    fig = go.Figure()
-    for metric, dash in zip(metrics, ("solid", "dash", "dot")):
-        for group, values in history.group_series(metric).items():
-            fig.add_trace(go.Scatter(x=xs, y=values, mode="lines", name=f"{group}: {METRIC_TITLES[metric].lower()}",
-                                     line=dict(color=group_color(group), dash=dash, width=3)))
-    _add_phases(fig, history)
-    _layout(fig, "Group means", "train_acc")
-    _epoch_axis(fig, epochs or history.config.epochs)
-    return fig
+    traces = [_scatter(x=xs, y=values, mode="lines", name=f"{group}: {METRIC_TITLES[metric].lower()}",
+                       line=dict(color=group_color(group), dash=dash, width=3))
+              for metric, dash in zip(metrics, ("solid", "dash", "dot"))
+              for group, values in history.group_series(metric).items()]
+    return _figure(traces, _layout("Group means", "train_acc", height=height, epochs=epochs or history.config.epochs,
+                                   marks=_join(_phase_marks(history), marks)))
 
 
 def branch_curves(history: RunHistory) -> go.Figure:
@@ -270,17 +295,16 @@ def branch_curves(history: RunHistory) -> go.Figure:
     return fig
 
 
-def loss_curve(history: RunHistory, epochs: int | None = None) -> go.Figure:
+def loss_curve(history: RunHistory, epochs: int | None = None, marks: tuple[list, list] = ([], []),
+               height: int = 340, title: str = "Training loss", markers: bool = True) -> go.Figure:
     """The training objective per epoch and the mean un-mixed training loss of each group."""
     xs = [r.epoch for r in history.records]
-    fig = go.Figure(go.Scatter(x=xs, y=history.series("train_loss"), mode="lines+markers",
-                               name="training objective (as trained)", line=dict(color="black", width=3)))
-    for group, values in history.group_series("loss").items():
-        fig.add_trace(go.Scatter(x=xs, y=values, mode="lines", name=f"{group} classes (un-mixed)",
-                                 line=dict(color=group_color(group), dash="dash")))
-    _layout(fig, "Training loss", "loss")
-    _epoch_axis(fig, epochs or history.config.epochs)
-    return fig
+    traces = [_scatter(x=xs, y=history.series("train_loss"), mode=_mode(markers),
+                       name="training objective (as trained)", line=dict(color="black", width=3))]
+    traces += [_scatter(x=xs, y=values, mode="lines", name=f"{group} classes (un-mixed)",
+                        line=dict(color=group_color(group), dash="dash"))
+               for group, values in history.group_series("loss").items()]
+    return _figure(traces, _layout(title, "loss", height=height, epochs=epochs or history.config.epochs, marks=marks))
 
 
 def confusion_figure(history: RunHistory, normalize: bool = True) -> go.Figure:
@@ -354,8 +378,7 @@ def compare_runs(histories: Mapping[str, RunHistory], metric: str = "balanced_ac
                                  mode="lines+markers", name=plain(name), line=dict(color=colors[method], width=2,
                                                                                    dash=dashes[variant]),
                                  marker=dict(size=4)))
-    _layout(fig, metric_title(metric), metric.partition(":")[0], height=360)
-    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(_layout(metric_title(metric), metric.partition(":")[0], height=360))
     return fig
 
 
@@ -474,10 +497,9 @@ def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "bal
                                  line=dict(color=color, dash=dash, width=2), marker=dict(size=4)))
     seeds = max((len(h) for h in series.values()), default=1)
     suffix = f" — {seeds} seeds, {'95 % band' if kind == 'interval' else 'band: range'}" if seeds > 1 else ""
-    _layout(fig, metric_title(metric) + suffix, base, height=340)
+    fig.update_layout(_layout(metric_title(metric) + suffix, base, height=340))
     fig.update_layout(title_font=dict(size=13))
     if seeds > 1:
         fig.add_annotation(text=f"lines: mean over seeds; band: {BAND_KINDS[kind]}", x=0, y=1.0, xref="paper",
                            yref="paper", yanchor="bottom", showarrow=False, font=dict(size=10, color="#666"))
-    fig.update_xaxes(title_text="epoch")
     return fig

@@ -218,7 +218,10 @@ class Trainer:
 
     def steps(self, every_batches: int = 0, every_seconds: float = 0.0) -> Iterator[StepEvent | EpochRecord]:
         """Train the remaining epochs, yielding a StepEvent every ``every_batches`` mini-batches (or
-        once ``every_seconds`` have passed since the last event) and each epoch's record at its end."""
+        once ``every_seconds`` have passed since the last event) and each epoch's record at its end.
+
+        With ``every_seconds`` the epoch's last mini-batch is an event too (its running figures over all
+        of them, before the evaluation pass), so an epoch shorter than ``every_seconds`` still reports."""
         while not self.finished:
             epoch = self._current or self._begin_epoch()
             since = time.perf_counter()
@@ -229,6 +232,8 @@ class Trainer:
                         or (every_seconds and time.perf_counter() - since >= every_seconds)):
                     yield self._event(epoch)
                     since = time.perf_counter()
+            if every_seconds and epoch.batches:
+                yield self._event(epoch)
             record = self._end_epoch(epoch)
             if record is not None:
                 yield record
