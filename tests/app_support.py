@@ -27,13 +27,21 @@ def new_app(query: dict[str, str] | None = None, timeout: float = 60) -> AppTest
     return at
 
 
+def _in_order(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _in_order(child)
+
+
 def charts(at: AppTest) -> list[dict]:
-    """Every Plotly chart on the page as its figure dict (data, layout): Streamlit's own and those of the
-    app's live-chart components."""
-    found = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    for element in at.get("component_instance"):
-        args = json.loads(element.proto.json_args or "{}")
-        found += [json.loads(c["spec"]) for c in args.get("charts", [])]
+    """Every Plotly chart on the page as its figure dict (data, layout), in page order: Streamlit's own and
+    those of the app's live-chart components."""
+    found = []
+    for node in _in_order(at._tree):
+        if node.type == "plotly_chart":
+            found.append(json.loads(node.proto.spec))
+        elif node.type == "component_instance":
+            found += [json.loads(c["spec"]) for c in json.loads(node.proto.json_args or "{}").get("charts", [])]
     return found
 
 

@@ -1,8 +1,10 @@
 """A job on the page while it trains: its status (queued, training, stopped), its curves — per class for
 one seed, per group with a band for several —, the narrator's sentences, and the buttons.
 
-Everything here is drawn inside a fragment that refreshes a few times a second (``live_fragment``),
-with the same element keys every time, so charts update in place and never go blank.
+Everything here is drawn inside a fragment that refreshes a few times a second (``live_fragment``).
+Its charts are live charts (``charts.live_charts``): each is updated in place, and only when its figure
+changed, so a chart never goes blank. The four curves change once per epoch (its evaluation pass), the
+in-epoch chart at every step event.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def statements_for(tasks: list[Task], finished: bool) -> list[Statement]:
     return narrate(mean_history(histories), finished=complete, seeds=len(histories))
 
 
-def _spec(key: str, shown, build) -> str:
+def cached_spec(key: str, shown, build) -> str:
     """A chart's figure as JSON text, built again only when what it shows changed (building one costs
     milliseconds to tens of them, several times a second, on the cores the trainings use)."""
     cache = st.session_state.setdefault("_live_figures", {})
@@ -140,7 +142,7 @@ def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> Non
     shown = (tuple((t.job, t.serial) for t in tasks), len(histories), tuple(len(h.records) for h in histories),
              tuple(s.epoch for s in marks))
     drawn = epoch_marks([s.epoch for s in marks], numbers)
-    live_charts(f"{key}-curves", [(metric, _spec(f"{key}-{metric}", shown,
+    live_charts(f"{key}-curves", [(metric, cached_spec(f"{key}-{metric}", shown,
                                                  lambda metric=metric: _curve(histories, ready, metric, drawn)))
                                   for metric in CURVES], columns=2)
 
@@ -157,7 +159,7 @@ def draw_progress(tasks: list[Task], key: str) -> None:
     step = task.steps[-1]
     finished = task.status not in ("running", "stopping")
     label = f"seed {task.seed}" if len(tasks) > 1 else ""
-    spec = _spec(f"{key}-progress", ((task.job, task.serial), step.epoch, step.batch, finished),
+    spec = cached_spec(f"{key}-progress", ((task.job, task.serial), step.epoch, step.batch, finished),
                  lambda: epoch_progress(task.history, step, finished=finished, label=label))
     live_charts(f"{key}-progress", [("progress", spec)])
 

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app import runner
+from app.components.charts import live_charts
 from app.components.live import buttons, live_fragment, status_line
 from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.boundary import BoundaryGrid
@@ -87,11 +88,10 @@ def draw(current) -> None:
             raw = task.grids[min(pick, len(task.grids)) - 1] if pick else task.grids[-1]
             grid = _grid(raw)
             data = toy_data(task.config.to_json())
-            st.plotly_chart(boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
-                                            title=f"{task.label}: epoch {grid.epoch}"),
-                            key=f"boundary-{task.label}", config={"displayModeBar": False})
+            regions = boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
+                                      title=f"{task.label}: epoch {grid.epoch}")
             curves = group_curves(task.history, marks=epoch_marks([grid.epoch], ["shown"]), height=280)
-            st.plotly_chart(curves, key=f"boundary-curves-{task.label}", config={"displayModeBar": False})
+            live_charts(f"boundary-{task.label}", [("regions", regions), ("curves", curves)])
 
 
 live_fragment(KIND, draw)

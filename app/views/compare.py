@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from app import runner
-from app.components.live import buttons, live_fragment, status_line
+from app.components.charts import live_charts
+from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError, RunHistory
 from procrustes_core.analysis.seeds import compare_runs_paired
 from procrustes_core.figures.runs import compare_bands, compare_runs, paired_figure
@@ -92,11 +93,11 @@ def draw(current) -> None:
         return
     tail = next(h[0].tail for h in series.values() if h and h[0].records) if any(
         h and h[0].records for h in series.values()) else "minor"
-    left, right = st.columns(2)
-    left.plotly_chart(compare_bands(series, "balanced_acc", methods, variants), key="compare-balanced",
-                      config={"displayModeBar": False})
-    right.plotly_chart(compare_bands(series, f"test_acc:{tail}", methods, variants), key="compare-tail",
-                       config={"displayModeBar": False})
+    shown = tuple((t.serial, len(t.history.records)) for t in current.job.tasks if t.history is not None)
+    live_charts("compare-live", [
+        (name, cached_spec(f"compare-{name}", shown, lambda metric=metric: compare_bands(series, metric, methods,
+                                                                                          variants)))
+        for name, metric in (("balanced", "balanced_acc"), ("tail", f"test_acc:{tail}"))], columns=2)
 
 
 live_fragment(KIND, draw)

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app import runner
+from app.components.charts import live_charts
 from app.components.live import buttons, live_fragment, status_line
 from procrustes_core import ProcrustesError
 from procrustes_core.analysis.compare import paired_comparison
@@ -47,15 +48,21 @@ def verdict(frame: pd.DataFrame, value: str) -> str:
     return f"At ratio {ratio:g}: {found.sentence()}."
 
 
-def heatmaps(frame: pd.DataFrame, key: str) -> None:
-    left, right = st.columns(2)
+def heatmaps(frame: pd.DataFrame, key: str, live: bool = False) -> None:
+    """The two gain heatmaps side by side; ``live`` ones (cells arriving as the grid trains) are updated in
+    place."""
     tail = "tail_test_acc" if "tail_test_acc" in frame else "balanced_acc"
-    left.plotly_chart(sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc", difference=True, labels=AXES,
-                                    title="Balanced test accuracy: gain over strength 0 (points)"),
-                      key=f"{key}-balanced", config={"displayModeBar": False})
-    right.plotly_chart(sweep_heatmap(frame, "ratio", "mfw_strength", tail, difference=True, labels=AXES,
-                                     zrange=(-30.0, 30.0), title="Minor-class test accuracy: gain over strength 0"),
-                       key=f"{key}-minor", config={"displayModeBar": False})
+    figures = [
+        ("balanced", sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc", difference=True, labels=AXES,
+                                   title="Balanced test accuracy: gain over strength 0 (points)")),
+        ("minor", sweep_heatmap(frame, "ratio", "mfw_strength", tail, difference=True, labels=AXES,
+                                zrange=(-30.0, 30.0), title="Minor-class test accuracy: gain over strength 0")),
+    ]
+    if live:
+        live_charts(f"{key}-heatmaps", figures, columns=2)
+        return
+    for column, (name, fig) in zip(st.columns(2), figures):
+        column.plotly_chart(fig, key=f"{key}-{name}", config={"displayModeBar": False})
 
 
 st.header("Sweep: imbalance ratio × weakening strength")
@@ -127,7 +134,7 @@ def draw(current) -> None:
     if rows:
         live = pd.DataFrame(rows)
         if (live["mfw_strength"] == 0).any():
-            heatmaps(live, "live")
+            heatmaps(live, "live", live=True)
             if not current.training:
                 st.markdown(f"**{verdict(live, 'balanced_acc')}**")
         else:
