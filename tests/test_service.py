@@ -287,3 +287,14 @@ def test_a_ray_address_nobody_answers_is_one_line_at_once():
     with pytest.raises(ProcrustesError, match=f"no Ray cluster answers at '127.0.0.1:{port}'"):
         TrainingService(workers=1, backend="ray", address=f"127.0.0.1:{port}")
     assert time.monotonic() - started < 30
+
+
+def test_a_worker_loads_what_a_first_training_needs_before_its_first_task():
+    """The first chart must not wait for torch's optimiser to import its compiler (about 1.5 s)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from procrustes_core.training.worker import warm_up; "
+            "before = 'torch._dynamo' in sys.modules; warm_up(); print(before, 'torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]

@@ -9,10 +9,10 @@ from .._lazy import lazy_exports
 
 _MODULES = {
     ".runs": ("AXIS_TITLES", "CLASS_HUES", "GROUP_PALETTES", "METHOD_COLORS", "METRIC_TITLES", "PHASE_COLORS",
-              "branch_curves", "class_colors", "class_count_bars", "class_curves", "compare_bands",
-              "compare_runs", "confusion_figure", "epoch_marks", "epoch_progress", "feature_view", "gradient_curves", "group_color", "group_curves",
-              "group_of", "loss_curve", "metric_title", "paired_figure", "per_class_table", "seed_band_curves",
-              "sweep_heatmap"),
+              "branch_curves", "class_colors", "class_count_bars", "class_curves", "compare_bands", "compare_runs",
+              "confusion_figure", "epoch_marks", "epoch_progress", "feature_view", "gradient_curves", "group_color",
+              "group_curves", "group_of", "loss_curve", "metric_title", "paired_figure", "per_class_table",
+              "seed_band_curves", "sweep_heatmap"),
     ".lessons": ("augmentation_figure", "gradient_vs_confidence", "mixing_coefficients", "results_bars",
                  "signal_examples", "signal_mix", "tau_curves", "toy_mix", "weakening_weight_bars"),
     ".boundary": ("boundary_figure",),

@@ -225,7 +225,8 @@ def epoch_progress(history: RunHistory, step, finished: bool = False, label: str
     return _figure([bars], dict(
         title=dict(text=title, y=0.95), height=230, margin=dict(t=64, b=40, l=48, r=8), showlegend=False,
         uirevision="keep", xaxis=dict(title=dict(text="class"), type="category"),
-        yaxis=dict(title=dict(text="accuracy"), range=[0, 1.15], tickvals=[0, 0.5, 1], ticktext=["0", "50 %", "100 %"])))
+        yaxis=dict(title=dict(text="accuracy"), range=[0, 1.15], tickvals=[0, 0.5, 1],
+                   ticktext=["0", "50 %", "100 %"])))
 
 
 def gradient_curves(history: RunHistory, epochs: int | None = None) -> go.Figure:

@@ -107,6 +107,17 @@ def _grid(trainer) -> dict[str, Any]:
 # ---------------------------------------------------------------- a local worker process
 
 
+def warm_up() -> None:
+    """Load, before the first task, what a worker's first training would otherwise load while a learner
+    waits for the first chart: torch, the trainer, and the compiler modules that torch's optimisers import
+    on first use (about 1.5 s on this machine)."""
+    import torch
+
+    from .trainer import Trainer  # noqa: F401
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
 def process_main(inbox, outbox, stop_serial, worker: int) -> None:
     """A worker process's loop: take a task, stream its events, say when idle; ``None`` ends it."""
     import os
@@ -116,6 +127,7 @@ def process_main(inbox, outbox, stop_serial, worker: int) -> None:
     # Ctrl-C (or a notebook's interrupt) reaches the whole process group: the caller stops its trainings
     # through the service, and a worker killed by it would only print a traceback and be started again
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up()
     while True:
         task = inbox.get()
         if task is None:
