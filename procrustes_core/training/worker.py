@@ -127,7 +127,8 @@ def process_main(inbox, outbox, stop_serial, worker: int) -> None:
     # Ctrl-C (or a notebook's interrupt) reaches the whole process group: the caller stops its trainings
     # through the service, and a worker killed by it would only print a traceback and be started again
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up()
+    if worker == 0:  # the service gives a task to the first free worker: a lone learner's always lands here
+        warm_up()  # (only this one: an idle worker that loaded torch would hold about 600 MB for nothing)
     while True:
         task = inbox.get()
         if task is None:
