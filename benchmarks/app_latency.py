@@ -132,12 +132,15 @@ def measure(browser, url: str, epochs: int, timeout: float, server_pid: int) -> 
             updates.append(t)
     curves = [t for t, name in found["refreshes"] if name == "Training accuracy"]
     sidebar = page.evaluate("() => document.querySelector('[data-testid=stSidebarContent]').scrollHeight")
+    draws: dict[str, dict] = {}  # each live chart's redraws and the browser time they took (the frames count it)
+    for frame in page.frames:
+        draws.update(frame.evaluate("() => window.drawTimes || {}"))
     page.wait_for_timeout(1000)
     ASSETS.mkdir(exist_ok=True)
     page.screenshot(path=str(ASSETS / "app_playground.png"))
     page.close()
     return {"first_chart_s": first, "refreshes_per_s": (len(updates) - 1) / span if span else None,
-            "curve_refreshes_per_s": (len(curves) - 1) / span if span else None,
+            "curve_refreshes_per_s": (len(curves) - 1) / span if span else None, "draws": draws,
             "chart_redraws": len(times), "blank_samples": found["blank"], "samples": found["samples"],
             "press_to_end_s": total, "sidebar_px": sidebar, "cpu_s": cpu}
 
@@ -189,6 +192,8 @@ def rows_of(result: dict, epochs: int) -> list[tuple[str, str, str]]:
         ("sidebar height, Expert off", f"{result['sidebar_px']} px", ""),
         *[(f"CPU from press to end: {name}", f"{seconds:.1f} s ({seconds / result['press_to_end_s']:.2f} cores)", "")
           for name, seconds in result["cpu_s"].items()],
+        *[(f"browser time per redraw: {name}", f"{d['ms'] / d['draws']:.0f} ms ({d['draws']} redraws)", "")
+          for name, d in result["draws"].items() if d["draws"]],
     ]
 
 

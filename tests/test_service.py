@@ -101,6 +101,15 @@ def test_a_new_job_replaces_the_owners_previous_one(service):
     assert "replaced" in service.view(first).job.tasks[0].history.stopped
 
 
+def test_a_job_with_a_free_slot_is_training_as_soon_as_it_is_submitted(service):
+    """The page drawn right after Train must not see "queued" (it would refresh at the queued rate)."""
+    until(lambda: service.busy_workers() == 0)
+    job = service.submit("eager", [("quick", QUICK)])
+    view = service.view(job)  # no waiting: straight after submit
+    assert view.status != "queued" and view.job.tasks[0].status == "running" and view.position is None
+    until(lambda: not service.view(job).training)
+
+
 def test_the_queue_is_fair_and_tells_each_waiting_job_its_position():
     trainer = TrainingService(workers=1, every_seconds=0.05, abandon_seconds=3600)
     try:

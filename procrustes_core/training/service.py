@@ -220,6 +220,8 @@ class TrainingService:
                 self._tasks[task.serial] = task
             self._jobs[job_id] = Job(job_id, owner, kind, [label for label, _ in runs], tasks, dict(variants or {}),
                                      time.monotonic(), tag, time.monotonic(), tuple(extras))
+            if not self._closing:
+                self._assign()  # a free slot is taken now: the page drawn next sees "training", not "queued"
         return job_id
 
     def view(self, job_id: str) -> JobView:
