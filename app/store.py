@@ -40,10 +40,12 @@ def browser_id() -> str:
 
 
 def set_cookie_once() -> None:
-    """Ask the browser to remember its id for a year (a tiny script, once per new id)."""
-    value = st.session_state.pop("set_cookie", None)
+    """Ask the browser to remember its id for a year (a tiny script, once per new id), in a box that is
+    there on every run: the page below must not move when the script is gone (a live block that moves
+    is drawn afresh)."""
+    value, box = st.session_state.pop("set_cookie", None), st.container()
     if value:
-        st.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age=31536000; SameSite=Lax';</script>",
+        box.html(f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age=31536000; SameSite=Lax';</script>",
                 unsafe_allow_javascript=True)
 
 

@@ -51,21 +51,25 @@ STYLE = """<style>
 
 
 def notes() -> None:
-    """What every page says first: the link's problems, and the preset's task."""
+    """What every page says first: the link's problems, and the preset's task. Each in a box that is there
+    even when empty, so that the page below keeps its place when a message goes (a page whose live block
+    moves is drawn afresh: its charts reload)."""
+    link, task = st.container(), st.container()
     if st.session_state.get("link_message"):
-        st.warning(st.session_state.link_message)
+        link.warning(st.session_state.link_message)
     preset = st.session_state.get("preset")
     if preset in PRESETS and PRESETS[preset].note:
-        st.info(f"**{PRESETS[preset].title}.** {PRESETS[preset].note}")
+        task.info(f"**{PRESETS[preset].title}.** {PRESETS[preset].note}")
 
 
 def main() -> None:
     limits = server_limits()
     st.session_state.limits = limits
+    problem = st.container()  # there on every run, so the page below keeps its place
     try:
         service(limits)  # started with the server's first page: its workers load while the learner reads
     except ProcrustesError as err:  # e.g. a Ray cluster that does not answer: one line, the page still draws
-        st.error(f"The training service could not start: {err}")
+        problem.error(f"The training service could not start: {err}")
     store.browser_id()
     store.set_cookie_once()
     controls.init_session(limits)

@@ -66,6 +66,10 @@ def test_train_draws_one_curve_per_class_that_never_goes_blank(browser, server, 
     page = open_page(browser, server + LINK)
     page.wait_for_function(f"() => {ALL_PLOTS}.length >= 1", timeout=30_000)
     assert plot(page, "Training samples per class")["traces"] == 1
+    # the live charts' frames are on the page before Train; pressing it must not replace them (a frame
+    # drawn afresh reloads Plotly before its first chart)
+    page.wait_for_function("() => document.querySelectorAll('iframe').length >= 2", timeout=30_000)
+    page.evaluate("() => document.querySelectorAll('iframe').forEach(f => { f.__before = true; })")
     main(page).get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function(f"() => ({PLOTS})().some(p => p.title.startsWith('Training accuracy') && p.traces > 0)",
                            timeout=WAIT)
@@ -89,6 +93,9 @@ def test_train_draws_one_curve_per_class_that_never_goes_blank(browser, server, 
     assert len(progress_titles) >= 3  # redrawn inside epochs, not only once per epoch
     kept = page.evaluate("() => " + ALL_PLOTS + ".filter(gd => gd.__first).map(gd => String(gd.layout.title.text))")
     assert any("Training accuracy" in t for t in kept)  # the same chart from the first epoch to the last
+    frames = page.evaluate("() => [...document.querySelectorAll('iframe')].filter(f => f.contentDocument"
+                           " && f.contentDocument.querySelector('.js-plotly-plot')).map(f => !!f.__before)")
+    assert frames and all(frames)
     for title in ("Training accuracy", "Test accuracy", "Feature-gradient norm"):
         found = plot(page, title)
         per_class = [n for n in found["classes"] if n == EPOCHS]  # the running lines are not per class

@@ -80,9 +80,9 @@ def buttons(kind: str, label: str, on_start: Callable[[], None], can_start: bool
                    width="stretch")
     cols[2].button("Reset", key=keys[2], disabled=view is None or training, on_click=runner.reset,
                    args=(kind, limits), width="stretch")
-    problem = st.session_state.get(f"{kind}_problem")
+    problem, box = st.session_state.get(f"{kind}_problem"), st.container()  # the box keeps the live block's place
     if problem:
-        st.error(problem)
+        box.error(problem)
     return view
 
 
