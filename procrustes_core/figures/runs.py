@@ -50,8 +50,8 @@ AXIS_TITLES = {"train_acc": "accuracy", "test_acc": "accuracy", "grad_norm": "gr
                "loss": "cross-entropy (log scale)", "balanced_acc": "accuracy", "accuracy": "accuracy",
                "precision": "precision", "recall": "recall", "f1": "F1"}
 PHASE_COLORS = {"under-fit": "rgba(239,59,44,0.10)", "over-fit": "rgba(128,0,128,0.08)"}
-LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.24, xanchor="left", x=0, font=dict(size=10),
-                    entrywidth=0.5, entrywidthmode="fraction")  # two entries a row: a long legend stays short
+# below the epoch axis's title, each entry as wide as its text (a fixed share of a narrow chart cut them)
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0, font=dict(size=10))
 MARGIN = dict(t=60, b=56, l=56, r=16)
 
 
@@ -111,7 +111,8 @@ def _layout(title: str, metric: str, height: int = 340, legend: bool = True, epo
     xaxis: dict = {"title": {"text": "epoch"}}
     if epochs:
         xaxis["range"] = [0.5, epochs + 0.5]
-    return dict(title=dict(text=title, y=0.97), yaxis=yaxis, xaxis=xaxis, height=height, margin=MARGIN,
+    return dict(title=dict(text=title, y=0.97, x=0.01, xref="container", xanchor="left", font=dict(size=15)),
+                yaxis=yaxis, xaxis=xaxis, height=height, margin=MARGIN,
                 legend=LEGEND_BELOW, showlegend=legend, uirevision="keep", shapes=list(marks[0]),
                 annotations=list(marks[1]))
 
@@ -217,15 +218,15 @@ def epoch_progress(history: RunHistory, step, finished: bool = False, label: str
                 customdata=[[plain(class_group.get(c, "")), step.seen[c]] for c in range(history.num_classes)],
                 hovertemplate="class %{x} (%{customdata[0]}): %{y:.0%} of its %{customdata[1]} samples so far"
                               "<extra></extra>")
-    prefix = f"{label}: " if label else ""
+    prefix = f"{label} · " if label else ""
     last = finished and bool(history.records) and step.epoch >= history.records[-1].epoch
-    title = (f"{PROGRESS_TITLE} — {prefix}epoch {step.epoch}{' (the last)' if last else ''}, "
-             f"{step.progress:.0%} of its mini-batches<br><sup>running training accuracy per class on its "
-             f"mini-batches; loss {step.loss:.3g}</sup>")
+    title = (f"{PROGRESS_TITLE}<br><sup>{prefix}epoch {step.epoch}{' (the last)' if last else ''}: "
+             f"{step.progress:.0%} of its mini-batches<br>running loss {step.loss:.3g}</sup>")
     return _figure([bars], dict(
-        title=dict(text=title, y=0.95), height=230, margin=dict(t=64, b=40, l=48, r=8), showlegend=False,
-        uirevision="keep", xaxis=dict(title=dict(text="class"), type="category"),
-        yaxis=dict(title=dict(text="accuracy"), range=[0, 1.15], tickvals=[0, 0.5, 1],
+        title=dict(text=title, y=0.96, x=0.01, xref="container", xanchor="left", font=dict(size=15)),
+        height=250, margin=dict(t=78, b=40, l=48, r=8), showlegend=False, uirevision="keep",
+        xaxis=dict(title=dict(text="class"), type="category"),
+        yaxis=dict(title=dict(text="running accuracy"), range=[0, 1.15], tickvals=[0, 0.5, 1],
                    ticktext=["0", "50 %", "100 %"])))
 
 
