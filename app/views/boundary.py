@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
 from app import runner
 from app.components.charts import live_charts
-from app.components.live import buttons, live_fragment, status_line
+from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.boundary import BoundaryGrid
 from procrustes_core.config import field_rule
@@ -88,9 +90,13 @@ def draw(current) -> None:
             raw = task.grids[min(pick, len(task.grids)) - 1] if pick else task.grids[-1]
             grid = _grid(raw)
             data = toy_data(task.config.to_json())
-            regions = boundary_figure(grid, data.x_train, data.y_train, data.groups, data.class_names,
-                                      title=f"{task.label}: epoch {grid.epoch}")
-            curves = group_curves(task.history, marks=epoch_marks([grid.epoch], ["shown"]), height=280)
+            # built again only when the shown epoch or the curves changed
+            shown = ((task.job, task.serial), grid.epoch, len(task.history.records))
+            regions = cached_spec(f"boundary-{task.label}-regions", shown, partial(
+                boundary_figure, grid, data.x_train, data.y_train, data.groups, data.class_names,
+                title=f"{task.label}: epoch {grid.epoch}"))
+            curves = cached_spec(f"boundary-{task.label}-curves", shown, partial(
+                group_curves, task.history, marks=epoch_marks([grid.epoch], ["shown"]), height=280))
             live_charts(f"boundary-{task.label}", [("regions", regions), ("curves", curves)])
 
 

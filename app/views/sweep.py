@@ -11,7 +11,7 @@ import streamlit as st
 
 from app import runner
 from app.components.charts import live_charts
-from app.components.live import buttons, live_fragment, status_line
+from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError
 from procrustes_core.analysis.compare import paired_comparison
 from procrustes_core.figures.runs import sweep_heatmap
@@ -50,19 +50,21 @@ def verdict(frame: pd.DataFrame, value: str) -> str:
 
 def heatmaps(frame: pd.DataFrame, key: str, live: bool = False) -> None:
     """The two gain heatmaps side by side; ``live`` ones (cells arriving as the grid trains) are updated in
-    place."""
+    place, and built again only when a cell arrived."""
     tail = "tail_test_acc" if "tail_test_acc" in frame else "balanced_acc"
-    figures = [
-        ("balanced", sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc", difference=True, labels=AXES,
-                                   title="Balanced test accuracy: gain over strength 0 (points)")),
-        ("minor", sweep_heatmap(frame, "ratio", "mfw_strength", tail, difference=True, labels=AXES,
-                                zrange=(-30.0, 30.0), title="Minor-class test accuracy: gain over strength 0")),
-    ]
+    builds = {
+        "balanced": lambda: sweep_heatmap(frame, "ratio", "mfw_strength", "balanced_acc", difference=True,
+                                          labels=AXES, title="Balanced test accuracy: gain over strength 0 (points)"),
+        "minor": lambda: sweep_heatmap(frame, "ratio", "mfw_strength", tail, difference=True, labels=AXES,
+                                       zrange=(-30.0, 30.0), title="Minor-class test accuracy: gain over strength 0"),
+    }
     if live:
-        live_charts(f"{key}-heatmaps", figures, columns=2)
+        shown = tuple(map(tuple, frame.itertuples(index=False)))
+        live_charts(f"{key}-heatmaps", [(name, cached_spec(f"{key}-{name}", shown, build))
+                                        for name, build in builds.items()], columns=2)
         return
-    for column, (name, fig) in zip(st.columns(2), figures):
-        column.plotly_chart(fig, key=f"{key}-{name}", config={"displayModeBar": False})
+    for column, (name, build) in zip(st.columns(2), builds.items()):
+        column.plotly_chart(build(), key=f"{key}-{name}", config={"displayModeBar": False})
 
 
 st.header("Sweep: imbalance ratio × weakening strength")

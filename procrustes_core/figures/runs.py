@@ -94,10 +94,6 @@ def _scatter(**trace) -> dict:
     return {"type": "scatter", **trace}
 
 
-def _log_yaxis() -> dict:
-    return dict(type="log", dtick=1, exponentformat="power", showexponent="all")
-
-
 def _layout(title: str, metric: str, height: int = 340, legend: bool = True, epochs: int | None = None,
             marks: tuple[list, list] = ([], [])) -> dict:
     """The house layout of a curve figure: plain title, y-axis title, legend below, a log axis with decade
@@ -105,7 +101,7 @@ def _layout(title: str, metric: str, height: int = 340, legend: bool = True, epo
     (shapes, annotations) drawn on it."""
     yaxis: dict = {"title": {"text": AXIS_TITLES.get(metric, metric)}}
     if metric in ("grad_norm", "loss"):
-        yaxis.update(_log_yaxis())
+        yaxis.update(type="log", dtick=1, exponentformat="power", showexponent="all")  # decade ticks
     elif _is_accuracy(metric):
         yaxis["range"] = [-0.02, 1.02]
     xaxis: dict = {"title": {"text": "epoch"}}
