@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
-from .files import atomic_write_text, check_output_file, read_limited
+from .files import atomic_write_text, check_not_input, check_output_file, read_limited
 from .methods.catalogue import KINDS
 
 ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
@@ -100,6 +100,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         return train_seeds(args, config)
     out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
     checkpoint = check_output_file(args.save_checkpoint, "save_checkpoint") if args.save_checkpoint else None
+    inputs = train_inputs(args, config)
+    if out is not None:
+        check_not_input(out, "out", [*inputs, ("checkpoint written by --save-checkpoint", checkpoint)])
+    if checkpoint is not None:
+        check_not_input(checkpoint, "save_checkpoint", inputs)
 
     from tqdm import tqdm  # only now: a mistake above is told without waiting for torch to load
 
@@ -155,6 +160,8 @@ def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
     if args.save_checkpoint:
         raise ProcrustesError("--save-checkpoint with --seeds: a checkpoint is one network; train one seed")
     outs = {s: check_output_file(str(seed_path(Path(args.out), s)), "out") for s in seeds} if args.out else {}
+    for out in outs.values():
+        check_not_input(out, "out", train_inputs(args, config))
 
     from .analysis.compare import mean_interval
     from .training.seeds import run_seeds
@@ -175,6 +182,12 @@ def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
         print(f"{len(finished)} seeds: balanced test accuracy {mean:.3f} [{lo:.3f}, {hi:.3f}] (95 % interval of the "
               f"mean); {tail} classes {t_mean:.3f} [{t_lo:.3f}, {t_hi:.3f}]")
     return 0 if len(finished) == len(histories) and not any(h.stopped for h in histories) else 1
+
+
+def train_inputs(args: argparse.Namespace, config: TrainConfig) -> list[tuple[str, str | None]]:
+    """The files a training reads, named as its outputs' errors name them."""
+    return [("settings file (--config)", args.config_file),
+            ("checkpoint it starts from (--init-checkpoint)", config.init_checkpoint)]
 
 
 def parse_seeds(text: str, first: int) -> list[int]:
@@ -208,6 +221,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if side != "erm" and side not in METHODS:
             raise ProcrustesError(f"method={shown(side)}: expected erm or one of {', '.join(METHODS)}")
     out = check_output_file(args.out, "out") if args.out is not None else None
+    if out is not None:
+        check_not_input(out, "out", [("settings file (--config)", args.config_file)])
     plain = base.replace(mixer="none", loss="ce", sampler="instance", la_tau=0.0, tau_norm=0.0, drw_epoch=0)
     configs = {name: plain if name == "erm" else plain.with_methods(name) for name in dict.fromkeys((args.a, args.b))}
 
@@ -237,12 +252,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.history import RunHistory
 
     html = check_output_file(args.html, "html") if args.html is not None else None
+    if html is not None:
+        check_not_input(html, "html", [("run file", args.run), ("checkpoint (--checkpoint)", args.checkpoint)])
     history = RunHistory.load(args.run)
     probabilities = labels = None
     if args.checkpoint is not None:  # the figures beyond accuracy need the run's network
         from .figures.report import run_probabilities
 
-        probabilities, labels = run_probabilities(history, args.checkpoint)
+        probabilities, labels = run_probabilities(history, args.checkpoint, "checkpoint")
     if html is not None:
         from .figures.report import write_html_report
 
@@ -379,6 +396,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not grid:
         raise ProcrustesError("grid: nothing to sweep; give --grid SETTING=V1,V2 (or --file grid.yaml)")
     out = check_output_folder(args.out_dir, "out_dir")
+    if args.file is not None:  # what the sweep writes in its folder must not be the grid file it reads
+        written = [out / "results.csv", out / "results.parquet", *[out / f"heatmap_{n}.html" for n in
+                                                                   ("balanced_acc", "tail_test_acc")]]
+        for path in written:
+            check_not_input(path, "out_dir", [("grid file (--file)", args.file)])
     bar = None
 
     def progress(done: int, total: int, row: dict) -> None:
