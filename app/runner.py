@@ -89,10 +89,11 @@ def keep(found: JobView, limits: Limits) -> None:
     for task in found.job.tasks:
         if task.history is None or not task.history.records:
             continue
-        store.save(limits.store_folder, task_label(task), task.history)
+        store.save(limits.store_folder, task_label(task), task.history, **store.caps(limits))
         for name in task.history.variants:
             variant = task.history.variant(name)
-            store.save(limits.store_folder, f"{run_label(variant.config)} · seed {task.seed}", variant)
+            store.save(limits.store_folder, f"{run_label(variant.config)} · seed {task.seed}", variant,
+                       **store.caps(limits))
 
 
 def session_runs(limits: Limits) -> list[tuple[str, RunHistory]]:

@@ -70,6 +70,7 @@ def main() -> None:
         service(limits)  # started with the server's first page: its workers load while the learner reads
     except ProcrustesError as err:  # e.g. a Ray cluster that does not answer: one line, the page still draws
         problem.error(f"The training service could not start: {err}")
+    store.prepare_once(str(limits.store_folder), **store.caps(limits))
     store.browser_id()
     store.set_cookie_once()
     controls.init_session(limits)
