@@ -27,6 +27,7 @@ training runs on one torch thread, so a shared link reproduces its numbers exact
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -94,6 +95,12 @@ def read_limits() -> Limits:
         allow_download=os.environ.get("PROCRUSTES_ALLOW_DOWNLOAD", "").strip().lower() in ("1", "true", "yes"),
         ray_address=os.environ.get("RAY_ADDRESS") or None,
     )
+
+
+def is_teacher_key(given: object, limits: Limits) -> bool:
+    """Whether ``given`` is this server's teacher key (compared in constant time; any text, never raises)."""
+    return bool(limits.teacher_key) and isinstance(given, str) and hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), limits.teacher_key.encode("utf-8", "surrogatepass"))
 
 
 def server_settings(config: TrainConfig, limits: Limits) -> TrainConfig:

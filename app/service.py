@@ -1,11 +1,15 @@
-"""The server's one training service, shared by every browser session, and who a session is.
+"""The server's one training service, shared by every browser session, and who owns a training.
 
 Trainings never run in a page's script thread: a page submits them to the service (a local process
 pool, or a Ray cluster when ``RAY_ADDRESS`` names one) and draws what its events have brought so far.
-A session that closes its tab is noticed within a second and its trainings are stopped.
+The service queues by owner, and the owner is the browser (its cookie's id), not the tab: a learner
+with several tabs gets one share of the slots, not one per tab. A browser whose every tab has closed
+is noticed within a second and its trainings are stopped.
 """
 
 from __future__ import annotations
+
+import threading
 
 import streamlit as st
 
@@ -18,14 +22,28 @@ from .limits import Limits
 STEP_EVENT_SECONDS = 0.1
 
 
+_lock = threading.Lock()
+_sessions: dict[str, set[str]] = {}  # owner (a browser) → the ids of its sessions (tabs) seen so far
+
+
 def session_alive(owner: str) -> bool:
-    """Whether a browser session is still connected to this server."""
+    """Whether a tab of this owner (a browser; or a session id itself) is still connected to this server."""
     from streamlit.runtime import Runtime
 
+    with _lock:
+        sessions = set(_sessions.get(owner, ())) or {owner}
     try:
-        return Runtime.instance().is_active_session(owner)
+        runtime = Runtime.instance()
+        alive = {s for s in sessions if runtime.is_active_session(s)}
     except RuntimeError:  # no server runtime (tests drive the page directly): only the view timeout applies
         return True
+    with _lock:
+        if owner in _sessions:  # forget closed tabs and gone browsers: the map does not grow with every tab
+            if alive:
+                _sessions[owner] = alive
+            else:
+                del _sessions[owner]
+    return bool(alive)
 
 
 @st.cache_resource(show_spinner=False)
@@ -41,11 +59,18 @@ def service(limits: Limits) -> TrainingService:
 
 
 def owner() -> str:
-    """This browser session's id: trainings, slots and the fair queue are per session. It is kept in the
-    session's state the first time, so a test harness whose sessions share one id can name each."""
+    """Who this session's trainings belong to: its browser (slots and the fair queue are per browser, and
+    a new training replaces the browser's previous one, whichever tab started it). It is kept in the
+    session's state the first time, so a test harness can name each of its sessions."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+    from . import store
+
     if "_owner" not in st.session_state:
-        ctx = get_script_run_ctx()
-        st.session_state["_owner"] = ctx.session_id if ctx is not None else "no-session"
-    return st.session_state["_owner"]
+        st.session_state["_owner"] = store.browser_id()
+    found = st.session_state["_owner"]
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with _lock:
+            _sessions.setdefault(found, set()).add(ctx.session_id)
+    return found

@@ -23,7 +23,7 @@ torch.classes.__path__ = []  # Streamlit's module watcher cannot walk torch.clas
 import streamlit as st  # noqa: E402
 
 from app import controls, store  # noqa: E402
-from app.limits import Limits, read_limits  # noqa: E402
+from app.limits import Limits, is_teacher_key, read_limits  # noqa: E402
 from app.presets import PRESETS  # noqa: E402
 from app.service import service  # noqa: E402
 from procrustes_core import ProcrustesError  # noqa: E402
@@ -62,6 +62,24 @@ def notes() -> None:
         task.info(f"**{PRESETS[preset].title}.** {PRESETS[preset].note}")
 
 
+def take_teacher_key(limits: Limits) -> bool:
+    """Read ``?teacher=KEY`` before the page mirrors its settings into the address bar (which drops it),
+    then remove it from there, so the key never travels in a shared link. The right key is kept in the
+    session and opens the Teacher page (True); a wrong one is named among the link's problems."""
+    if "teacher" not in st.query_params:
+        return False
+    given = st.query_params.get("teacher")
+    del st.query_params["teacher"]
+    if is_teacher_key(given, limits):
+        st.session_state.teacher_key = given
+        return True
+    problem = "teacher: not this server's key — ignored"
+    known = st.session_state.get("link_message")
+    st.session_state.link_message = f"{known}; {problem}" if known else \
+        f"Some link settings were not used as given: {problem}"
+    return False
+
+
 def main() -> None:
     limits = server_limits()
     st.session_state.limits = limits
@@ -74,15 +92,22 @@ def main() -> None:
     store.browser_id()
     store.set_cookie_once()
     controls.init_session(limits)
+    open_teacher = take_teacher_key(limits)
     pages = [
         st.Page(HERE / "views" / "playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(HERE / "views" / "sweep.py", title="Sweep", icon=":material/grid_on:"),
         st.Page(HERE / "views" / "boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
     ]
-    if limits.teacher_key:
-        pages.append(st.Page(HERE / "views" / "teacher.py", title="Teacher", icon=":material/school:"))
+    teacher = None
+    if limits.teacher_key:  # listed only for a session holding the key: learners never see the entry
+        teacher = st.Page(HERE / "views" / "teacher.py", title="Teacher", icon=":material/school:",
+                          visibility="visible" if is_teacher_key(st.session_state.get("teacher_key"), limits)
+                          else "hidden")
+        pages.append(teacher)
     page = st.navigation(pages)
+    if open_teacher and teacher is not None and page is not teacher:
+        st.switch_page(teacher)
     config = controls.sidebar(limits)
     if config is not None:
         controls.mirror_to_url(config)

@@ -179,7 +179,8 @@ else:
         left.plotly_chart(compare_runs(histories, "balanced_acc"), key="overlay-balanced")
         right.plotly_chart(compare_runs(histories, f"test_acc:{tails[-1]}"), key="overlay-tail")
         rows = [{"run": name, "epochs": len(h.records), "balanced accuracy": h.last.balanced_acc if h.last else None,
-                 f"{h.tail}-class test accuracy": h.last.group_test_acc.get(h.tail) if h.last else None}
+                 f"{h.tail}-class test accuracy": h.last.group_test_acc.get(h.tail) if h.last else None,
+                 "ended early": h.stopped or ""}  # a diverged run says so, and why
                 for name, h in histories.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True)
     if st.button("Forget this browser's runs", key="forget_runs"):
