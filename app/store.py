@@ -69,7 +69,8 @@ def save(root: Path, label: str, history: RunHistory, max_bytes: int | None = No
     try:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}.json"
-        atomic_write_text(folder / name, json.dumps({"label": label, "run": history.to_dict()}), "run store")
+        # the run as its own JSON writes it (a diverged run's infinities as null), so it reads back
+        atomic_write_text(folder / name, f'{{"label": {json.dumps(label)}, "run": {history.to_json()}}}', "run store")
         files = sorted(folder.glob("*.json"))
         for old in files[:-MAX_RUNS]:
             old.unlink(missing_ok=True)
