@@ -3,7 +3,7 @@
 | variable | what it caps or sets | default |
 |---|---|---|
 | `PROCRUSTES_MAX_TRAININGS` | training slots: worker processes (or Ray actors) at once | CPU cores, at most 8 |
-| `PROCRUSTES_SESSION_SLOTS` | slots one browser session may hold at once (its several seeds) | all of them |
+| `PROCRUSTES_SESSION_SLOTS` | slots one browser (all its tabs) may hold at once (its several seeds) | all of them |
 | `PROCRUSTES_MAX_SEEDS` | seeds of one request | 8 |
 | `PROCRUSTES_MAX_EPOCHS` | epochs of one run | 200 |
 | `PROCRUSTES_MAX_TRAIN_SAMPLES` | distinct training samples of one run | 60000 |

@@ -350,3 +350,43 @@ def test_a_browser_is_alive_while_any_of_its_tabs_is(monkeypatch):
     assert app_service.session_alive(ID) and app_service._sessions[ID] == {"tab-2"}
     active.clear()
     assert not app_service.session_alive(ID) and ID not in app_service._sessions
+
+
+# ---------------------------------------------------------------- operator settings and odd store paths
+
+
+def test_the_store_and_upload_caps_are_read_from_their_environment_variables(monkeypatch):
+    from app.limits import read_limits
+
+    for name, value in {"RUN_STORE_MB": "5", "RUN_STORE_DAYS": "1.5", "MAX_UPLOADS": "3", "MAX_UPLOAD_MB": "7"}.items():
+        monkeypatch.setenv(f"PROCRUSTES_{name}", value)
+    limits = read_limits()
+    assert (limits.run_store_mb, limits.run_store_days, limits.max_uploads, limits.max_upload_mb) == (5, 1.5, 3, 7)
+    assert store.caps(limits) == {"max_bytes": 5_000_000, "max_idle_seconds": 129_600.0}
+    monkeypatch.setenv("PROCRUSTES_MAX_UPLOADS", "lots")
+    with pytest.raises(ProcrustesError, match="^PROCRUSTES_MAX_UPLOADS='lots': expected a whole number ≥ 1$"):
+        read_limits()
+
+
+def test_a_run_store_that_is_a_fifo_is_left_alone_and_costs_only_the_run(tmp_path, monkeypatch):
+    import streamlit
+    from test_reliability import _history
+
+    monkeypatch.setitem(streamlit.session_state, "browser_id", ID)
+    root = tmp_path / "runs"
+    os.mkfifo(root)
+    store.save(root, "run", _history(), max_bytes=10, max_idle_seconds=1.0)  # raises nothing
+    store.prepare(root, 10, 1.0)
+    assert store.load(root) == [] and [p.name for p in tmp_path.iterdir()] == ["runs"]
+    assert os.path.exists(root) and not root.is_dir()
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.binary(max_size=400), min_size=1, max_size=4))
+def test_any_uploaded_bytes_leave_the_compare_page_standing(blobs):
+    at = new_app(TINY).run()
+    at.switch_page("views/compare.py").run()
+    at.file_uploader[0].set_value([(f"f{i}.json", b, "application/json") for i, b in enumerate(blobs)]).run()
+    assert not at.exception and "Something went wrong" not in texts(at)
+    assert all("\n" not in t.value for t in at.text)
