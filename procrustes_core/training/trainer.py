@@ -350,7 +350,8 @@ class Trainer:
         self._current = None
         if not math.isfinite(train_loss):
             raise self.diverged(self.epoch + 1, f"loss is {train_loss}")
-        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):  # its last step blew up
+        finite = [torch.isfinite(p).all() for p in self.model.parameters()]
+        if finite and not bool(torch.stack(finite).all()):  # its last step blew up (one sync, not one per tensor)
             raise self.diverged(self.epoch + 1, "its weights are not finite")
         self._warn("loss", loss_warning(self.epoch + 1, train_loss, self.data.num_classes, self.config.lr))
         last_of_a_stage = self.epoch + 1 in (self.config.epochs, self.total_epochs)
