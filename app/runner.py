@@ -93,11 +93,11 @@ def keep(found: JobView, limits: Limits) -> None:
         history = task.history
         if task.error and not history.stopped:  # a diverged run keeps saying why it ended, wherever it is shown
             history = replace(history, stopped=task.error)
-        store.save(limits.store_folder, task_label(task), history, **store.caps(limits))
+        store.save(limits.store_folder, task_label(task), history)
         for name in history.variants:
             variant = history.variant(name)
-            store.save(limits.store_folder, f"{run_label(variant.config)} · seed {task.seed}", variant,
-                       **store.caps(limits))
+            store.save(limits.store_folder, f"{run_label(variant.config)} · seed {task.seed}", variant)
+    store.tidy(limits.store_folder, keep=store.browser_id(), **store.caps(limits))  # once per job: it scans the store
 
 
 def session_runs(limits: Limits) -> list[tuple[str, RunHistory]]:

@@ -193,6 +193,18 @@ def test_a_saved_run_is_read_back_once_and_its_write_leaves_no_temporary_file(tm
     assert len(store.load(tmp_path)) == 3 and read == []  # the second look reads no file again
 
 
+def test_a_finished_training_bounds_the_store_dropping_the_least_recently_used_browser(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROCRUSTES_RUN_STORE", str(tmp_path))
+    monkeypatch.setenv("PROCRUSTES_RUN_STORE_MB", "1")
+    _browser(tmp_path, "b" * 32, 1, 1_500_000, time.time() - 3_600)  # over the cap on its own, used an hour ago
+    at = new_app({**TINY, "seeds": "1"})
+    at.session_state["browser_id"] = ID
+    at.run()
+    at.button(key="train").click().run()
+    wait(at)
+    assert [p.name for p in tmp_path.iterdir()] == [ID] and len(list((tmp_path / ID).glob("*.json"))) == 1
+
+
 # ---------------------------------------------------------------- divergence
 
 
