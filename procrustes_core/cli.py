@@ -100,11 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return train_seeds(args, config)
     out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
     checkpoint = check_output_file(args.save_checkpoint, "save_checkpoint") if args.save_checkpoint else None
-    inputs = train_inputs(args, config)
-    if out is not None:
-        check_not_input(out, "out", [*inputs, ("checkpoint written by --save-checkpoint", checkpoint)])
-    if checkpoint is not None:
-        check_not_input(checkpoint, "save_checkpoint", inputs)
+    check_not_input(out, "out", [*train_inputs(args, config), ("checkpoint written by --save-checkpoint", checkpoint)])
+    check_not_input(checkpoint, "save_checkpoint", train_inputs(args, config))
 
     from tqdm import tqdm  # only now: a mistake above is told without waiting for torch to load
 
@@ -186,8 +183,7 @@ def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
 
 def train_inputs(args: argparse.Namespace, config: TrainConfig) -> list[tuple[str, str | None]]:
     """The files a training reads, named as its outputs' errors name them."""
-    return [("settings file (--config)", args.config_file),
-            ("checkpoint it starts from (--init-checkpoint)", config.init_checkpoint)]
+    return [("settings file (--config)", args.config_file), ("checkpoint (--init-checkpoint)", config.init_checkpoint)]
 
 
 def parse_seeds(text: str, first: int) -> list[int]:
@@ -221,8 +217,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if side != "erm" and side not in METHODS:
             raise ProcrustesError(f"method={shown(side)}: expected erm or one of {', '.join(METHODS)}")
     out = check_output_file(args.out, "out") if args.out is not None else None
-    if out is not None:
-        check_not_input(out, "out", [("settings file (--config)", args.config_file)])
+    check_not_input(out, "out", [("settings file (--config)", args.config_file)])
     plain = base.replace(mixer="none", loss="ce", sampler="instance", la_tau=0.0, tau_norm=0.0, drw_epoch=0)
     configs = {name: plain if name == "erm" else plain.with_methods(name) for name in dict.fromkeys((args.a, args.b))}
 
@@ -252,8 +247,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.history import RunHistory
 
     html = check_output_file(args.html, "html") if args.html is not None else None
-    if html is not None:
-        check_not_input(html, "html", [("run file", args.run), ("checkpoint (--checkpoint)", args.checkpoint)])
+    check_not_input(html, "html", [("run file", args.run), ("checkpoint (--checkpoint)", args.checkpoint)])
     history = RunHistory.load(args.run)
     probabilities = labels = None
     if args.checkpoint is not None:  # the figures beyond accuracy need the run's network
@@ -396,11 +390,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not grid:
         raise ProcrustesError("grid: nothing to sweep; give --grid SETTING=V1,V2 (or --file grid.yaml)")
     out = check_output_folder(args.out_dir, "out_dir")
-    if args.file is not None:  # what the sweep writes in its folder must not be the grid file it reads
-        written = [out / "results.csv", out / "results.parquet", *[out / f"heatmap_{n}.html" for n in
-                                                                   ("balanced_acc", "tail_test_acc")]]
-        for path in written:
-            check_not_input(path, "out_dir", [("grid file (--file)", args.file)])
+    for name in ("results.csv", "results.parquet", "heatmap_balanced_acc.html", "heatmap_tail_test_acc.html"):
+        check_not_input(out / name, "out_dir", [("grid file (--file)", args.file)])  # what it writes is not it
     bar = None
 
     def progress(done: int, total: int, row: dict) -> None:

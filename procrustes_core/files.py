@@ -99,12 +99,12 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
-def check_not_input(path: str | os.PathLike, what: str,
+def check_not_input(path: str | os.PathLike | None, what: str,
                     inputs: Iterable[tuple[str, str | os.PathLike | None]]) -> None:
-    """Raise if output ``path`` is one of the command's inputs (``(name, path)`` pairs; None skipped):
-    writing it would replace what was read."""
+    """Raise if output ``path`` is one of the command's inputs (``(name, path)`` pairs); a path of None
+    (an output or input not asked for) is skipped. Writing it would replace what was read."""
     for name, source in inputs:
-        if source is not None and same_file(path, source):
+        if path is not None and source is not None and same_file(path, source):
             raise ProcrustesError(f"{what}={shown_path(path)}: is the {name} this command reads; write to "
                                   "another file")
 
