@@ -70,16 +70,24 @@ SEED_MAX = 2**31 - 1  # the largest seed (NumPy and torch both take it)
 MAX_SEEDS = 64  # seeds of one request through the API (the app's cap is PROCRUSTES_MAX_SEEDS)
 
 
-def seed_range(first: int, count: int, limit: int = MAX_SEEDS) -> list[int]:
+def seed_count(value: Any, limit: int | None = MAX_SEEDS) -> int:
+    """A number of seeds (an int, or its digits as text, as a link or the command line gives it) from 1
+    to ``limit`` (``None``: a budget caps it elsewhere), or one line saying what is wrong."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    most = SEED_MAX if limit is None else limit
+    if not (text.isdigit() and len(text) <= 10 and 1 <= int(text) <= most):
+        raise ProcrustesError(f"seeds={value!r}: expected a count from 1 to {most}")
+    return int(text)
+
+
+def seed_range(first: int, count: int, limit: int | None = MAX_SEEDS) -> list[int]:
     """``count`` consecutive seeds from ``first``: the seeds a page, a lesson or the CLI trains."""
-    if not 1 <= count <= limit:
-        raise ProcrustesError(f"seeds={count}: expected a count from 1 to {limit}")
-    return check_seeds(range(first, first + count), limit)
+    return check_seeds(range(first, first + seed_count(count, limit)), limit)
 
 
-def check_seeds(seeds: Any, limit: int = MAX_SEEDS) -> list[int]:
-    """A list of distinct seeds from 0 to ``SEED_MAX``, at most ``limit`` of them, or one line saying
-    what is wrong."""
+def check_seeds(seeds: Any, limit: int | None = MAX_SEEDS) -> list[int]:
+    """A list of distinct seeds from 0 to ``SEED_MAX``, at most ``limit`` of them (``None``: a budget caps
+    how many elsewhere), or one line saying what is wrong."""
     try:
         found = [int(s) for s in seeds]
     except (TypeError, ValueError):
@@ -90,6 +98,6 @@ def check_seeds(seeds: Any, limit: int = MAX_SEEDS) -> list[int]:
         raise ProcrustesError(f"seeds={found}: each seed once (a repeated seed repeats the same run)")
     if any(s < 0 or s > SEED_MAX for s in found):
         raise ProcrustesError(f"seeds={found}: expected seeds from 0 to {SEED_MAX}")
-    if len(found) > limit:
+    if limit is not None and len(found) > limit:
         raise ProcrustesError(f"seeds: {len(found)} given, at most {limit}")
     return found

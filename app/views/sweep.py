@@ -16,6 +16,7 @@ from procrustes_core import ProcrustesError
 from procrustes_core.analysis.compare import paired_comparison
 from procrustes_core.figures.runs import sweep_heatmap
 from procrustes_core.methods.posthoc import PostHoc
+from procrustes_core.names import seed_range
 from procrustes_core.sweep import grid_configs
 
 KIND = "sweep"
@@ -113,7 +114,7 @@ def start() -> None:
     except ProcrustesError as err:
         st.session_state.sweep_problem = str(err)
         return
-    seeds = list(range(base.seed, base.seed + int(st.session_state.sweep_seeds)))
+    seeds = seed_range(base.seed, int(st.session_state.sweep_seeds))
     st.session_state.sweep_problem = runner.start(KIND, [(f"ratio {c.ratio:g}, s {c.mfw_strength:g}", c)
                                                          for c in configs], limits, seeds=seeds,
                                                   variants={"LA": PostHoc(la_tau=1.0)})

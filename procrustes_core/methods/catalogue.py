@@ -19,14 +19,11 @@ balance, towards the minor classes).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..config import TrainConfig
 from ..data.registry import DATASETS, dataset_entry
 from ..errors import ProcrustesError, shown
-
-if TYPE_CHECKING:  # the config imports this module, never the other way round at run time
-    from ..config import TrainConfig
-
 from ..names import (  # noqa: F401  (re-exported: the catalogue's names were declared here before)
     ATTENTIONS,
     AUGMENT_CLASSES,
@@ -204,6 +201,16 @@ def method_settings(*names: str) -> dict[str, Any]:
             raise ProcrustesError(f"method={shown(name)}: expected one of {', '.join(METHODS)}")
         settings.update(METHODS[name].settings)
     return settings
+
+
+def baseline_of(config: TrainConfig) -> TrainConfig:
+    """The plain baseline (ERM) of ``config``: the same data, network, optimisation and seed, with every
+    method of the catalogue switched off — loss, sampler, mixer, schedules, post-hoc steps, augmentation,
+    BBN and transfer. The network's own variants (squeeze-and-excitation) are part of the model compared."""
+    default = TrainConfig()
+    off = {key: getattr(default, key) for m in METHODS.values() if not (m.kind == "network" and not m.corrects_prior)
+           for key in m.settings}
+    return config.replace(**off)
 
 
 # ------------------------------------------------------------------ combinations
