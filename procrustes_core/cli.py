@@ -239,7 +239,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     history = RunHistory.load(args.run)
     probabilities = labels = None
     if args.checkpoint is not None:  # the figures beyond accuracy need the run's network
-        from .figures.report import run_probabilities
+        from .training.probabilities import run_probabilities
 
         probabilities, labels = run_probabilities(history, args.checkpoint)
     if html is not None:
