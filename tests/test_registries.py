@@ -134,6 +134,11 @@ def test_from_config_hands_every_mfw_setting_to_the_mixer_by_name():
     assert np.array_equal(mixer.rng.random(4), twin.rng.random(4))  # the run's seed
 
 
+def test_every_mfw_setting_of_the_config_is_a_knob_of_the_mfw_method():
+    knobs = {name for name in TrainConfig().to_dict() if name.startswith("mfw_")}
+    assert set(METHODS["mfw"].params) == knobs and len(knobs) == 11
+
+
 def test_mfw_until_equal_stops_on_the_narrators_caught_up_rule():
     from procrustes_core.methods.mfw import MajorFeatureWeakening
     from procrustes_core.methods.schedules import CAUGHT_UP, MAJOR_FITTED, caught_up

@@ -18,7 +18,7 @@ balance, towards the minor classes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ..config import TrainConfig
@@ -40,6 +40,7 @@ from ..names import (  # noqa: F401  (re-exported: the catalogue's names were de
 )
 
 KINDS = ("loss", "sampler", "mixer", "schedule", "post-hoc", "augmentation", "network", "transfer")
+MFW_KNOBS = tuple(f.name for f in fields(TrainConfig) if f.name.startswith("mfw_"))  # every MFW setting tunes it
 CHECKPOINT_PLACEHOLDER = "pretrained.pt"  # what the catalogue's transfer methods name: a saved checkpoint
 
 
@@ -114,8 +115,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     _m("mfw", "mixer", "major feature weakening: mix major-class features with other samples', keep the label",
        "h_i ← λ_i h_i + (1 − λ_i) h_j,  λ_i = 1 − s·w_{y_i}·u_i,  w_c = ((n_c − n_min)/(n_max − n_min))^γ",
        {"mixer": "mfw"},
-       ("mfw_strength", "mfw_layer", "mfw_schedule", "mfw_until", "mfw_gamma", "mfw_coef", "mfw_alpha",
-        "mfw_prob", "mfw_weights", "mfw_detach", "mfw_after_norm"),
+       MFW_KNOBS,
        reference="Procrustean Training for Imbalanced Deep Learning, arXiv 2104.01769 (our formulation)"),
     _m("mixup", "mixer", "mixup: blend pairs of inputs and their labels",
        "x̃ = λ x_i + (1 − λ) x_j,  target λ y_i + (1 − λ) y_j,  λ ~ Beta(α, α)", {"mixer": "mixup"},
