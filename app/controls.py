@@ -21,7 +21,9 @@ from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import field_help as core_field_help
 from procrustes_core.config import field_names as core_field_names
 from procrustes_core.config import field_rule
+from procrustes_core.data.registry import DATASETS
 from procrustes_core.methods.catalogue import METHODS, check_combination
+from procrustes_core.names import seed_range
 
 from . import words
 from .limits import Limits
@@ -38,7 +40,7 @@ BASIC = ("dataset", "profile", "ratio", "counts", "mixer", "mfw_strength", "mfw_
          "epochs")
 ADVANCED = ("model", "width", "norm", "epochs", "lr", "seed", "batch_size", "lr_schedule", "optimizer", "momentum",
             "weight_decay", "n_samples", "toy_shape", "n_max", "val_per_class", "data_seed", "eval_every", "device")
-TORCHVISION = ("mnist", "fashion-mnist", "cifar10", "cifar100")
+TORCHVISION = tuple(name for name, entry in DATASETS.items() if entry.needs_folder)  # read from a data folder
 
 
 @functools.cache
@@ -326,4 +328,4 @@ def seeds_for(config: TrainConfig, limits: Limits, default_most: int = 3) -> lis
             chosen = max(1, min(default_most, int(budget.max_tflop * 1e12 // max(per_seed, 1.0)), budget.max_seeds))
         except ProcrustesError:
             chosen = 1  # the run itself is over budget: Train will say why
-    return list(range(config.seed, config.seed + int(chosen)))
+    return seed_range(config.seed, int(chosen), limit=None)  # the budget refuses too many on Train

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .cli_args import OneLineParser, choice_arg, integer_arg
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
 from .files import atomic_write_text, check_not_input, check_output_file, read_limited
@@ -22,39 +22,7 @@ KIND_TITLES = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "sche
                "transfer": "Transfer and decoupling"}
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CONFIG_BYTES = 2**20  # a settings file: a few hundred bytes in practice
-MAX_MESSAGE = 400  # characters of a usage error: argparse repeats what it was given
 DEFAULT_PORT = 8501
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake as one line, without the usage block."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        message = shown(message, MAX_MESSAGE, quote=False)
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def integer_arg(lo: int, hi: int):
-    """An argparse type: an integer in [lo, hi], with a short one-line message otherwise."""
-
-    def parse(text: str) -> int:
-        digits = text.strip()
-        if len(digits) > 20 or not re.fullmatch(r"[+-]?[0-9]+", digits) or not lo <= int(digits) <= hi:
-            raise argparse.ArgumentTypeError(f"{shown(text)}: expected an integer from {lo} to {hi}")
-        return int(digits)  # short: never near int()'s 4300-digit limit
-
-    return parse
-
-
-def choice_arg(options: Sequence[str]):
-    """An argparse type: one of ``options`` (argparse's own choices would echo a long value in full)."""
-
-    def parse(text: str) -> str:
-        if text not in options:
-            raise argparse.ArgumentTypeError(f"{shown(text)}: expected one of {', '.join(options)}")
-        return text
-
-    return parse
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -188,14 +156,13 @@ def train_inputs(args: argparse.Namespace, config: TrainConfig) -> list[tuple[st
 
 def parse_seeds(text: str, first: int) -> list[int]:
     """``--seeds``: a count (``5``: seeds first … first + 4) or a list (``0,3,7``), checked."""
-    from .config import check_seeds
+    from .names import MAX_SEEDS, check_seeds, seed_range
 
     text = text.strip()
     if text.isdigit() and len(text) <= 3:
-        count = int(text)
-        if not 1 <= count <= 64:
-            raise ProcrustesError(f"seeds={shown(text)}: expected a count from 1 to 64, or a list like 0,3,7")
-        return list(range(first, first + count))
+        if not 1 <= int(text) <= MAX_SEEDS:
+            raise ProcrustesError(f"seeds={shown(text)}: expected a count from 1 to {MAX_SEEDS}, or a list like 0,3,7")
+        return seed_range(first, int(text))
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts or not all(part.isdigit() and len(part) <= 10 for part in parts):
         raise ProcrustesError(f"seeds={shown(text)}: expected a count (5) or a list of seeds (0,3,7)")
@@ -209,7 +176,7 @@ def seed_path(out: Path, seed: int) -> Path:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Train A and B on the same seeds, score both with and without logit adjustment, print the verdicts."""
-    from .methods.catalogue import METHODS
+    from .methods.catalogue import METHODS, baseline_of
 
     base = config_from_args(args)
     seeds = parse_seeds(args.seeds, base.seed)
@@ -218,7 +185,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise ProcrustesError(f"method={shown(side)}: expected erm or one of {', '.join(METHODS)}")
     out = check_output_file(args.out, "out") if args.out is not None else None
     check_not_input(out, "out", [("settings file (--config)", args.config_file)])
-    plain = base.replace(mixer="none", loss="ce", sampler="instance", la_tau=0.0, tau_norm=0.0, drw_epoch=0)
+    plain = baseline_of(base)
     configs = {name: plain if name == "erm" else plain.with_methods(name) for name in dict.fromkeys((args.a, args.b))}
 
     from .analysis.seeds import compare_runs_paired
@@ -251,7 +218,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     history = RunHistory.load(args.run)
     probabilities = labels = None
     if args.checkpoint is not None:  # the figures beyond accuracy need the run's network
-        from .figures.report import run_probabilities
+        from .training.probabilities import run_probabilities
 
         probabilities, labels = run_probabilities(history, args.checkpoint, "checkpoint")
     if html is not None:

@@ -21,6 +21,7 @@ from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.predictions import QUESTIONS, grade
 from procrustes_core.analysis.seeds import mean_history
 from procrustes_core.data.augment import augmentation_examples
+from procrustes_core.data.registry import class_names
 from procrustes_core.figures.lessons import augmentation_figure
 from procrustes_core.figures.runs import feature_view
 from procrustes_core.training.service import Task
@@ -94,7 +95,8 @@ if config is not None and config.augment != "none":
         try:
             limits.budget.check(config)  # data are built only for a request the server would train
             examples = augmentation_examples(augmentable_data(config.to_json()), config.augment, count=4)
-            st.plotly_chart(augmentation_figure(*examples, [str(c) for c in range(10)]), key="augmentation_view")
+            names = class_names(config.dataset, config.toy_shape)
+            st.plotly_chart(augmentation_figure(*examples, names), key="augmentation_view")
             st.caption("The same four training samples before and after one draw of the augmentation; the label never "
                        f"changes. It is applied to {config.augment_classes} classes with probability "
                        f"{config.augment_prob:g}.")
