@@ -1,0 +1,117 @@
+"""Observers on a training: what a caller asks to see besides the history, made where the model is.
+
+An observer watches one seed's ``Trainer``: ``epoch(trainer, record)`` after each evaluated epoch and
+``end(trainer)`` once training ends; what either returns (plain lists and arrays, not tensors) travels
+back in the ``Epoch`` / ``Ended`` event under the observer's name (None: nothing to send).
+
+- ``boundary``: the decision regions on 2-D data after each epoch;
+- ``features``: a fixed sample's penultimate features on a live 2-D view after each epoch, and at the
+  end every epoch again on one fixed projection (a replay);
+- ``probabilities``: the test split's predicted probabilities (under the run's post-hoc setting) and labels;
+- ``outputs``: raw logits (no post-hoc step) and labels of every split, the training counts, the
+  classifier's per-class weight norms and biases;
+- ``split_features``: the penultimate features of every split.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Observer:
+    """Sees nothing by default; subclasses return what they saw."""
+
+    def epoch(self, trainer, record) -> Any:
+        return None
+
+    def end(self, trainer) -> Any:
+        return None
+
+
+class Boundary(Observer):
+    def epoch(self, trainer, record) -> dict[str, Any]:
+        from ..analysis.boundary import decision_grid
+
+        grid = decision_grid(trainer, resolution=60)
+        return {"xs": grid.xs.tolist(), "ys": grid.ys.tolist(), "predicted": grid.predicted.tolist(),
+                "confidence": grid.confidence.astype(float).round(3).tolist(), "epoch": grid.epoch}
+
+
+class Features(Observer):
+    def __init__(self, trainer) -> None:
+        from ..analysis.projection import FeatureTrail, feature_sample
+
+        labels = trainer.data.y_train.numpy()
+        self.trail = FeatureTrail(feature_sample(labels, trainer.data.groups, seed=trainer.config.seed), labels)
+
+    def epoch(self, trainer, record) -> list:
+        """The fixed sample's penultimate features after this epoch (eval mode), on the live view."""
+        import torch
+
+        was_training = trainer.model.training
+        trainer.model.eval()
+        with torch.no_grad():
+            features = trainer.model.features(trainer.x_train[torch.as_tensor(self.trail.sample)]).cpu().numpy()
+        trainer.model.train(was_training)
+        return self.trail.add(record.epoch, features).round(4).tolist()
+
+    def end(self, trainer) -> dict[str, Any] | None:
+        trail = self.trail
+        if not trail.epochs:
+            return None
+        return {"labels": trail.labels.tolist(), "epochs": trail.epochs,
+                "points": [p.round(4).tolist() for p in trail.replay()]}
+
+
+class Probabilities(Observer):
+    def end(self, trainer) -> dict[str, Any] | None:
+        import torch
+
+        if trainer.epoch == 0:
+            return None
+        probabilities = torch.softmax(trainer.logits("test").float(), 1).cpu().numpy()
+        return {"probabilities": probabilities.round(5).tolist(), "labels": trainer.data.y_test.cpu().numpy().tolist()}
+
+
+def _splits(trainer) -> list[str]:
+    return [s for s in ("train", "val", "test") if s != "val" or trainer.x_val is not None]
+
+
+class Outputs(Observer):
+    def end(self, trainer) -> dict[str, Any]:
+        import numpy as np
+
+        from ..methods.posthoc import PostHoc
+
+        splits = _splits(trainer)
+        head = trainer.model.head
+        norms = head.weight.detach().norm(dim=1).cpu().numpy()
+        bias = getattr(head, "bias", None)
+        return {"logits": {s: trainer.logits(s, PostHoc()).cpu().numpy() for s in splits},
+                "labels": {s: trainer.split(s)[1].cpu().numpy() for s in splits},
+                "counts": list(trainer.data.counts), "head_norms": norms,
+                "head_bias": bias.detach().cpu().numpy() if bias is not None else np.zeros(len(norms))}
+
+
+class SplitFeatures(Observer):
+    def end(self, trainer) -> dict[str, Any]:
+        import torch
+
+        model = trainer.model.eval()
+        with torch.no_grad():
+            return {s: model.features(trainer.split(s)[0]).cpu().numpy() for s in _splits(trainer)}
+
+
+OBSERVERS = {"boundary": lambda trainer: Boundary(), "features": Features,
+             "probabilities": lambda trainer: Probabilities(), "outputs": lambda trainer: Outputs(),
+             "split_features": lambda trainer: SplitFeatures()}
+
+
+def build_observers(names, trainer) -> dict[str, Observer]:
+    """The named observers, attached to ``trainer``; an unknown name is one line."""
+    from ..errors import ProcrustesError
+
+    unknown = [n for n in names if n not in OBSERVERS]
+    if unknown:
+        raise ProcrustesError(f"observer {unknown[0]!r}: expected one of {', '.join(OBSERVERS)}")
+    return {name: OBSERVERS[name](trainer) for name in names}
