@@ -100,12 +100,14 @@ def run_batch(requests: Sequence[TrainRequest], done: Callable[[TrainRequest, Ou
         return
     pool = open_backend(backend, min(workers or len(todo), len(todo)) if backend != "ray" else workers, address)
     try:
-        _drive(pool, todo, done)
+        drive(pool, todo, done)
     finally:
         pool.close()
 
 
-def _drive(pool, todo: list[TrainRequest], done) -> None:
+def drive(pool, requests: Sequence[TrainRequest], done: Callable[[TrainRequest, Outcome], None]) -> None:
+    """``run_batch`` on a backend the caller opened (and closes)."""
+    todo = list(requests)
     busy: dict[int, tuple[TrainRequest, dict[int, Outcome]]] = {}
     last_check = time.monotonic()
     while todo or busy:
@@ -141,4 +143,4 @@ def _hand_back(request: TrainRequest, outcomes: dict[int, Outcome], done) -> Non
         done(request, outcome)
 
 
-__all__ = ["DEAD_WORKER", "Outcome", "outcomes_of", "run_batch", "one_line"]
+__all__ = ["DEAD_WORKER", "Outcome", "drive", "outcomes_of", "run_batch", "one_line"]
