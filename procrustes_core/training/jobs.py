@@ -107,6 +107,7 @@ class TaskView:
     """A task as it was when viewed: its status, history (a copy), latest steps and what its observers sent."""
 
     serial: int
+    job: str  # the job's id
     run: int
     label: str
     config: TrainConfig
@@ -180,7 +181,7 @@ def task_view(task: Task) -> TaskView:
     outcome, history = task.outcome, task.outcome.history
     if history is not None:
         history = replace(history, records=list(history.records), warnings=list(history.warnings))
-    return TaskView(task.serial, task.run, task.label, task.config, task.status, history, tuple(outcome.steps),
+    return TaskView(task.serial, task.job, task.run, task.label, task.config, task.status, history, tuple(outcome.steps),
                     tuple(outcome.observed.get("boundary", ())), tuple(outcome.observed.get("features", ())),
                     outcome.results.get("features"), outcome.results.get("probabilities"), outcome.error,
                     task.stop_reason, task.worker, task.started, task.ended)
