@@ -181,8 +181,9 @@ def task_view(task: Task) -> TaskView:
     outcome, history = task.outcome, task.outcome.history
     if history is not None:
         history = replace(history, records=list(history.records), warnings=list(history.warnings))
-    return TaskView(task.serial, task.job, task.run, task.label, task.config, task.status, history, tuple(outcome.steps),
-                    tuple(outcome.observed.get("boundary", ())), tuple(outcome.observed.get("features", ())),
+    return TaskView(task.serial, task.job, task.run, task.label, task.config, task.status, history,
+                    tuple(outcome.steps), tuple(outcome.observed.get("boundary", ())),
+                    tuple(outcome.observed.get("features", ())),
                     outcome.results.get("features"), outcome.results.get("probabilities"), outcome.error,
                     task.stop_reason, task.worker, task.started, task.ended)
 
