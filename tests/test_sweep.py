@@ -77,6 +77,7 @@ def test_a_ray_cluster_sweep_matches_serial_and_only_the_driver_writes(tmp_path,
     finally:
         cluster.shutdown()
     columns = ["ratio", "balanced_acc", "tail_test_acc"]
+    assert "balanced_acc" in on_ray, on_ray["failed"].tolist()
     assert serial[columns].equals(on_ray[columns])
     assert len(list((driver / "sweep" / "runs").glob("*.json"))) == 2 and (driver / "sweep" / "results.csv").exists()
     assert Path(worker_folder).resolve() != driver.resolve() and not (Path(worker_folder) / "sweep").exists()

@@ -35,6 +35,7 @@ class TrainRequest:
     observers: tuple[str, ...] = ()  # names in observers.OBSERVERS
     every_seconds: float = 0.0  # step events this often (0: epoch records only)
     checkpoint: str | None = None  # save each seed's network here at the end ('{seed}' is replaced)
+    scored: dict[str, dict[str, float]] = field(default_factory=dict)  # observer "scores": post-hoc settings
 
     def seed_list(self) -> list[int]:
         return list(self.seeds) if self.seeds else [int(self.config.get("seed", 0))]

@@ -10,7 +10,9 @@ back in the ``Epoch`` / ``Ended`` event under the observer's name (None: nothing
 - ``probabilities``: the test split's predicted probabilities (under the run's post-hoc setting) and labels;
 - ``outputs``: raw logits (no post-hoc step) and labels of every split, the training counts, the
   classifier's per-class weight norms and biases;
-- ``split_features``: the penultimate features of every split.
+- ``split_features``: the penultimate features of every split;
+- ``scores``: the final model on the validation and test splits under each post-hoc setting the request
+  names in ``scored`` (one training, several scorings): balanced accuracy and each group's recall.
 """
 
 from __future__ import annotations
@@ -102,16 +104,35 @@ class SplitFeatures(Observer):
             return {s: model.features(trainer.split(s)[0]).cpu().numpy() for s in _splits(trainer)}
 
 
-OBSERVERS = {"boundary": lambda trainer: Boundary(), "features": Features,
-             "probabilities": lambda trainer: Probabilities(), "outputs": lambda trainer: Outputs(),
-             "split_features": lambda trainer: SplitFeatures()}
+class Scores(Observer):
+    def __init__(self, settings: dict[str, dict[str, float]]) -> None:
+        self.settings = settings
+
+    def end(self, trainer) -> dict[str, dict[str, dict[str, Any]]]:
+        """Under each post-hoc setting, on the validation (if any) and test splits: balanced accuracy and
+        each group's recall."""
+        from ..methods.posthoc import PostHoc
+
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, setting in self.settings.items():
+            for split in [s for s in _splits(trainer) if s != "train"]:
+                scored = trainer.score(split, PostHoc(**setting))
+                found.setdefault(name, {})[split] = {"balanced_acc": scored.balanced_acc,
+                                                     "group_recall": scored.group_recall(trainer.data.groups)}
+        return found
 
 
-def build_observers(names, trainer) -> dict[str, Observer]:
-    """The named observers, attached to ``trainer``; an unknown name is one line."""
+OBSERVERS = {"boundary": lambda trainer, request: Boundary(), "features": lambda trainer, request: Features(trainer),
+             "probabilities": lambda trainer, request: Probabilities(),
+             "outputs": lambda trainer, request: Outputs(), "split_features": lambda trainer, request: SplitFeatures(),
+             "scores": lambda trainer, request: Scores(dict(request.scored))}
+
+
+def build_observers(request, trainer) -> dict[str, Observer]:
+    """The observers ``request`` names, attached to ``trainer``; an unknown name is one line."""
     from ..errors import ProcrustesError
 
-    unknown = [n for n in names if n not in OBSERVERS]
+    unknown = [n for n in request.observers if n not in OBSERVERS]
     if unknown:
         raise ProcrustesError(f"observer {unknown[0]!r}: expected one of {', '.join(OBSERVERS)}")
-    return {name: OBSERVERS[name](trainer) for name in names}
+    return {name: OBSERVERS[name](trainer, request) for name in request.observers}

@@ -43,7 +43,7 @@ def _train_seed(request: TrainRequest, seed: int, emit: Emit, stopped: Callable[
         trainer = Trainer(config, variants=variants)
         data = trainer.data
         emit(Started(serial, seed, list(data.counts), data.groups, list(data.class_names), trainer.threads))
-        observers = build_observers(request.observers, trainer)
+        observers = build_observers(request, trainer)
         for event in trainer.steps(every_seconds=request.every_seconds):
             if isinstance(event, StepEvent):
                 emit(Step(serial, seed, event))
