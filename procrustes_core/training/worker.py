@@ -70,9 +70,6 @@ def _warnings(trainer) -> tuple[str, ...]:
     return tuple(trainer.history.warnings) if trainer is not None else ()
 
 
-run_task = train_and_ship  # the name it had when it took a dict
-
-
 # ---------------------------------------------------------------- a local worker process
 
 
