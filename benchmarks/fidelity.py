@@ -28,14 +28,13 @@ Stages (each resumable; finished runs are cached in results/fidelity_runs.jsonl)
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,52 +72,35 @@ def key_of(config: dict, extra: dict) -> str:
     return json.dumps([config, extra], sort_keys=True)
 
 
-def run_job(config: dict, extra: dict) -> dict:
-    """Train one config; score it with and without LA on validation and test; per-epoch head/tail
-    series for the mechanism; optionally the test score after re-estimating BatchNorm statistics."""
-    import torch
+SCORED = {"": {}, "_la": {"la_tau": 1.0}}  # one training, scored with and without LA (tau = 1)
 
-    from procrustes_core import PostHoc, TrainConfig, Trainer
 
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    trainer = Trainer(TrainConfig.from_dict(config))
-    for _ in trainer.epochs():
-        pass
-    out = {"key": key_of(config, extra), "seconds": time.perf_counter() - started}
-    history = trainer.history
-    for split in ("val", "test"):
-        for tau, suffix in ((0.0, ""), (1.0, "_la")):
-            scored = trainer.score(split, PostHoc(la_tau=tau))
-            out[f"{split}_bal{suffix}"] = scored.balanced_acc
-            out[f"{split}_tail{suffix}"] = scored.group_recall(trainer.data.groups)[history.tail]
+def train_request(serial: int, config: dict, extra: dict):
+    """One config trained on the engine: scored with and without LA on validation and test at the end, and
+    (``recalibrate``) the test score after re-estimating BatchNorm statistics."""
+    from procrustes_core.training.messages import TrainRequest
+
+    observers = ("scores", "recalibrated") if extra.get("recalibrate") else ("scores",)
+    return TrainRequest(serial, config, observers=observers, scored=SCORED)
+
+
+def train_row(config: dict, extra: dict, outcome) -> dict:
+    """A training's cache row: its scores and the per-epoch head/tail series for the mechanism."""
+    if outcome.error is not None:
+        raise SystemExit(f"{key_of(config, extra)}: {outcome.error}")
+    history = outcome.history
+    out = {"key": key_of(config, extra), "seconds": history.last.seconds}
+    for suffix, splits in outcome.results["scores"].items():
+        for split, scored in splits.items():
+            out[f"{split}_bal{suffix}"] = scored["balanced_acc"]
+            out[f"{split}_tail{suffix}"] = scored["group_recall"][history.tail]
     head_train, tail_train = history.head_tail("train_acc")
     out["series"] = {"epoch": [r.epoch for r in history.records], "gap": history.gap("train_acc"),
                      "grad_ratio": history.gradient_ratio(), "tail_train": tail_train,
                      "tail_test": history.head_tail("test_acc")[1], "head_train": head_train}
     if extra.get("recalibrate"):
-        recalibrate_batchnorm(trainer)
-        out["test_bal_la_recalibrated"] = trainer.score("test", PostHoc(la_tau=1.0)).balanced_acc
+        out["test_bal_la_recalibrated"] = outcome.results["recalibrated"]["test_bal_la"]
     return out
-
-
-def recalibrate_batchnorm(trainer) -> None:
-    """Re-estimate every BatchNorm's running statistics on the un-mixed training set (a cumulative
-    average over one pass in train mode, no gradient): what evaluation would use had the statistics
-    never seen a mixed batch."""
-    import torch
-
-    norms = [m for m in trainer.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, copy.deepcopy(m.state_dict())) for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average
-    trainer.model.train()
-    with torch.no_grad():
-        for start in range(0, len(trainer.y_train), 128):
-            trainer.model(trainer.x_train[start:start + 128])
-    for m, (momentum, _) in zip(norms, saved):
-        m.momentum = momentum
 
 
 def run_probe(seed: int, epochs: int, arch: str = "plain", bn: int = 0) -> dict:
@@ -231,9 +213,8 @@ def load_cache() -> dict[str, dict]:
 
 
 def run_all(jobs: list[tuple[str, tuple]], workers: int) -> dict[str, dict]:
-    """Run ``(kind, arguments)`` jobs not cached yet on a spawn pool, appending each result as it lands."""
-    import multiprocessing
-
+    """Run ``(kind, arguments)`` jobs not cached yet — trainings on the engine's local workers, then the
+    reference script's probes — appending each result as it lands."""
     done = load_cache()
     todo = []
     for kind, arguments in jobs:
@@ -246,18 +227,27 @@ def run_all(jobs: list[tuple[str, tuple]], workers: int) -> dict[str, dict]:
     print(f"{len(todo)} runs to train ({len(done)} cached)", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool, \
-            CACHE.open("a") as cache:
-        futures = {pool.submit(run_job if kind == "train" else run_probe, *arguments): key
-                   for key, kind, arguments in todo}
-        for n, future in enumerate(as_completed(futures), start=1):
-            row = future.result()
+    from procrustes_core.training.executor import run_batch
+
+    with CACHE.open("a") as cache:
+        def landed(row: dict) -> None:
             done[row["key"]] = row
             cache.write(json.dumps(row) + "\n")
             cache.flush()
+            n = len(done) - cached
             elapsed = time.perf_counter() - started
             print(f"[{n}/{len(todo)}] {row['seconds']:.1f} s; {elapsed / n * (len(todo) - n) / 60:.0f} min left",
                   flush=True)
+
+        cached = len(done)
+        trainings = [arguments for _, kind, arguments in todo if kind == "train"]
+        run_batch([train_request(i, *arguments) for i, arguments in enumerate(trainings)],
+                  lambda request, outcome: landed(train_row(*trainings[request.serial], outcome)),
+                  backend="local", workers=workers)
+        probes = [arguments for _, kind, arguments in todo if kind != "train"]
+        with ThreadPoolExecutor(workers) as pool:  # the reference script runs in its own processes
+            for row in pool.map(lambda arguments: run_probe(*arguments), probes):
+                landed(row)
     return done
 
 

@@ -163,3 +163,16 @@ def _wait(service, job):
         assert time.monotonic() < deadline, "the job did not end"
         time.sleep(0.05)
     return service.view(job)
+
+
+def test_the_recalibration_observer_scores_re_estimated_batchnorm_and_leaves_the_network_as_it_was():
+    from procrustes_core.training.observers import Recalibrated
+    from procrustes_core.training.trainer import Trainer
+
+    trainer = Trainer(QUICK.replace(norm="batch", mixer="mfw", mfw_strength=0.9))
+    for _ in trainer.epochs():
+        pass
+    before = trainer.logits("test").clone()
+    found = Recalibrated().end(trainer)
+    assert 0 <= found["test_bal_la"] <= 1
+    assert (trainer.logits("test") == before).all()  # the running statistics were put back

@@ -12,7 +12,9 @@ back in the ``Epoch`` / ``Ended`` event under the observer's name (None: nothing
   classifier's per-class weight norms and biases;
 - ``split_features``: the penultimate features of every split;
 - ``scores``: the final model on the validation and test splits under each post-hoc setting the request
-  names in ``scored`` (one training, several scorings): balanced accuracy and each group's recall.
+  names in ``scored`` (one training, several scorings): balanced accuracy and each group's recall;
+- ``recalibrated``: the test balanced accuracy with LA after re-estimating BatchNorm's statistics on the
+  un-mixed training set (what MFW's mixed batches did to them), the network left as it was.
 """
 
 from __future__ import annotations
@@ -122,10 +124,41 @@ class Scores(Observer):
         return found
 
 
+class Recalibrated(Observer):
+    def end(self, trainer) -> dict[str, float] | None:
+        """Test balanced accuracy with LA (tau = 1) had BatchNorm's running statistics never seen a mixed
+        batch: re-estimated over one pass of the un-mixed training set, scored, then put back."""
+        import copy
+
+        import torch
+
+        from ..methods.posthoc import PostHoc
+
+        norms = [m for m in trainer.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if not norms or trainer.epoch == 0:
+            return None
+        saved = [(m.momentum, copy.deepcopy(m.state_dict())) for m in norms]
+        was_training = trainer.model.training
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the pass
+        trainer.model.train()
+        with torch.no_grad():
+            for start in range(0, len(trainer.y_train), 128):
+                trainer.model(trainer.x_train[start:start + 128])
+        trainer.model.train(was_training)
+        found = {"test_bal_la": trainer.score("test", PostHoc(la_tau=1.0)).balanced_acc}
+        for m, (momentum, state) in zip(norms, saved):
+            m.momentum = momentum
+            m.load_state_dict(state)
+        return found
+
+
 OBSERVERS = {"boundary": lambda trainer, request: Boundary(), "features": lambda trainer, request: Features(trainer),
              "probabilities": lambda trainer, request: Probabilities(),
              "outputs": lambda trainer, request: Outputs(), "split_features": lambda trainer, request: SplitFeatures(),
-             "scores": lambda trainer, request: Scores(dict(request.scored))}
+             "scores": lambda trainer, request: Scores(dict(request.scored)),
+             "recalibrated": lambda trainer, request: Recalibrated()}
 
 
 def build_observers(request, trainer) -> dict[str, Observer]:
