@@ -176,3 +176,16 @@ def test_the_recalibration_observer_scores_re_estimated_batchnorm_and_leaves_the
     found = Recalibrated().end(trainer)
     assert 0 <= found["test_bal_la"] <= 1
     assert (trainer.logits("test") == before).all()  # the running statistics were put back
+
+
+def test_an_unknown_extra_is_refused_in_one_line_before_anything_runs():
+    from procrustes_core import ProcrustesError
+    from procrustes_core.training.service import TrainingService
+
+    service = TrainingService(workers=1)
+    try:
+        with pytest.raises(ProcrustesError, match=r"^extras: 'horoscope' is not an observer; expected one of"):
+            service.submit("x", [("quick", QUICK)], extras=("boundary", "horoscope"))
+        assert service.jobs() == []
+    finally:
+        service.close()

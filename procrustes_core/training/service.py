@@ -44,6 +44,7 @@ from .budget import Budget, Price
 from .executor import DEAD_WORKER, MAX_STEPS_KEPT, Outcome
 from .jobs import ENDED, Job, JobView, Status, Task, TaskView, job_state, summary
 from .messages import Ended, Event, Failed, Idle, TrainRequest
+from .observers import OBSERVERS
 
 BACKENDS = ("local", "ray")
 DEFAULT_FLOPS_PER_SECOND = 3e10  # one slot, before any training has been measured
@@ -96,6 +97,9 @@ class TrainingService:
         active job is stopped. Returns the job's id."""
         if not runs:
             raise ProcrustesError("nothing to train: no run given")
+        unknown = [name for name in extras if name not in OBSERVERS]
+        if unknown:
+            raise ProcrustesError(f"extras: {unknown[0]!r} is not an observer; expected one of {', '.join(OBSERVERS)}")
         seed_list = list(seeds) if seeds is not None else None
         if seed_list is not None:
             if not seed_list:
