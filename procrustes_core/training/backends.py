@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from ..errors import ProcrustesError, shown
 from . import worker as worker_module
@@ -29,7 +29,8 @@ from .spawn import bare_main
 BACKENDS = ("serial", "local", "ray")
 
 
-def open_backend(name: str, workers: int, address: str | None = None, warm: bool = False):
+def open_backend(name: str, workers: int | None, address: str | None = None,
+                 warm: bool = False) -> Backend:
     """A backend of ``workers`` slots (Ray: ``workers`` None takes the cluster's CPUs); one line if
     ``name`` is unknown or Ray is not there. ``warm``: the first local worker loads torch at once."""
     if name not in BACKENDS:
@@ -39,6 +40,9 @@ def open_backend(name: str, workers: int, address: str | None = None, warm: bool
     if name == "local":
         return LocalBackend(workers or 1, warm)
     return RayBackend(workers, address)
+
+
+Backend = Union["SerialBackend", "LocalBackend", "RayBackend"]
 
 
 def one_line(err: BaseException) -> str:
@@ -165,7 +169,7 @@ def check_reachable(address: str | None, timeout: float = 3.0) -> None:
                               "or unset RAY_ADDRESS") from None
 
 
-def connect_ray(address: str | None, workers: int | None = None):
+def connect_ray(address: str | None, workers: int | None = None) -> tuple[Any, bool]:
     """Ray joined to ``address`` (else RAY_ADDRESS, else a local Ray of ``workers`` CPUs started here), with
     this package shipped to every node; whether it was started here; one line if it is not there."""
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..analysis.history import RunHistory
 from ..config import TrainConfig
-from .backends import one_line, open_backend
+from .backends import Backend, one_line, open_backend
 from .events import StepEvent
 from .messages import Ended, Epoch, Event, Failed, Idle, Started, Step, TrainRequest
 
@@ -105,7 +105,7 @@ def run_batch(requests: Sequence[TrainRequest], done: Callable[[TrainRequest, Ou
         pool.close()
 
 
-def drive(pool, requests: Sequence[TrainRequest], done: Callable[[TrainRequest, Outcome], None]) -> None:
+def drive(pool: Backend, requests: Sequence[TrainRequest], done: Callable[[TrainRequest, Outcome], None]) -> None:
     """``run_batch`` on a backend the caller opened (and closes)."""
     todo = list(requests)
     busy: dict[int, tuple[TrainRequest, dict[int, Outcome]]] = {}

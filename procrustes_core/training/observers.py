@@ -19,7 +19,11 @@ back in the ``Epoch`` / ``Ended`` event under the observer's name (None: nothing
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .messages import TrainRequest
+    from .trainer import Trainer
 
 
 class Observer:
@@ -161,7 +165,7 @@ OBSERVERS = {"boundary": lambda trainer, request: Boundary(), "features": lambda
              "recalibrated": lambda trainer, request: Recalibrated()}
 
 
-def build_observers(request, trainer) -> dict[str, Observer]:
+def build_observers(request: TrainRequest, trainer: Trainer) -> dict[str, Observer]:
     """The observers ``request`` names, attached to ``trainer``; an unknown name is one line."""
     from ..errors import ProcrustesError
 
