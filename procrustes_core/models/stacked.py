@@ -5,13 +5,13 @@ as ``Trainer`` builds them) and copies their weights into stacked tensors; ``mem
 network back as a plain ``BlockNet``. Layers are written so that the work of all seeds is a few large
 operations, not S small ones:
 
-    convolution   im2col, then one batched matrix product W_s [C_out, C_in·k] @ patches_s [C_in·k, B·L_out]
-    BatchNorm     one fused batch_norm over S·C channels (each seed's channel has statistics of its own)
+    convolution   im2col, then one batched matrix product patches_s [B·L_out, k·C_in] @ W_sᵀ [k·C_in, C_out]
+    BatchNorm     one batch_norm over S·C columns (each seed's channel has statistics of its own)
     linear        one batched matrix product over the seeds, x_s [B, in] @ W_sᵀ
 
-Representations between blocks: a convolution layout ``[S, C, B, L]`` (each seed's channels over its batch
-and positions, so BatchNorm reduces contiguous memory) and a dense layout ``[S, B, F]``. Nothing couples two
-seeds: each output of seed ``s`` is computed from seed ``s``'s inputs and parameters alone.
+Representations between blocks: a convolution layout ``[B, L, S, C]`` (rows of S·C numbers, the layout
+in which BatchNorm and ReLU are fastest, and a window of k positions is k runs of C numbers) and a
+dense layout ``[S, B, F]`` (a batched matrix product per layer). Nothing couples two seeds: each output of seed ``s`` is computed from seed ``s``'s inputs and parameters alone.
 """
 
 from __future__ import annotations
@@ -27,31 +27,52 @@ from .heads import LinearClassifier
 from .nets import BlockNet
 
 
-class _Patches(torch.autograd.Function):
-    """im2col of ``x [S, C, B, L]``: ``[S, C·k, B·L_out]``; its backward adds the k strided slices back."""
+class _Convolution(torch.autograd.Function):
+    """A 1-D convolution of every seed on ``x [B, L, S, C_in]``: im2col (a window of k positions is k·C_in
+    numbers in runs of C_in), one batched matrix product over the seeds written straight into the
+    ``[B, L_out, S, C_out]`` layout, and a backward that adds each window's gradient back in k slices."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, kernel: int, stride: int, padding: int) -> torch.Tensor:
-        s, c, b, length = x.shape
-        padded = F.pad(x, (padding, padding))
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, kernel: int, stride: int,
+                padding: int) -> torch.Tensor:
+        b, length, s, c = x.shape
         out_len = (length + 2 * padding - kernel) // stride + 1
-        patches = padded.unfold(3, kernel, stride)  # [S, C, B, L_out, k], a view
-        ctx.shape = (s, c, b, length, kernel, stride, padding, out_len)
-        return patches.permute(0, 1, 4, 2, 3).reshape(s, c * kernel, b * out_len)
+        padded = F.pad(x, (0, 0, 0, 0, padding, padding)).contiguous()
+        sb, sl, ss, _ = padded.stride()
+        patches = padded.as_strided((b, out_len, s, kernel, c), (sb, stride * sl, ss, sl, 1)).contiguous()
+        rows, width, c_out = b * out_len, kernel * c, weight.shape[1]
+        out = x.new_empty(b, out_len, s, c_out)
+        torch.bmm(patches.view(rows, s, width).transpose(0, 1), weight.transpose(1, 2),
+                  out=out.view(rows, s, c_out).transpose(0, 1))
+        out += bias
+        ctx.save_for_backward(patches, weight)
+        ctx.dims = (b, length, s, c, kernel, stride, padding, out_len)
+        return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        s, c, b, length, kernel, stride, padding, out_len = ctx.shape
-        grad = grad.reshape(s, c, kernel, b, out_len)
-        padded = grad.new_zeros(s, c, b, length + 2 * padding)
-        span = stride * (out_len - 1) + 1
-        for j in range(kernel):
-            padded[..., j:j + span:stride] += grad[:, :, j]
-        return padded[..., padding:padding + length], None, None, None
+        patches, weight = ctx.saved_tensors
+        b, length, s, c, kernel, stride, padding, out_len = ctx.dims
+        rows, width, c_out = b * out_len, kernel * c, weight.shape[1]
+        grad = grad.contiguous()
+        per_seed = grad.view(rows, s, c_out).transpose(0, 1)  # [S, rows, C_out]
+        grad_weight = torch.bmm(per_seed.transpose(1, 2), patches.view(rows, s, width).transpose(0, 1))
+        grad_bias = grad.view(rows, s * c_out).sum(0).view(s, c_out)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            windows = grad.new_empty(b, out_len, s, kernel, c)
+            torch.bmm(per_seed, weight, out=windows.view(rows, s, width).transpose(0, 1))
+            padded = grad.new_zeros(b, length + 2 * padding, s, c)
+            span = stride * (out_len - 1) + 1
+            for j in range(kernel):
+                padded[:, j:j + span:stride] += windows[:, :, :, j]
+            grad_x = padded[:, padding:padding + length]
+        return grad_x, grad_weight, grad_bias, None, None, None
 
 
 class StackedConv1d(nn.Module):
-    """``nn.Conv1d`` for S seeds: ``weight [S, C_out, C_in·k]``, ``bias [S, C_out, 1]``."""
+    """``nn.Conv1d`` for S seeds on ``[B, L, S, C]``: ``weight [S, C_out, k·C_in]`` (window positions, then
+    input channels) and ``bias [S, C_out]``."""
 
     def __init__(self, convs: Sequence[nn.Conv1d]):
         super().__init__()
@@ -60,21 +81,21 @@ class StackedConv1d(nn.Module):
             raise ProcrustesError("not stackable: only plain 1-D convolutions (no groups, no dilation)")
         self.kernel, self.stride, self.padding = first.kernel_size[0], first.stride[0], first.padding[0]
         self.out_channels = first.out_channels
-        self.weight = nn.Parameter(torch.stack([c.weight.detach().reshape(c.out_channels, -1) for c in convs]))
-        self.bias = nn.Parameter(torch.stack([c.bias.detach()[:, None] for c in convs]))
+        self.weight = nn.Parameter(torch.stack([c.weight.detach().permute(0, 2, 1).reshape(c.out_channels, -1)
+                                                for c in convs]))
+        self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in convs]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s, _, b, _ = x.shape
-        patches = _Patches.apply(x, self.kernel, self.stride, self.padding)
-        return torch.baddbmm(self.bias, self.weight, patches).reshape(s, self.out_channels, b, -1)
+        return _Convolution.apply(x, self.weight, self.bias, self.kernel, self.stride, self.padding)
 
     def member(self, i: int) -> dict[str, torch.Tensor]:
-        return {"weight": self.weight[i].detach().reshape(self.out_channels, -1, self.kernel).clone(),
-                "bias": self.bias[i, :, 0].detach().clone()}
+        weight = self.weight[i].detach().reshape(self.out_channels, self.kernel, -1).permute(0, 2, 1)
+        return {"weight": weight.contiguous(), "bias": self.bias[i].detach().clone()}
 
 
 class StackedBatchNorm(nn.Module):
-    """``BatchNorm1d`` for S seeds on ``[S, C, B, L]`` (or ``[S, B, C]``): one batch_norm over S·C channels."""
+    """``BatchNorm1d`` for S seeds on ``[B, L, S, C]``: one batch_norm over the S·C columns of the rows
+    (B·L of them), so each seed's channel has statistics (and running statistics) of its own."""
 
     def __init__(self, norms: Sequence[nn.BatchNorm1d]):
         super().__init__()
@@ -86,14 +107,12 @@ class StackedBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.cat([n.running_var for n in norms]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s, c = self.weight.shape
-        if x.dim() == 3:  # dense layout [S, B, C]: channels last
-            flat = x.transpose(1, 2).reshape(1, s * c, -1)
-        else:
-            flat = x.reshape(1, s * c, -1)
-        out = F.batch_norm(flat, self.running_mean, self.running_var, self.weight.reshape(-1),
+        if x.dim() == 3:  # the dense layout [S, B, C]
+            return self(x.transpose(0, 1)[:, None]).reshape(x.shape[1], *x.shape[::2]).transpose(0, 1)
+        columns = self.weight.numel()
+        out = F.batch_norm(x.reshape(-1, columns), self.running_mean, self.running_var, self.weight.reshape(-1),
                            self.bias.reshape(-1), self.training, self.momentum, self.eps)
-        return out.reshape(x.shape) if x.dim() != 3 else out.reshape(s, c, -1).transpose(1, 2)
+        return out.view(x.shape)
 
     def member(self, i: int) -> dict[str, torch.Tensor]:
         c = self.weight.shape[1]
@@ -123,7 +142,7 @@ class StackedReLU(nn.Module):
 
 
 class ToDense(nn.Module):
-    """``nn.Flatten`` for S seeds: the convolution layout ``[S, C, B, L]`` (or the input ``[S, B, ...]``
+    """``nn.Flatten`` for S seeds: the convolution layout ``[B, L, S, C]`` (or the input ``[S, B, ...]``
     of a dense network) to ``[S, B, C·L]``, features in the order a seed's own Flatten gives."""
 
     def __init__(self, from_conv: bool):
@@ -132,8 +151,8 @@ class ToDense(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.from_conv:
-            s, c, b, length = x.shape
-            return x.permute(0, 2, 1, 3).reshape(s, b, c * length)
+            b, length, s, c = x.shape
+            return x.permute(2, 0, 3, 1).reshape(s, b, c * length)
         return x.reshape(x.shape[0], x.shape[1], -1)
 
 
@@ -171,7 +190,7 @@ class StackedNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.head = head
         self.members = members
-        self.conv_input = conv_input  # the first block is a convolution: the input goes to [S, C, B, L]
+        self.conv_input = conv_input  # the first block is a convolution: the input goes to [B, L, S, C]
         self._template = [template]  # a seed's network, for member(): a list keeps it out of the module tree
 
     @classmethod
@@ -203,7 +222,7 @@ class StackedNet(nn.Module):
         if self.conv_input:
             if x.dim() != 4:
                 raise ProcrustesError(f"not stackable: a 1-D convolution needs signals [S, B, C, L], got {tuple(x.shape)}")
-            return x.transpose(1, 2)  # [S, C, B, L]
+            return x.permute(1, 3, 0, 2).contiguous()  # [B, L, S, C]
         return x.reshape(x.shape[0], x.shape[1], -1)
 
     def features(self, x: torch.Tensor, mixes: Sequence[StackedMix] = ()) -> torch.Tensor:
@@ -274,15 +293,13 @@ class StackedMix:
         self.after_norm, self.detach = after_norm, detach
 
     def __call__(self, h: torch.Tensor) -> torch.Tensor:
-        if h.dim() == 4:  # convolution layout [S, C, B, L]: the batch is dim 2
-            s, c, b, length = h.shape
-            index = self.partner[:, None, :, None].expand(s, c, b, length)
-            lam = self.lam[:, None, :, None]
-            other = h.gather(2, index)
+        if h.dim() == 4:  # the convolution layout [B, L, S, C]: the batch is dim 0, the seeds dim 2
+            seeds = torch.arange(h.shape[2], device=h.device)
+            other = h[self.partner.t(), :, seeds[None, :]].permute(0, 2, 1, 3)
+            lam = self.lam.t()[:, None, :, None]
         else:  # [S, B, F]
-            index = self.partner[:, :, None].expand(*h.shape[:2], h.shape[2])
+            other = h.gather(1, self.partner[:, :, None].expand_as(h))
             lam = self.lam[:, :, None]
-            other = h.gather(1, index)
         if self.detach:
             other = other.detach()
         return lam * h + (1 - lam) * other

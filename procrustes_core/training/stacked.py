@@ -43,7 +43,6 @@ from ..methods.schedules import learning_rate
 from ..models.heads import LinearClassifier
 from ..models.nets import BlockNet, mix_position, model_name
 from ..models.stacked import StackedMix, StackedNet
-from .evaluation import EVAL_BATCH
 from .events import StepEvent
 from .trainer import (
     CONFUSION_EVERY_EPOCH_UP_TO,
@@ -54,6 +53,7 @@ from .trainer import (
     resolve_device,
 )
 
+EVAL_CHUNK = 1024  # samples of all seeds together per evaluation pass (larger spills the cache, smaller adds calls)
 STACKED_MODELS = ("mlp", "cnn1d", "cnn1d-s1")  # networks of Conv1d, BatchNorm1d, ReLU, Flatten, Linear
 
 
@@ -346,15 +346,16 @@ class StackedTrainer:
         was_training = self.model.training
         self.model.eval()
         logits, losses, norms = [], [], []
-        for start in range(0, x.shape[1], EVAL_BATCH):
-            xb = x[:, start:start + EVAL_BATCH]
+        chunk = max(64, EVAL_CHUNK // x.shape[0])  # samples per seed: all seeds' activations stay in cache
+        for start in range(0, x.shape[1], chunk):
+            xb = x[:, start:start + chunk]
             with torch.no_grad():
                 h = self.model.features(xb)
             if y is None:
                 with torch.no_grad():
                     logits.append(self.model.head(h))
                 continue
-            yb = y[:, start:start + EVAL_BATCH]
+            yb = y[:, start:start + chunk]
             h.requires_grad_(True)
             with torch.enable_grad():
                 out = self.model.head(h)
