@@ -11,7 +11,8 @@ operations, not S small ones:
 
 Representations between blocks: a convolution layout ``[B, L, S, C]`` (rows of S·C numbers, the layout
 in which BatchNorm and ReLU are fastest, and a window of k positions is k runs of C numbers) and a
-dense layout ``[S, B, F]`` (a batched matrix product per layer). Nothing couples two seeds: each output of seed ``s`` is computed from seed ``s``'s inputs and parameters alone.
+dense layout ``[S, B, F]`` (a batched matrix product per layer). Nothing couples two seeds: each output
+of seed ``s`` is computed from seed ``s``'s inputs and parameters alone.
 """
 
 from __future__ import annotations
@@ -105,20 +106,26 @@ class StackedBatchNorm(nn.Module):
         self.bias = nn.Parameter(torch.stack([n.bias.detach() for n in norms]))
         self.register_buffer("running_mean", torch.cat([n.running_mean for n in norms]))
         self.register_buffer("running_var", torch.cat([n.running_var for n in norms]))
+        self.register_buffer("num_batches_tracked", first.num_batches_tracked.clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:  # the dense layout [S, B, C]
             return self(x.transpose(0, 1)[:, None]).reshape(x.shape[1], *x.shape[::2]).transpose(0, 1)
+        momentum = self.momentum
+        if self.training:  # as nn.BatchNorm1d: momentum None keeps a cumulative average
+            self.num_batches_tracked.add_(1)
+            momentum = momentum if momentum is not None else 1.0 / float(self.num_batches_tracked)
         columns = self.weight.numel()
         out = F.batch_norm(x.reshape(-1, columns), self.running_mean, self.running_var, self.weight.reshape(-1),
-                           self.bias.reshape(-1), self.training, self.momentum, self.eps)
+                           self.bias.reshape(-1), self.training, momentum or 0.0, self.eps)
         return out.view(x.shape)
 
     def member(self, i: int) -> dict[str, torch.Tensor]:
         c = self.weight.shape[1]
         return {"weight": self.weight[i].detach().clone(), "bias": self.bias[i].detach().clone(),
                 "running_mean": self.running_mean[i * c:(i + 1) * c].clone(),
-                "running_var": self.running_var[i * c:(i + 1) * c].clone()}
+                "running_var": self.running_var[i * c:(i + 1) * c].clone(),
+                "num_batches_tracked": self.num_batches_tracked.clone()}
 
 
 class StackedLinear(nn.Module):
@@ -221,7 +228,8 @@ class StackedNet(nn.Module):
         """The seeds' inputs ``[S, B, ...]`` in the layout the first block takes."""
         if self.conv_input:
             if x.dim() != 4:
-                raise ProcrustesError(f"not stackable: a 1-D convolution needs signals [S, B, C, L], got {tuple(x.shape)}")
+                raise ProcrustesError(f"not stackable: a 1-D convolution needs signals [S, B, C, L], "
+                                      f"got {tuple(x.shape)}")
             return x.permute(1, 3, 0, 2).contiguous()  # [B, L, S, C]
         return x.reshape(x.shape[0], x.shape[1], -1)
 

@@ -225,7 +225,7 @@ class StackedTrainer:
         weights = [m.loss_weights.at(epoch) for m in self.methods]
         strengths = [m.mixer.strength_at(epoch) if m.mixer is not None else 0.0 for m in self.methods]
         s, k = len(self.seeds), self.data[0].num_classes
-        zeros = dict(device=self.device)
+        zeros = dict(device=self.device, dtype=torch.float32)
         self._current = _Epoch(
             torch.stack(orders).to(self.device), math.ceil(len(orders[0]) / c.batch_size), lr, strengths,
             [None if w is None else [float(v) for v in w] for w in weights],
@@ -401,7 +401,8 @@ class StackedTrainer:
                               confusion=test.confusion.tolist() if keep_confusion else None)
                 if logits_val is not None:
                     y_val = self.y_val_by_seed[i]
-                    val = Scores.from_predictions(y_val, setting.apply(logits_val[i], head, self.prior_log).argmax(1), k)
+                    val_logits = setting.apply(logits_val[i], head, self.prior_log)
+                    val = Scores.from_predictions(y_val, val_logits.argmax(1), k)
                     fields.update(val_acc=val.recall.tolist(), val_balanced_acc=val.balanced_acc)
                 return fields
 
