@@ -29,9 +29,10 @@ from .nets import BlockNet
 
 
 class _Convolution(torch.autograd.Function):
-    """A 1-D convolution of every seed on ``x [B, L, S, C_in]``: im2col (a window of k positions is k·C_in
-    numbers in runs of C_in), one batched matrix product over the seeds written straight into the
-    ``[B, L_out, S, C_out]`` layout, and a backward that adds each window's gradient back in k slices."""
+    """A 1-D convolution of every seed on ``x [B, L, S, C_in]``: im2col into each seed's contiguous matrix of
+    windows ``[S, B·L_out, k·C_in]``, one batched matrix product, and the result (with the bias) written back
+    in the ``[B, L_out, S, C_out]`` layout; the backward adds each window's gradient back in k slices.
+    (Batched products on contiguous matrices run about twice as fast here as on strided views.)"""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, kernel: int, stride: int,
@@ -40,12 +41,11 @@ class _Convolution(torch.autograd.Function):
         out_len = (length + 2 * padding - kernel) // stride + 1
         padded = F.pad(x, (0, 0, 0, 0, padding, padding)).contiguous()
         sb, sl, ss, _ = padded.stride()
-        patches = padded.as_strided((b, out_len, s, kernel, c), (sb, stride * sl, ss, sl, 1)).contiguous()
+        patches = padded.as_strided((s, b, out_len, kernel, c), (ss, sb, stride * sl, sl, 1)).contiguous()
         rows, width, c_out = b * out_len, kernel * c, weight.shape[1]
+        product = torch.bmm(patches.view(s, rows, width), weight.transpose(1, 2))  # [S, rows, C_out]
         out = x.new_empty(b, out_len, s, c_out)
-        torch.bmm(patches.view(rows, s, width).transpose(0, 1), weight.transpose(1, 2),
-                  out=out.view(rows, s, c_out).transpose(0, 1))
-        out += bias
+        torch.add(product, bias[:, None], out=out.view(rows, s, c_out).transpose(0, 1))
         ctx.save_for_backward(patches, weight)
         ctx.dims = (b, length, s, c, kernel, stride, padding, out_len)
         return out
@@ -55,18 +55,16 @@ class _Convolution(torch.autograd.Function):
         patches, weight = ctx.saved_tensors
         b, length, s, c, kernel, stride, padding, out_len = ctx.dims
         rows, width, c_out = b * out_len, kernel * c, weight.shape[1]
-        grad = grad.contiguous()
-        per_seed = grad.view(rows, s, c_out).transpose(0, 1)  # [S, rows, C_out]
-        grad_weight = torch.bmm(per_seed.transpose(1, 2), patches.view(rows, s, width).transpose(0, 1))
-        grad_bias = grad.view(rows, s * c_out).sum(0).view(s, c_out)
+        per_seed = grad.reshape(rows, s, c_out).transpose(0, 1).contiguous()  # [S, rows, C_out]
+        grad_weight = torch.bmm(per_seed.transpose(1, 2), patches.view(s, rows, width))
+        grad_bias = per_seed.sum(1)
         grad_x = None
         if ctx.needs_input_grad[0]:
-            windows = grad.new_empty(b, out_len, s, kernel, c)
-            torch.bmm(per_seed, weight, out=windows.view(rows, s, width).transpose(0, 1))
+            windows = torch.bmm(per_seed, weight).view(s, b, out_len, kernel, c)
             padded = grad.new_zeros(b, length + 2 * padding, s, c)
             span = stride * (out_len - 1) + 1
             for j in range(kernel):
-                padded[:, j:j + span:stride] += windows[:, :, :, j]
+                padded[:, j:j + span:stride] += windows[:, :, :, j].permute(1, 2, 0, 3)
             grad_x = padded[:, padding:padding + length]
         return grad_x, grad_weight, grad_bias, None, None, None
 
@@ -148,6 +146,21 @@ class StackedReLU(nn.Module):
         return torch.relu(x)
 
 
+class _ToDense(torch.autograd.Function):
+    """``[B, L, S, C]`` to ``[S, B, C·L]`` (each seed's Flatten order), with a gradient in the layout it came."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        b, length, s, c = x.shape
+        ctx.dims = (b, length, s, c)
+        return x.permute(2, 0, 3, 1).reshape(s, b, c * length)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        b, length, s, c = ctx.dims
+        return grad.reshape(s, b, c, length).permute(1, 3, 0, 2).contiguous()
+
+
 class ToDense(nn.Module):
     """``nn.Flatten`` for S seeds: the convolution layout ``[B, L, S, C]`` (or the input ``[S, B, ...]``
     of a dense network) to ``[S, B, C·L]``, features in the order a seed's own Flatten gives."""
@@ -158,8 +171,7 @@ class ToDense(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.from_conv:
-            b, length, s, c = x.shape
-            return x.permute(2, 0, 3, 1).reshape(s, b, c * length)
+            return _ToDense.apply(x)
         return x.reshape(x.shape[0], x.shape[1], -1)
 
 

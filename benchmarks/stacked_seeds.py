@@ -1,0 +1,212 @@
+"""Several seeds stacked in one network against one seed trained alone, on the Playground's default run.
+
+Training time (the epochs loop: training and evaluation, without building data and network) of 1, 2, 5
+and 8 seeds stacked (``StackedTrainer``) against one seed with ``Trainer``, every timing on one torch
+thread, the seed counts interleaved and each timed ``--repeats`` times, ratios taken within a repeat and
+their median reported; the peak memory of a process that trains one seed, and of one that trains 8
+stacked; where the time goes (torch.profiler, one epoch, 1 and 8 seeds); and the FLOP rate reached
+(FLOPs of a training mini-batch counted by torch's FlopCounterMode) against a 512×512 matrix product on the same
+thread in the same run.
+
+    .venv/bin/python benchmarks/stacked_seeds.py
+    .venv/bin/python benchmarks/stacked_seeds.py --epochs 3 --repeats 1     # a quick look
+
+Results: results/stacked_seeds.md and stacked_seeds.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from procrustes_core import TrainConfig  # noqa: E402
+from procrustes_core.training.events import StepEvent  # noqa: E402
+from procrustes_core.training.stacked import SeedsEvent, StackedTrainer  # noqa: E402
+from procrustes_core.training.trainer import Trainer  # noqa: E402
+
+from common import machine, save  # noqa: E402
+
+SEED_COUNTS = (1, 2, 5, 8)
+
+
+def train_seconds(config: TrainConfig, seeds: int | None) -> float:
+    """Seconds of the epochs loop: one seed with ``Trainer`` (``seeds=None``) or ``seeds`` stacked."""
+    trainer = Trainer(config) if seeds is None else StackedTrainer(config, list(range(seeds)))
+    started = time.perf_counter()
+    for _ in trainer.epochs():
+        pass
+    return time.perf_counter() - started
+
+
+def matmul_rate(n: int = 512, repeats: int = 30) -> float:
+    """GFLOP/s of an n×n float32 matrix product on this thread."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def step_flops_and_seconds(config: TrainConfig, seeds: int | None) -> tuple[float, float]:
+    """FLOPs of one training mini-batch as torch counts them (matrix products, convolutions; the evaluation
+    passes are left out: the counter cannot follow their autograd.grad), and the median seconds of a
+    mini-batch over the second epoch's steps."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def trainer():
+        return Trainer(config) if seeds is None else StackedTrainer(config, list(range(seeds)))
+
+    steps = trainer().steps(every_batches=1)
+    next(steps)
+    with FlopCounterMode(display=False) as counter:
+        next(steps)
+    seconds: list[float] = []
+    steps = trainer().steps(every_batches=1)
+    last = time.perf_counter()
+    for event in steps:
+        now = time.perf_counter()
+        is_step = not event.is_record if isinstance(event, SeedsEvent) else isinstance(event, StepEvent)
+        if event.epoch == 2 and is_step:
+            seconds.append(now - last)
+        if event.epoch > 2:
+            break
+        last = time.perf_counter()
+    return float(counter.get_total_flops()), statistics.median(seconds)
+
+
+def profile(config: TrainConfig, seeds: int | None, rows: int = 12) -> dict:
+    """Where one epoch's time goes: the ops with the most self time, and the share no op accounts for
+    (Python and dispatch between them)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    trainer = Trainer(config) if seeds is None else StackedTrainer(config, list(range(seeds)))
+    epochs = trainer.epochs()
+    next(epochs)  # the first epoch warms up
+    started = time.perf_counter()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        next(epochs)
+    wall = time.perf_counter() - started
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    in_ops = sum(e.self_cpu_time_total for e in events) / 1e6
+    top = [{"op": e.key, "calls": e.count, "seconds": e.self_cpu_time_total / 1e6} for e in events[:rows]]
+    return {"wall_seconds": wall, "op_seconds": in_ops, "top": top}
+
+
+def peak_memory_mb(seeds: int | None, epochs: int) -> float:
+    """Peak resident memory (MB) of a fresh process training one seed alone or ``seeds`` stacked."""
+    code = (f"import sys; sys.path.insert(0, {str(HERE.parent)!r}); import torch; torch.set_num_threads(1); "
+            "from procrustes_core import TrainConfig; "
+            "from procrustes_core.training.stacked import StackedTrainer; "
+            "from procrustes_core.training.trainer import Trainer; "
+            f"c = TrainConfig(threads=1, epochs={epochs}); "
+            f"t = Trainer(c) if {seeds is None} else StackedTrainer(c, list(range({seeds or 1}))); "
+            "[None for _ in t.epochs()]; import resource; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(done.stdout.split()[-1]) / 1024  # ru_maxrss is in kB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--mixer", default="none", help="none (ERM, the Playground's default) or mfw")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = TrainConfig(threads=1, epochs=args.epochs, mixer=args.mixer)
+
+    rounds = []
+    for repeat in range(args.repeats):  # interleaved: each repeat times every count once
+        one = train_seconds(config, None)
+        row = {"one_seed_trainer": one}
+        for seeds in SEED_COUNTS:
+            row[str(seeds)] = train_seconds(config, seeds)
+        rounds.append(row)
+        print(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in row.items()), flush=True)
+    median_one = statistics.median(r["one_seed_trainer"] for r in rounds)
+    times = {s: statistics.median(r[str(s)] for r in rounds) for s in SEED_COUNTS}
+    ratios = {s: statistics.median(r[str(s)] / r["one_seed_trainer"] for r in rounds) for s in SEED_COUNTS}
+
+    peak = matmul_rate()
+    counted = {"one_seed_trainer": step_flops_and_seconds(config, None),
+               **{str(s): step_flops_and_seconds(config, s) for s in (1, 8)}}
+    flops = {k: f for k, (f, _) in counted.items()}
+    step_time = {k: t for k, (_, t) in counted.items()}
+    rates = {k: flops[k] / step_time[k] / 1e9 for k in flops}
+    profiles = {"one_seed_trainer": profile(config, None), "1": profile(config, 1), "8": profile(config, 8)}
+    memory = {"one_seed_trainer": peak_memory_mb(None, 2)}
+    memory["8"] = peak_memory_mb(8, 2)
+
+    lines = [
+        "# Several seeds stacked in one network (StackedTrainer) against one seed alone (Trainer)",
+        "",
+        f"The Playground's default run (`TrainConfig()`: MNIST-1D step-100, cnn1d with BatchNorm, width 32, "
+        f"mixer {args.mixer}), {args.epochs} epochs, one torch thread. Training time = the epochs loop "
+        "(training and evaluation passes; data and network built before). Median of "
+        f"{args.repeats} interleaved repeats; each ratio is taken within a repeat. **The machine (2 cores) was "
+        "shared with other sessions' test runs while this ran**, so single timings moved by tens of per cent; "
+        "the ratios, taken a few seconds apart, move less.",
+        "",
+        "| seeds | stacked (s) | one seed alone, Trainer (s) | ratio to one seed | per seed |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for s in SEED_COUNTS:
+        lines.append(f"| {s} | {times[s]:.2f} | {median_one:.2f} | {ratios[s]:.2f}× | {ratios[s] / s:.2f}× |")
+    lines += [
+        "",
+        f"Target of the issue: 8 seeds ≤ 2.0× one seed. Measured: {ratios[8]:.2f}×"
+        f" ({'met' if ratios[8] <= 2.0 else 'not met'}); separate processes cost about 1× per seed per core.",
+        "",
+        "## Peak memory (a fresh process, 2 epochs)",
+        "",
+        f"One seed with Trainer: {memory['one_seed_trainer']:.0f} MB; 8 seeds stacked in one process: "
+        f"{memory['8']:.0f} MB ({memory['8'] / memory['one_seed_trainer']:.2f}×), where 8 separate workers "
+        f"hold about {8 * memory['one_seed_trainer']:.0f} MB together (two at a time on 2 cores: "
+        f"{2 * memory['one_seed_trainer']:.0f} MB).",
+        "",
+        "## FLOP rate",
+        "",
+        f"A 512×512 float32 matrix product on this thread: {peak:.0f} GFLOP/s.",
+        "",
+        "One training mini-batch (forward, backward, optimiser step; FLOPs counted by FlopCounterMode, time the "
+        "median of the second epoch's mini-batches):",
+        "",
+        "| run | MFLOP per mini-batch | ms per mini-batch | GFLOP/s | share of the matrix product's rate |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key, label in (("one_seed_trainer", "one seed, Trainer"), ("1", "1 seed stacked"), ("8", "8 seeds stacked")):
+        lines.append(f"| {label} | {flops[key] / 1e6:.0f} | {1e3 * step_time[key]:.1f} | {rates[key]:.1f} | "
+                     f"{rates[key] / peak:.0%} |")
+    lines += ["", "## Where one epoch's time goes (torch.profiler, self time)", ""]
+    for key, label in (("one_seed_trainer", "one seed, Trainer"), ("1", "1 seed stacked"), ("8", "8 seeds stacked")):
+        p = profiles[key]
+        outside = max(0.0, p["wall_seconds"] - p["op_seconds"])
+        lines += [f"**{label}**: {p['wall_seconds']:.2f} s under the profiler, {p['op_seconds']:.2f} s inside "
+                  f"torch ops, {outside:.2f} s ({outside / p['wall_seconds']:.0%}) between them (Python, "
+                  "dispatch, the profiler itself).", "",
+                  "| op | calls | seconds | share |", "| --- | --- | --- | --- |"]
+        lines += [f"| {t['op']} | {t['calls']} | {t['seconds']:.3f} | {t['seconds'] / p['wall_seconds']:.0%} |"
+                  for t in p["top"]]
+        lines.append("")
+    save("stacked_seeds", {"machine": machine(), "config": config.to_dict(), "rounds": rounds, "times": times,
+                           "ratios": ratios, "one_seed_seconds": median_one, "memory_mb": memory,
+                           "matmul_gflops": peak, "step_flops": flops, "step_seconds": step_time,
+                           "gflops_per_second": rates,
+                           "profiles": profiles, "machine_shared": True}, "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
