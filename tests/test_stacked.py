@@ -121,9 +121,12 @@ def test_sample_order_and_mfw_draws_are_bitwise_those_of_each_seed_trained_alone
     dict(mixer="mixup"),
     dict(optimizer="adam", lr=0.01),
     dict(loss="focal", norm="none", model="cnn1d-s1"),
+    dict(mixer="mfw", mfw_layer="block2", width=16),
+    dict(model="cnn1d-s1", width=16),
     dict(dataset="toy2d", model="mlp", n_samples=1000),
 ], ids=["erm", "mfw-penultimate", "mfw-input", "mfw-block2-after-norm", "mfw-random-detached", "mixup", "adam",
-        "focal-no-batchnorm", "mlp"])
+        "focal-no-batchnorm", "mlp",
+        "mfw-summed-taps", "stride-1-summed-taps"])
 def test_one_step_stacked_is_one_step_alone(tiny, changes):
     config = tiny.replace(mfw_strength=0.9, **changes)
     # Adam's first step moves each weight by about lr·g/|g|: where |g| is near its ε the last bits of g

@@ -27,6 +27,8 @@ from ..errors import ProcrustesError
 from .heads import LinearClassifier
 from .nets import BlockNet
 
+TAPS_FROM_CHANNELS = 16  # input channels from which a convolution sums k taps instead of building im2col
+
 
 class _Convolution(torch.autograd.Function):
     """A 1-D convolution of every seed on ``x [B, L, S, C_in]``: im2col into each seed's contiguous matrix of
@@ -69,6 +71,66 @@ class _Convolution(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None, None, None
 
 
+class _TapConvolution(torch.autograd.Function):
+    """The same convolution without im2col, for inputs of many channels: a sum over the k taps of batched
+    products whose left operand is a strided view of the padded input itself (window t of tap j starts at
+    position stride·t + j, so consecutive windows are ``stride·S·C`` numbers apart). Each padded sample is
+    rounded up to a whole number of strides, so the windows of all samples are one evenly strided matrix;
+    the few windows that straddle two samples are computed and dropped."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, kernel: int, stride: int,
+                padding: int) -> torch.Tensor:
+        b, length, s, c = x.shape
+        out_len = (length + 2 * padding - kernel) // stride + 1
+        windows = -(-(length + 2 * padding) // stride)  # per sample, the last ones straddling the next
+        span = windows * stride
+        rows, c_out = b * windows, weight.shape[1]
+        padded = x.new_empty(b * span + kernel, s, c)  # rows past the end: the last sample's extra windows
+        samples = padded[:b * span].view(b, span, s, c)
+        samples[:, :padding] = 0  # only the padding is zeroed: a fresh buffer's first touch costs
+        samples[:, padding + length:] = 0
+        samples[:, padding:padding + length] = x
+        padded[b * span:] = 0
+        taps = weight.view(s, c_out, kernel, c)
+        product = None
+        for j in range(kernel):
+            tap = padded.as_strided((s, rows, c), (c, stride * s * c, 1), j * s * c)
+            w = taps[:, :, j].transpose(1, 2)
+            product = torch.bmm(tap, w) if product is None else product.baddbmm_(tap, w)
+        out = x.new_empty(b, out_len, s, c_out)
+        torch.add(product.view(s, b, windows, c_out)[:, :, :out_len].permute(1, 2, 0, 3), bias, out=out)
+        ctx.save_for_backward(padded, weight)
+        ctx.dims = (b, length, s, c, kernel, stride, padding, out_len, windows)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        padded, weight = ctx.saved_tensors
+        b, length, s, c, kernel, stride, padding, out_len, windows = ctx.dims
+        rows, c_out, span = b * windows, weight.shape[1], windows * stride
+        per_seed = grad.new_zeros(s, b, windows, c_out)  # the straddling windows get no gradient
+        per_seed[:, :, :out_len] = grad.permute(2, 0, 1, 3)
+        per_seed = per_seed.view(s, rows, c_out)
+        taps = weight.view(s, c_out, kernel, c)
+        grad_weight = weight.new_empty(s, c_out, kernel, c)
+        for j in range(kernel):
+            tap = padded.as_strided((s, rows, c), (c, stride * s * c, 1), j * s * c)
+            torch.bmm(per_seed.transpose(1, 2), tap, out=grad_weight[:, :, j])
+        grad_bias = grad.reshape(-1, s * c_out).sum(0).view(s, c_out)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_padded = torch.empty_like(padded)
+            for j in range(kernel):  # taps 0 … stride − 1 cover every position once: they write, the rest add
+                tap = grad_padded.as_strided((s, rows, c), (c, stride * s * c, 1), j * s * c)
+                if j < stride:
+                    torch.bmm(per_seed, taps[:, :, j], out=tap)
+                else:
+                    tap.baddbmm_(per_seed, taps[:, :, j])
+            grad_x = grad_padded[:b * span].view(b, span, s, c)[:, padding:padding + length]
+        return grad_x, grad_weight.view(s, c_out, kernel * c), grad_bias, None, None, None
+
+
 class StackedConv1d(nn.Module):
     """``nn.Conv1d`` for S seeds on ``[B, L, S, C]``: ``weight [S, C_out, k·C_in]`` (window positions, then
     input channels) and ``bias [S, C_out]``."""
@@ -85,7 +147,9 @@ class StackedConv1d(nn.Module):
         self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in convs]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _Convolution.apply(x, self.weight, self.bias, self.kernel, self.stride, self.padding)
+        taps = x.shape[3] >= TAPS_FROM_CHANNELS and self.stride <= self.kernel  # the first taps cover every position
+        convolution = _TapConvolution if taps else _Convolution
+        return convolution.apply(x, self.weight, self.bias, self.kernel, self.stride, self.padding)
 
     def member(self, i: int) -> dict[str, torch.Tensor]:
         weight = self.weight[i].detach().reshape(self.out_channels, self.kernel, -1).permute(0, 2, 1)
