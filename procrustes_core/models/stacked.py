@@ -206,8 +206,11 @@ class StackedLinear(nn.Module):
 
 
 class StackedReLU(nn.Module):
+    """ReLU in place: what it follows here (a convolution, BatchNorm, a linear layer, a mix) keeps no
+    output for its backward, so one buffer less per layer."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x)
+        return torch.relu_(x)
 
 
 class _ToDense(torch.autograd.Function):
