@@ -25,7 +25,7 @@ import torch
 
 from procrustes_core import TrainConfig
 from procrustes_core.data.datasets import Data, build_data
-from procrustes_core.errors import ProcrustesError
+from procrustes_core.errors import ProcrustesError, TrainingDiverged
 from procrustes_core.methods.mfw import MajorFeatureWeakening
 from procrustes_core.methods.posthoc import PostHoc
 from procrustes_core.methods.samplers import Sampler
@@ -123,10 +123,13 @@ def test_sample_order_and_mfw_draws_are_bitwise_those_of_each_seed_trained_alone
     dict(loss="focal", norm="none", model="cnn1d-s1"),
     dict(mixer="mfw", mfw_layer="block2", width=16),
     dict(model="cnn1d-s1", width=16),
+    dict(augment="shift"),
+    dict(loss="weighted-ce"),
+    dict(sampler="square-root"),
     dict(dataset="toy2d", model="mlp", n_samples=1000),
 ], ids=["erm", "mfw-penultimate", "mfw-input", "mfw-block2-after-norm", "mfw-random-detached", "mixup", "adam",
         "focal-no-batchnorm", "mlp",
-        "mfw-summed-taps", "stride-1-summed-taps"])
+        "mfw-summed-taps", "stride-1-summed-taps", "augmented", "weighted-loss", "square-root-sampler"])
 def test_one_step_stacked_is_one_step_alone(tiny, changes):
     config = tiny.replace(mfw_strength=0.9, **changes)
     # Adam's first step moves each weight by about lr·g/|g|: where |g| is near its ε the last bits of g
@@ -186,6 +189,33 @@ def test_stop_ends_training_before_the_next_mini_batch(tiny):
     after = _state(stacked.member(0))
     assert all(torch.equal(before[name], after[name]) for name in before)
     assert all(h.stopped == "stopped by the user" and h.records == [] for h in stacked.histories.values())
+
+
+def test_stop_during_the_evaluation_passes_ends_them_without_a_record(tiny, monkeypatch):
+    stacked = StackedTrainer(tiny, [0, 1])
+    features = stacked.model.features
+
+    def stop_when_evaluating(*args, **kwargs):
+        if not stacked.model.training:
+            stacked.stop("stopped by the user")
+        return features(*args, **kwargs)
+
+    monkeypatch.setattr(stacked.model, "features", stop_when_evaluating)
+    assert list(stacked.steps(every_batches=5)) != []  # the step events of epoch 1 came
+    assert all(h.records == [] and h.stopped == "stopped by the user" for h in stacked.histories.values())
+    assert stacked.epoch == 0
+
+
+def test_a_diverging_seed_stops_with_the_message_it_gets_alone(tiny):
+    config = tiny.replace(model="mlp", width=64, lr=100.0, momentum=0.99, weight_decay=0.0)
+    with pytest.raises(TrainingDiverged) as alone:
+        list(Trainer(config.replace(seed=4)).epochs())
+    stacked = StackedTrainer(config, [4, 6])
+    assert list(stacked.epochs()) == []
+    expected = alone.value.history.stopped.split(" (loss")[0]
+    assert expected.startswith("training diverged in epoch 1")
+    for history in stacked.histories.values():
+        assert history.stopped.split(" (loss")[0] == expected and history.records == []
 
 
 def test_a_config_that_cannot_stack_says_why(tiny):

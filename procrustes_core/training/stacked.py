@@ -76,6 +76,10 @@ def stackable(config: TrainConfig) -> tuple[bool, str]:
     return True, ""
 
 
+class _Stopped(Exception):
+    """Raised inside an evaluation pass when ``stop`` was asked for."""
+
+
 @dataclass
 class SeedsEvent:
     """Every seed's event at one point of training: StepEvents inside an epoch, EpochRecords at its end."""
@@ -206,7 +210,10 @@ class StackedTrainer:
                     since = time.perf_counter()
             if every_seconds and epoch.batches:
                 yield self._events(epoch)
-            records = self._end_epoch(epoch)
+            try:
+                records = self._end_epoch(epoch)
+            except _Stopped:  # stopped during the evaluation passes: the epoch is trained, not recorded
+                return
             if records:
                 yield SeedsEvent(self.epoch, records)
 
@@ -348,6 +355,9 @@ class StackedTrainer:
         logits, losses, norms = [], [], []
         chunk = max(64, EVAL_CHUNK // x.shape[0])  # samples per seed: all seeds' activations stay in cache
         for start in range(0, x.shape[1], chunk):
+            if self._stop.is_set():  # Stop answers within a chunk, not after all seeds' evaluation
+                self.model.train(was_training)
+                raise _Stopped
             xb = x[:, start:start + chunk]
             with torch.no_grad():
                 h = self.model.features(xb)
