@@ -120,10 +120,11 @@ def peak_memory_mb(seeds: int | None, epochs: int) -> float:
             "from procrustes_core.training.trainer import Trainer; "
             f"c = TrainConfig(threads=1, epochs={epochs}); "
             f"t = Trainer(c) if {seeds is None} else StackedTrainer(c, list(range({seeds or 1}))); "
-            "[None for _ in t.epochs()]; import resource; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "[None for _ in t.epochs()]; "
+            "print([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0])")
+    # VmHWM (kB), the process's own high-water mark: ru_maxrss would carry over the parent's from the fork
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return int(done.stdout.split()[-1]) / 1024  # ru_maxrss is in kB on Linux
+    return int(done.stdout.split()[-1]) / 1024
 
 
 def main() -> None:
