@@ -39,9 +39,10 @@ from ..analysis.metrics import Scores, group_means, per_class_mean
 from ..config import TrainConfig, check_seeds
 from ..data.augment import build_augment
 from ..data.datasets import Data, build_data
+from ..data.registry import DATASETS
 from ..errors import ProcrustesError
 from ..methods.build import RunMethods, build_methods
-from ..methods.catalogue import DATA_KINDS, check_combination
+from ..methods.catalogue import check_combination
 from ..methods.losses import CrossEntropy
 from ..methods.posthoc import PostHoc, log_prior
 from ..methods.schedules import learning_rate
@@ -64,7 +65,8 @@ STACKED_MODELS = ("mlp", "cnn1d", "cnn1d-s1")  # networks of Conv1d, BatchNorm1d
 
 def stackable(config: TrainConfig) -> tuple[bool, str]:
     """Whether ``config``'s seeds can train stacked in one network, and if not, why (one line)."""
-    model = model_name(config.model, DATA_KINDS.get(config.dataset, "vector"), config.dataset)
+    model = model_name(config.model, DATASETS[config.dataset].kind if config.dataset in DATASETS else "vector",
+                       config.dataset)
     reasons = [
         (config.bbn, "BBN trains two branches on two samplers"),
         (config.classifier_retrain_epochs > 0, "classifier re-training freezes the features for a second stage"),
