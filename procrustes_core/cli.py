@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
+from .extras import require
 from .files import atomic_write_text, check_output_file, read_limited
 from .methods.catalogue import KINDS
 
@@ -283,6 +284,7 @@ def app_port(flag: int | None, environ: Mapping[str, str] = os.environ) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    require("streamlit")
     script = ROOT / "app" / "streamlit_app.py"
     port = app_port(args.port)
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
@@ -291,6 +293,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_lessons(args: argparse.Namespace) -> int:
+    require("jupyterlab")
     return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ROOT / "lessons")])
 
 
