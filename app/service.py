@@ -12,20 +12,11 @@ import streamlit as st
 from procrustes_core.training.service import TrainingService
 
 from .limits import Limits
+from .st_internals import session_alive, session_id
 
 # Step events twice as often as the fastest page refresh (five a second), so that every refresh of a
 # training page has new numbers to draw.
 STEP_EVENT_SECONDS = 0.1
-
-
-def session_alive(owner: str) -> bool:
-    """Whether a browser session is still connected to this server."""
-    from streamlit.runtime import Runtime
-
-    try:
-        return Runtime.instance().is_active_session(owner)
-    except RuntimeError:  # no server runtime (tests drive the page directly): only the view timeout applies
-        return True
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,9 +34,6 @@ def service(limits: Limits) -> TrainingService:
 def owner() -> str:
     """This browser session's id: trainings, slots and the fair queue are per session. It is kept in the
     session's state the first time, so a test harness whose sessions share one id can name each."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     if "_owner" not in st.session_state:
-        ctx = get_script_run_ctx()
-        st.session_state["_owner"] = ctx.session_id if ctx is not None else "no-session"
+        st.session_state["_owner"] = session_id() or "no-session"
     return st.session_state["_owner"]

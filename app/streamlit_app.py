@@ -16,19 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` from a fresh clone
     sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-
-torch.classes.__path__ = []  # Streamlit's module watcher cannot walk torch.classes
-
 import streamlit as st  # noqa: E402
 
 from app import controls, store  # noqa: E402
 from app.limits import Limits, read_limits  # noqa: E402
 from app.presets import PRESETS  # noqa: E402
 from app.service import service  # noqa: E402
+from app.st_internals import is_script_control, unwatch_torch_classes  # noqa: E402
 from procrustes_core import ProcrustesError  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+unwatch_torch_classes()
 log = logging.getLogger("procrustes.app")
 
 st.set_page_config(page_title="Procrustes — imbalanced deep learning", page_icon=":material/balance:", layout="wide",
@@ -90,7 +88,7 @@ def main() -> None:
     try:
         page.run()
     except Exception as err:  # never a traceback on the page
-        if type(err).__name__ in ("RerunException", "StopException"):
+        if is_script_control(err):
             raise
         log.exception("page failed")
         st.error(f"Something went wrong on this page: {type(err).__name__}: {err}")
