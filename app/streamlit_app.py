@@ -1,9 +1,9 @@
 """Procrustes app: the entry point (``make app``) — sidebar settings, pages, and the training service.
 
-Every script run: read the settings (from the link on a session's first run), mirror them into the
-URL, and draw the chosen page. Trainings run on the server's training service (worker processes, or
-a Ray cluster), never in this script: pages submit them and draw their events in fragments that
-refresh a few times a second.
+Every script run: the app's one state (read from the link on a session's first run) draws the
+sidebar's widgets, whose edits write it; the state is mirrored into the URL and the chosen page draws.
+Trainings run on the server's training service (worker processes, or a Ray cluster), never in this
+script: pages submit them and draw their events in fragments that refresh a few times a second.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` from a fre
 
 import streamlit as st  # noqa: E402
 
-from app import controls, store  # noqa: E402
+from app import controls, state, store  # noqa: E402
 from app.limits import Limits, read_limits  # noqa: E402
 from app.presets import PRESETS  # noqa: E402
 from app.service import service  # noqa: E402
@@ -53,9 +53,10 @@ def notes() -> None:
     even when empty, so that the page below keeps its place when a message goes (a page whose live block
     moves is drawn afresh: its charts reload)."""
     link, task = st.container(), st.container()
-    if st.session_state.get("link_message"):
-        link.warning(st.session_state.link_message)
-    preset = st.session_state.get("preset")
+    current = state.current()
+    if current.message:
+        link.warning(current.message)
+    preset = current.preset
     if preset in PRESETS and PRESETS[preset].note:
         task.info(f"**{PRESETS[preset].title}.** {PRESETS[preset].note}")
 
@@ -70,7 +71,7 @@ def main() -> None:
         problem.error(f"The training service could not start: {err}")
     store.browser_id()
     store.set_cookie_once()
-    controls.init_session(limits)
+    state.current(limits)  # read from the link on the session's first run
     pages = [
         st.Page(HERE / "views" / "playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
@@ -80,9 +81,8 @@ def main() -> None:
     if limits.teacher_key:
         pages.append(st.Page(HERE / "views" / "teacher.py", title="Teacher", icon=":material/school:"))
     page = st.navigation(pages)
-    config = controls.sidebar(limits)
-    if config is not None:
-        controls.mirror_to_url(config)
+    controls.sidebar(limits)
+    state.mirror_to_url()
     st.html(STYLE)
     notes()
     try:

@@ -107,16 +107,8 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
             break
     default = TrainConfig()
     problems += [f"{shorten(message)} — default {getattr(default, key)!r} kept" for key, _, message in failed]
-    config = TrainConfig.from_query(good)
-    if config.epochs > limits.budget.max_epochs:
-        problems.append(f"epochs={config.epochs}: this server allows at most {limits.budget.max_epochs} "
-                        f"(PROCRUSTES_MAX_EPOCHS) — set to {limits.budget.max_epochs}")
-        config = config.replace(epochs=limits.budget.max_epochs)
-    most_generated = limits.budget.max_generated_samples
-    if config.dataset in ("mnist1d", "toy2d") and config.n_samples > most_generated:
-        problems.append(f"n_samples={config.n_samples}: this server generates at most {most_generated} "
-                        f"(PROCRUSTES_MAX_GENERATED_SAMPLES) — set to {most_generated}")
-        config = config.replace(n_samples=most_generated)
+    config, lowered = limits.budget.clamp(TrainConfig.from_query(good))  # the service's own caps
+    problems += lowered
     return LinkState(config, hide, problems, preset, seeds)
 
 

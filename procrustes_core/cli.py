@@ -257,10 +257,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         summary.update(balanced_acc=round(last.balanced_acc, 4), accuracy=round(last.accuracy, 4),
                        group_test_acc={g: round(v, 4) for g, v in last.group_test_acc.items()})
     if probabilities is not None:
-        from .analysis.calibration import average_precisions, expected_calibration_error
+        from .analysis.calibration import calibration_summary
 
-        summary.update(ece=round(expected_calibration_error(probabilities, labels), 4),
-                       mean_average_precision=round(float(average_precisions(probabilities, labels).mean()), 4))
+        scores = calibration_summary(probabilities, labels)
+        summary.update(ece=round(scores.ece, 4), mean_average_precision=round(scores.mean_average_precision, 4))
     from .analysis.narrator import narrate
 
     summary["story"] = [s.text for s in narrate(history)]

@@ -88,3 +88,8 @@ def job_of(at: AppTest, kind: str = "playground"):
     from app.service import service
 
     return service(at.session_state["limits"]).view(at.session_state["jobs"][kind]).job
+
+
+def config_of(at: AppTest):
+    """The session's validated config (None while a setting is not valid), from the app's one state."""
+    return at.session_state["app_state"].valid_config()

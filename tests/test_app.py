@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pytest
-from app_support import TINY, chart, charts, job_of, new_app, rerun_until, texts, wait
+from app_support import TINY, chart, charts, config_of, job_of, new_app, rerun_until, texts, wait
 
 from procrustes_core import TrainConfig
 from procrustes_core.data.datasets import cache_dir, counts_for
@@ -98,7 +98,7 @@ def test_a_shared_link_restores_the_settings_and_the_seeds():
                          epochs=12, seed=3, n_samples=800)
     at = new_app({**dict(parse_qsl(wanted.to_query())), "seeds": "2"}).run()
     assert not at.exception and not at.warning
-    assert at.session_state["config"] == wanted
+    assert config_of(at) == wanted
     assert at.radio(key="w_method").value == "MFW"
     assert at.slider(key="w_mfw_strength").value == pytest.approx(0.7)
     assert at.number_input(key="w_seeds").value == 2
@@ -112,7 +112,7 @@ def test_bad_link_values_are_named_with_what_was_done():
     assert "ratio='abc'" in message and "default 100.0 kept" in message
     assert "epochs=9999" in message and "set to 200" in message
     assert "'bogus': not a setting — ignored" in message and "\n" not in message
-    config = at.session_state["config"]
+    config = config_of(at)
     assert (config.ratio, config.epochs, config.dataset, config.seed) == (100.0, 200, "mnist1d", 4)
 
 
@@ -202,7 +202,7 @@ def test_a_preset_link_hides_controls_and_keeps_its_task_note_visible():
     keys = {w.key for w in at.sidebar if getattr(w, "key", None)}
     assert "w_mfw_strength" in keys
     assert "w_dataset" not in keys and "w_ratio" not in keys and "w_expert" not in keys
-    assert at.session_state["config"].ratio == 50
+    assert config_of(at).ratio == 50
     assert any("Classroom" in i.value for i in at.info)
     at.switch_page("views/compare.py").run()
     assert any("Classroom" in i.value for i in at.info)
@@ -213,7 +213,7 @@ def test_choosing_a_preset_sets_its_settings():
 
     at = new_app().run()
     at.selectbox(key="w_preset").set_value("The paper's story: MFW vs ERM (step 100)").run()
-    config = at.session_state["config"]
+    config = config_of(at)
     assert (config.mixer, config.la_tau, config.model, config.epochs) == ("mfw", 1.0, STORY["model"], STORY["epochs"])
     assert at.radio(key="w_method").value == "MFW"
 
@@ -241,7 +241,7 @@ def test_an_invalid_combination_is_one_line_and_train_is_off_on_every_page():
     at.checkbox(key="w_la").check().run()
     assert not at.exception
     assert any("Setting not valid" in e.value for e in at.error)
-    assert at.button(key="train").disabled and at.session_state["config"] is None
+    assert at.button(key="train").disabled and config_of(at) is None
     for page, key in (("views/compare.py", "train_trio"), ("views/sweep.py", "sweep_start"),
                       ("views/boundary.py", "boundary_start")):
         at.switch_page(page).run()
@@ -338,7 +338,7 @@ def test_an_augmentation_is_shown_on_a_few_minor_class_samples():
 def test_a_link_cannot_point_the_server_at_one_of_its_files():
     at = new_app({"init_checkpoint": "/etc/passwd"}).run()
     assert "set by the server, not by a link" in at.warning[0].value
-    assert at.session_state["config"].init_checkpoint is None
+    assert config_of(at).init_checkpoint is None
 
 
 def test_the_live_charts_files_are_made_once_and_never_left_half_written(tmp_path):

@@ -16,6 +16,12 @@ from procrustes_core.figures.runs import class_count_bars, confusion_figure, per
 PERCENT_COLUMNS = ("training accuracy", "precision", "recall (test accuracy)", "F1")
 
 
+def class_names(dataset: str, count: int) -> list[str]:
+    """Names of a dataset's classes for what is drawn before any data are built (a run's own names come
+    with its history): the number of each class, as many as the data have."""
+    return [f"Class {c}" for c in range(count)]
+
+
 def class_count_chart(config: TrainConfig, key: str = "class_counts") -> None:
     """The training samples per class the settings ask for, drawn before any training: from the data's
     outline, so a link asking for a large dataset generates nothing until Train is priced and pressed."""
@@ -25,7 +31,7 @@ def class_count_chart(config: TrainConfig, key: str = "class_counts") -> None:
     except ProcrustesError as err:
         st.error(str(err))
         return
-    names = [str(c) for c in range(found.num_classes)]
+    names = class_names(config.dataset, found.num_classes)
     fig = class_count_bars(counts, names, class_groups(counts), log_y=max(counts) / min(counts) > 20,
                            estimated=not found.exact, height=230, margin=dict(t=40, b=30, l=50, r=10))
     st.plotly_chart(fig, key=key, config={"displayModeBar": False})

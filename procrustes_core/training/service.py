@@ -202,15 +202,11 @@ class TrainingService:
                 raise ProcrustesError(f"seeds={seed_list}: each seed once (a repeated seed repeats the same run)")
         count = len(seed_list) if seed_list is not None else 1
         tasks, job_id = [], uuid.uuid4().hex[:12]
-        for run, (label, config) in enumerate(runs):
-            config = config.replace(threads=self.threads)
-            cost = self.budget.check(config, count)
+        configs = [config.replace(threads=self.threads) for _, config in runs]
+        costs = self.budget.check_all(configs, count)  # each run, then the whole request
+        for run, ((label, _), config, cost) in enumerate(zip(runs, configs, costs)):
             for seed in seed_list if seed_list is not None else [config.seed]:
                 tasks.append(Task(0, job_id, run, label, config.replace(seed=seed), cost))
-        if sum(t.price.flops for t in tasks) > self.budget.max_tflop * 1e12:
-            raise ProcrustesError(f"{sum(t.price.flops for t in tasks) / 1e12:.1f} TFLOP in {len(tasks)} trainings: "
-                                  f"this server allows {self.budget.max_tflop:g} TFLOP per request "
-                                  "(PROCRUSTES_MAX_TFLOP); train fewer runs or seeds")
         with self._lock:
             for job in self._jobs.values():
                 if job.owner == owner and job.status in ("queued", "running"):
