@@ -2,9 +2,9 @@
 the core's settings behind an Expert switch — read into one validated TrainConfig.
 
 The settings live in the app's one state (``state.py``), so hidden or not yet shown widgets lose
-nothing: each widget shows its setting from there on every run, and an edit (the widget's on_change
-event) writes that one setting back; nothing else writes it. The Training radio and the logit-adjustment
-switch are views of ``mixer`` and ``la_tau``, not settings of their own. Expert widgets are built
+nothing: each setting has one widget, which shows it from there on every run, and its edit (the
+widget's on_change event) writes that one setting back; nothing else writes it. The logit-adjustment
+switch is a view of ``la_tau`` (on: the principled τ; off: 0), not a setting of its own. Expert widgets are built
 from the core's declared constraints (``field_rule``) and its method catalogue, so a method or
 setting the core adds later shows up with no change here; only the selected method's knobs are shown.
 """
@@ -32,7 +32,8 @@ from .url_state import SERVER_FIELDS, read_link
 RATIOS = [1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 70.0, 100.0, 150.0, 200.0]
 LRS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 PROFILE_LABELS = {"longtail": "long-tailed", "exp": "long-tailed (exp)", "step": "step", "custom": "custom counts"}
-METHOD_LABELS = {"ERM": "ERM (plain training)", "MFW": "MFW (Procrustean training)"}
+METHOD_LABELS = {"none": "ERM (plain training)", "mfw": "MFW (Procrustean training)"}  # the mixer's choices
+BASIC_MIXERS = tuple(METHOD_LABELS)  # the Expert switch adds the core's other mixers
 DEFAULT_TAU = 1.0
 ZOO_KINDS = ("loss", "sampler", "mixer")
 BASIC = ("dataset", "profile", "ratio", "counts", "mixer", "mfw_strength", "mfw_layer", "mfw_schedule", "la_tau",
@@ -148,15 +149,6 @@ def _data_box(limits: Limits) -> None:
                                                            **event))
 
 
-def _method_chosen() -> None:
-    """The Training radio's edit: MFW is the 'mfw' mixer; ERM leaves a mixup or remix mixer as it is."""
-    settings = state.current().settings
-    if st.session_state.w_method == "MFW":
-        settings["mixer"] = "mfw"
-    elif settings["mixer"] == "mfw":
-        settings["mixer"] = "none"
-
-
 def _la_switched() -> None:
     """The logit-adjustment switch's edit: on sets the principled τ, off sets τ = 0."""
     settings = state.current().settings
@@ -168,11 +160,14 @@ def _method_box() -> None:
     settings = state.current().settings
     if hidden("method"):
         return
-    st.session_state.w_method = "MFW" if settings["mixer"] == "mfw" else "ERM"  # a view of the mixer
-    box.radio("Training", tuple(METHOD_LABELS), key="w_method", format_func=METHOD_LABELS.get, horizontal=True,
-              on_change=_method_chosen,
-              help="ERM trains every sample as it is. MFW (major feature weakening) mixes major-class features "
-                   "with other samples' so the network cannot fit the major classes first.")
+    # the one control of the mixer: ERM or MFW, and with the Expert switch every mixer of the core
+    every = field_rule("mixer").options
+    options = [m for m in every if st.session_state.get("w_expert") or m in BASIC_MIXERS or m == settings["mixer"]]
+    _bind("mixer", lambda k, **event: box.radio(
+        "Training", options, key=k, format_func=lambda m: METHOD_LABELS.get(m, m), horizontal=True, **event,
+        help="ERM trains every sample as it is. MFW (major feature weakening) mixes major-class features with "
+             "other samples' so the network cannot fit the major classes first. "
+             + " ".join(f"{m}: {METHODS[m].description}." for m in options if m not in BASIC_MIXERS and m in METHODS)))
     if settings["mixer"] == "mfw":
         if not hidden("mfw_strength"):
             _bind("mfw_strength", lambda k, **event: box.slider(words.label("mfw_strength"), 0.0, 1.0, step=0.05,
@@ -221,10 +216,11 @@ def _zoo_box() -> set[str]:
     for kind in ZOO_KINDS:
         if hidden(kind):
             continue
-        options = field_rule(kind).options
-        _bind(kind, lambda k, kind=kind, options=options, **event: st.selectbox(
-            words.label(kind), options, key=k, help=help_of(kind),
-            format_func=lambda m: f"{m} — {METHODS[m].description}" if m in METHODS else m, **event))
+        if kind != "mixer":  # the mixer's control is the Training choice above, with every mixer now
+            options = field_rule(kind).options
+            _bind(kind, lambda k, kind=kind, options=options, **event: st.selectbox(
+                words.label(kind), options, key=k, help=help_of(kind),
+                format_func=lambda m: f"{m} — {METHODS[m].description}" if m in METHODS else m, **event))
         chosen = METHODS.get(settings[kind])
         shown.add(kind)
         for knob in chosen.params if chosen else ():

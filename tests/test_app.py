@@ -99,7 +99,7 @@ def test_a_shared_link_restores_the_settings_and_the_seeds():
     at = new_app({**dict(parse_qsl(wanted.to_query())), "seeds": "2"}).run()
     assert not at.exception and not at.warning
     assert config_of(at) == wanted
-    assert at.radio(key="w_method").value == "MFW"
+    assert at.radio(key="w_mixer").value == "mfw"
     assert at.slider(key="w_mfw_strength").value == pytest.approx(0.7)
     assert at.number_input(key="w_seeds").value == 2
     assert at.query_params["seeds"] == "2"
@@ -215,7 +215,7 @@ def test_choosing_a_preset_sets_its_settings():
     at.selectbox(key="w_preset").set_value("The paper's story: MFW vs ERM (step 100)").run()
     config = config_of(at)
     assert (config.mixer, config.la_tau, config.model, config.epochs) == ("mfw", 1.0, STORY["model"], STORY["epochs"])
-    assert at.radio(key="w_method").value == "MFW"
+    assert at.radio(key="w_mixer").value == "mfw"
 
 
 def test_the_method_zoo_is_behind_the_expert_switch_and_shows_only_the_chosen_methods_knobs():

@@ -1,5 +1,5 @@
-"""The app's one state: the settings live once, the widgets show them and write them by edit events,
-the link follows them, and two controls of one setting cannot disagree."""
+"""The app's one state: the settings live once, each has one widget that shows it and writes it by edit
+events, and the link follows them."""
 
 from __future__ import annotations
 
@@ -23,16 +23,17 @@ def test_an_edit_reaches_the_state_the_config_and_the_link_and_nothing_else_hold
                 if k in at.session_state]  # the copies the state replaced
 
 
-def test_the_training_radio_and_the_expert_mixer_are_two_views_of_one_setting():
+def test_the_mixer_has_one_control_which_offers_every_mixer_behind_the_expert_switch():
     at = new_app(TINY).run()
+    assert at.radio(key="w_mixer").options == ["ERM (plain training)", "MFW (Procrustean training)"]
     at.toggle(key="w_expert").set_value(True).run()
-    at.selectbox(key="w_mixer").set_value("mixup").run()
-    assert config_of(at).mixer == "mixup" and at.radio(key="w_method").value == "ERM"
-    at.radio(key="w_method").set_value("MFW").run()
-    assert config_of(at).mixer == "mfw" and at.selectbox(key="w_mixer").value == "mfw"
-    assert at.query_params["mixer"] == "mfw"
-    at.radio(key="w_method").set_value("ERM").run()
-    assert config_of(at).mixer == "none" and at.selectbox(key="w_mixer").value == "none"
+    assert len([w for w in at.sidebar if getattr(w, "key", None) == "w_mixer"]) == 1  # no second mixer control
+    at.radio(key="w_mixer").set_value("mixup").run()
+    assert config_of(at).mixer == "mixup" and at.query_params["mixer"] == "mixup"
+    at.toggle(key="w_expert").set_value(False).run()
+    assert at.radio(key="w_mixer").value == "mixup"  # the chosen mixer stays shown, and chosen
+    at.radio(key="w_mixer").set_value("mfw").run()
+    assert config_of(at).mixer == "mfw" and at.slider(key="w_mfw_strength")
 
 
 def test_the_logit_adjustment_switch_is_a_view_of_tau():
