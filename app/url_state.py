@@ -3,7 +3,8 @@
 A link holds the settings that differ from the defaults (``TrainConfig.to_query``), plus
 ``preset=NAME`` (start from a built-in preset), ``hide=a,b`` (controls a teacher hides) and
 ``seeds=N``. A bad value never stops the page: it is named in one line that says what was done
-instead (the default kept, or the server's cap used).
+instead (the default kept, or the server's cap used: ``Budget.clamp``, the caps the service checks).
+The app's state (``state.py``) is read from here once and written back here on every run.
 """
 
 from __future__ import annotations

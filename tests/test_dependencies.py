@@ -74,3 +74,29 @@ def test_a_missing_extra_is_one_line_naming_it():
         require("no_such_module_x")
     assert "\n" not in str(err.value)
     require("torch")  # installed: nothing raised
+
+
+def _planned(target: str, venv: Path) -> str:
+    """What ``make TARGET`` would run (``make -n``) with ``venv`` as the virtual environment."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_each_make_target_installs_its_own_extras_and_again_when_they_change(tmp_path):
+    import os
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    assert '-e ".[dev]"' in _planned("test", venv) and '-e ".[app]"' in _planned("app", venv)
+    assert '-e ".[lessons]"' in _planned("lessons", venv)
+    (venv / ".installed-dev").touch()  # `make test` has installed the dev extra, after pyproject.toml changed
+    assert "pip install" not in _planned("test", venv)
+    assert '-e ".[app]"' in _planned("app", venv)  # the app's extra was never installed: it is now
+    older = (ROOT / "pyproject.toml").stat().st_mtime - 60
+    os.utime(venv / ".installed-dev", (older, older))  # pyproject.toml changed since
+    assert '-e ".[dev]"' in _planned("test", venv)
