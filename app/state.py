@@ -37,13 +37,17 @@ class AppState:
     hide: tuple[str, ...] = ()
     seeds: int | None = None  # None: as many as the budget allows
     message: str | None = None  # what was done with the link's bad values, until the learner trains
+    teacher_key: str | None = None  # from ``teacher=KEY`` or typed; never written into the link
     _checked: tuple[str, TrainConfig | ProcrustesError] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_link(cls, params: dict, limits: Limits) -> AppState:
         """The state a link asks for, each bad value dropped or lowered and named in ``message``."""
         link = read_link(params, limits)
-        return cls(link.config.to_dict(), link.preset, link.hide, link.seeds, link.message)
+        teacher = params.get("teacher")
+        teacher = teacher[-1] if isinstance(teacher, (list, tuple)) and teacher else teacher
+        return cls(link.config.to_dict(), link.preset, link.hide, link.seeds, link.message,
+                   str(teacher) if teacher else None)
 
     def load(self, config: TrainConfig, hide: tuple[str, ...] | None = None, seeds: int | None = None,
              preset: str | None = None) -> None:

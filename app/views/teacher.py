@@ -8,15 +8,16 @@ import hmac
 import pandas as pd
 import streamlit as st
 
+from app import state
 from app.service import service
 
 limits = st.session_state.limits
 st.header("Teacher's view")
-given = st.session_state.get("teacher_key") or st.query_params.get("teacher", "")
+given = state.current().teacher_key or ""
 if not limits.teacher_key or not hmac.compare_digest(str(given), limits.teacher_key):
     key = st.text_input("Teacher key", type="password", help="The server's PROCRUSTES_TEACHER_KEY.")
     if key and hmac.compare_digest(key, limits.teacher_key or ""):
-        st.session_state.teacher_key = key
+        state.current().teacher_key = key
         st.rerun()
     if key:
         st.error("That key is not this server's.")
