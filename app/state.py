@@ -86,7 +86,7 @@ class AppState:
     def link(self) -> dict[str, str]:
         """The query parameters of this state: what the address bar shows, so it can be shared."""
         config = self.valid_config()
-        return link_params(config, self.hide, self.seeds) if config is not None else {}
+        return link_params(config, self.hide, self.seeds, self.preset) if config is not None else {}
 
 
 def current(limits: Limits | None = None) -> AppState:

@@ -57,7 +57,7 @@ def test_a_setting_keeps_its_value_while_its_control_is_not_shown():
     assert at.selectbox(key="w_loss").value == "focal"
 
 
-def test_choosing_a_preset_replaces_the_state_and_the_link_names_its_settings_and_seeds():
+def test_choosing_a_preset_replaces_the_state_and_the_link_names_the_preset():
     from app.presets import PRESETS
 
     at = new_app(TINY).run()
@@ -65,9 +65,28 @@ def test_choosing_a_preset_replaces_the_state_and_the_link_names_its_settings_an
     wanted = TrainConfig.from_query(PRESETS["underfit-overfit"].query)
     assert config_of(at) == wanted and state_of(at).seeds == PRESETS["underfit-overfit"].seeds
     assert at.number_input(key="w_seeds").value == PRESETS["underfit-overfit"].seeds
-    link = dict(at.query_params)
-    assert TrainConfig.from_query({k: v for k, v in link.items() if k != "seeds"}) == wanted
-    assert link["seeds"] == str(PRESETS["underfit-overfit"].seeds)
+    assert dict(at.query_params) == {"preset": "underfit-overfit"}  # its note comes with a shared link
+    default = TrainConfig().epochs
+    assert wanted.epochs != default
+    at.number_input(key="w_epochs").set_value(default).run()  # back to the default, away from the preset
+    assert dict(at.query_params) == {"preset": "underfit-overfit", "epochs": str(default)}
+
+
+def test_a_state_written_into_a_link_reads_back_the_same():
+    from app.limits import Limits
+    from app.presets import PRESETS
+    from app.state import AppState
+
+    states = [AppState(), AppState(TrainConfig(ratio=20, mixer="mfw", la_tau=1.0).to_dict(), seeds=4)]
+    for key, preset in PRESETS.items():
+        base = TrainConfig.from_query(preset.query)
+        states += [AppState(base.to_dict(), key, preset.hide, preset.seeds),
+                   AppState(base.replace(ratio=100.0, epochs=base.epochs + 1).to_dict(), key, (), None)]
+    for state in states:
+        again = AppState.from_link(state.link(), Limits())
+        assert again.message is None, again.message
+        assert (again.config(), again.preset, again.hide, again.seeds) == (
+            state.config(), state.preset, state.hide, state.seeds)
 
 
 def test_a_setting_not_valid_yet_is_one_line_turns_train_off_and_leaves_the_link_as_it_was():
