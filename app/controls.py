@@ -22,6 +22,7 @@ from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import field_help as core_field_help
 from procrustes_core.config import field_names as core_field_names
 from procrustes_core.config import field_rule
+from procrustes_core.data.registry import DATASETS
 from procrustes_core.methods.catalogue import METHODS
 
 from . import state, words
@@ -40,7 +41,7 @@ BASIC = ("dataset", "profile", "ratio", "counts", "mixer", "mfw_strength", "mfw_
          "epochs")
 ADVANCED = ("model", "width", "norm", "epochs", "lr", "seed", "batch_size", "lr_schedule", "optimizer", "momentum",
             "weight_decay", "n_samples", "toy_shape", "n_max", "val_per_class", "data_seed", "eval_every", "device")
-TORCHVISION = ("mnist", "fashion-mnist", "cifar10", "cifar100")
+TORCHVISION = tuple(name for name, entry in DATASETS.items() if entry.needs_folder)  # read from a data folder
 
 
 @functools.cache

@@ -21,6 +21,7 @@ import streamlit as st
 
 from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.methods.catalogue import check_combination
+from procrustes_core.names import seed_range
 
 from .limits import Limits
 from .url_state import link_params, read_link
@@ -115,4 +116,4 @@ def seeds_for(config: TrainConfig, limits: Limits, default_most: int = 3) -> lis
     """The seeds a page trains, from the config's seed on: the learner's count, or as many as the server's
     budget allows a request of this config (at most ``default_most``)."""
     count = current().seeds or limits.budget.seeds_within(config, default_most)
-    return list(range(config.seed, config.seed + int(count)))
+    return seed_range(config.seed, int(count), limit=None)  # the budget refuses too many on Train

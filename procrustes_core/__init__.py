@@ -3,14 +3,18 @@ diagnostics recorded epoch by epoch, run histories and figures.
 
 The folders follow the flow of a run, and a module imports only from its own stage or an earlier one:
 
-    config.py, errors.py, files.py   the validated settings of a run (no torch)
+    names.py, errors.py, files.py    what a run's settings may name: methods, MFW defaults, seeds (no torch)
+    data/registry.py, data/loaders.py  the dataset registry: one entry per dataset, with its loader (no torch)
+    config.py   the validated settings of a run (no torch)
     data/       datasets, imbalance profiles and class groups, augmentation
     models/     networks with exposed blocks (squeeze-and-excitation, BBN's two branches), heads, seeded init
     methods/    the catalogue of methods (no torch), their builders, one file per kind
-    analysis/   metrics and scores, run histories, phases of training, decision regions
-    training/   the trainer, its step events, evaluation passes, checkpoints
-    figures/    run figures, lesson figures, the HTML report, live notebook figures
-    cli.py, sweep.py, presets.py     the command line and grids of runs
+    analysis/   metrics and scores, run histories, phases of training, decision regions, grids of runs
+    training/   the trainer, its step events, evaluation passes, checkpoints, a run's test predictions
+    figures/    run figures, lesson figures, the HTML report, live notebook figures (they read results)
+    cli.py, sweep.py, presets.py, notebook.py   the command line, grids of runs, named runs, notebook training
+
+tests/test_layering.py checks the order.
 
 Names below are imported on first use, so ``import procrustes_core`` (and the config) loads no torch.
 """

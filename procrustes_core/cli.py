@@ -180,14 +180,13 @@ def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
 
 def parse_seeds(text: str, first: int) -> list[int]:
     """``--seeds``: a count (``5``: seeds first … first + 4) or a list (``0,3,7``), checked."""
-    from .config import check_seeds
+    from .names import MAX_SEEDS, check_seeds, seed_range
 
     text = text.strip()
     if text.isdigit() and len(text) <= 3:
-        count = int(text)
-        if not 1 <= count <= 64:
-            raise ProcrustesError(f"seeds={shown(text)}: expected a count from 1 to 64, or a list like 0,3,7")
-        return list(range(first, first + count))
+        if not 1 <= int(text) <= MAX_SEEDS:
+            raise ProcrustesError(f"seeds={shown(text)}: expected a count from 1 to {MAX_SEEDS}, or a list like 0,3,7")
+        return seed_range(first, int(text))
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts or not all(part.isdigit() and len(part) <= 10 for part in parts):
         raise ProcrustesError(f"seeds={shown(text)}: expected a count (5) or a list of seeds (0,3,7)")
@@ -201,7 +200,7 @@ def seed_path(out: Path, seed: int) -> Path:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Train A and B on the same seeds, score both with and without logit adjustment, print the verdicts."""
-    from .methods.catalogue import METHODS
+    from .methods.catalogue import METHODS, baseline_of
 
     base = config_from_args(args)
     seeds = parse_seeds(args.seeds, base.seed)
@@ -209,7 +208,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if side != "erm" and side not in METHODS:
             raise ProcrustesError(f"method={shown(side)}: expected erm or one of {', '.join(METHODS)}")
     out = check_output_file(args.out, "out") if args.out is not None else None
-    plain = base.replace(mixer="none", loss="ce", sampler="instance", la_tau=0.0, tau_norm=0.0, drw_epoch=0)
+    plain = baseline_of(base)
     configs = {name: plain if name == "erm" else plain.with_methods(name) for name in dict.fromkeys((args.a, args.b))}
 
     from .analysis.seeds import compare_runs_paired
@@ -241,7 +240,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     history = RunHistory.load(args.run)
     probabilities = labels = None
     if args.checkpoint is not None:  # the figures beyond accuracy need the run's network
-        from .figures.report import run_probabilities
+        from .training.probabilities import run_probabilities
 
         probabilities, labels = run_probabilities(history, args.checkpoint)
     if html is not None:

@@ -5,25 +5,29 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from .data.registry import dataset_names
 from .errors import ProcrustesError, shown
-from .methods.catalogue import (
+from .names import (  # noqa: F401  (MAX_SEEDS and check_seeds: re-exported, seeds were validated here before)
     ATTENTIONS,
     AUGMENT_CLASSES,
     AUGMENTS,
     FINETUNES,
     LOSSES,
+    MAX_SEEDS,
+    MFW,
     MFW_LAYERS,
     MFW_SCHEDULES,
     MIXERS,
+    MODELS,
     RAMPS,
-    RECOMMENDED_STRENGTH,
     SAMPLERS,
-    method_settings,
+    SEED_MAX,
+    check_seeds,
 )
 
 # ---------------------------------------------------------------- declared constraints
@@ -50,6 +54,17 @@ class Choice:
 
     def format(self, value: str) -> str:
         return value
+
+
+class Registered(Choice):
+    """One of a registry's names as they are when checked: a dataset registered later is a choice too."""
+
+    def __init__(self, names: Callable[[], tuple[str, ...]]):
+        object.__setattr__(self, "names", names)
+
+    @property
+    def options(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.names()
 
 
 def _bound(value: float) -> str:
@@ -204,8 +219,7 @@ def _field(default: Any, rule: Any, help: str) -> Any:
     return field(default=default, metadata={"rule": rule, "help": help})
 
 
-DATASETS = ("mnist1d", "digits", "toy2d", "mnist", "fashion-mnist", "cifar10", "cifar100")
-MODELS = ("auto", "mlp", "cnn1d", "cnn1d-s1", "cnn2d", "resnet32")
+DATASETS = dataset_names()  # data/registry.py: one entry per dataset (the names registered on import)
 
 
 @dataclass
@@ -213,7 +227,7 @@ class TrainConfig:
     """Everything one training run depends on. Invalid values raise ``ProcrustesError``."""
 
     # data and imbalance
-    dataset: str = _field("mnist1d", Choice(DATASETS), "dataset to train on")
+    dataset: str = _field("mnist1d", Registered(dataset_names), "dataset to train on")
     profile: str = _field("step", Choice(("longtail", "exp", "step", "custom")), "imbalance profile")
     ratio: float = _field(100.0, Number(lo=1, hi=10_000), "largest / smallest class size")
     counts: list[int] | None = _field(None, Counts(), "per-class training counts (profile custom)")
@@ -228,7 +242,7 @@ class TrainConfig:
     toy_shape: str = _field("spiral", Choice(("blobs", "moons", "spiral")), "shape of the toy2d data")
     val_per_class: int = _field(0, Number(lo=0, hi=MAX_COUNT, integer=True),
                                 "balanced validation samples per class, from training data left over")
-    data_seed: int | None = _field(None, Number(lo=0, hi=2**31 - 1, integer=True, optional=True),
+    data_seed: int | None = _field(None, Number(lo=0, hi=SEED_MAX, integer=True, optional=True),
                                    "seed of the imbalanced subset (empty: same as seed)")
     data_dir: str | None = _field(None, Text(), "folder of torchvision datasets")
     download: bool = _field(False, Flag(), "let torchvision download a missing dataset")
@@ -252,19 +266,19 @@ class TrainConfig:
                                             "cRT: epochs of a new classifier on frozen features, class-balanced, "
                                             "after the main epochs (0: off)")
     # major feature weakening
-    mfw_strength: float = _field(RECOMMENDED_STRENGTH, Number(lo=0, hi=1),
+    mfw_strength: float = _field(MFW.strength, Number(lo=0, hi=1),
                                  "MFW mixing strength s (with mixer mfw; 0 mixes nothing)")
-    mfw_layer: str = _field("penultimate", Choice(MFW_LAYERS), "where features are mixed")
-    mfw_gamma: float = _field(1.0, Number(lo=0, hi=10, lo_open=True), "exponent of the class weights")
-    mfw_schedule: str = _field("warmup", Choice(MFW_SCHEDULES), "how the strength changes over epochs")
-    mfw_until: float = _field(0.5, Number(lo=0, hi=1), "fraction of epochs warmup / linear weaken for")
-    mfw_coef: str = _field("uniform", Choice(("uniform", "beta")), "distribution of the coefficient u")
-    mfw_alpha: float = _field(1.0, Number(lo=0, hi=100, lo_open=True), "alpha of Beta(alpha, alpha)")
-    mfw_prob: float = _field(1.0, Number(lo=0, hi=1), "fraction of major samples weakened per batch")
-    mfw_weights: str = _field("count", Choice(("count", "progress")),
+    mfw_layer: str = _field(MFW.layer, Choice(MFW_LAYERS), "where features are mixed")
+    mfw_gamma: float = _field(MFW.gamma, Number(lo=0, hi=10, lo_open=True), "exponent of the class weights")
+    mfw_schedule: str = _field(MFW.schedule, Choice(MFW_SCHEDULES), "how the strength changes over epochs")
+    mfw_until: float = _field(MFW.until, Number(lo=0, hi=1), "fraction of epochs warmup / linear weaken for")
+    mfw_coef: str = _field(MFW.coef, Choice(("uniform", "beta")), "distribution of the coefficient u")
+    mfw_alpha: float = _field(MFW.alpha, Number(lo=0, hi=100, lo_open=True), "alpha of Beta(alpha, alpha)")
+    mfw_prob: float = _field(MFW.prob, Number(lo=0, hi=1), "fraction of major samples weakened per batch")
+    mfw_weights: str = _field(MFW.weights, Choice(("count", "progress")),
                               "weakening weights from class size or from current training accuracy")
-    mfw_detach: bool = _field(False, Flag(), "stop the gradient through the partner's features in a mix")
-    mfw_after_norm: bool = _field(False, Flag(),
+    mfw_detach: bool = _field(MFW.detach, Flag(), "stop the gradient through the partner's features in a mix")
+    mfw_after_norm: bool = _field(MFW.after_norm, Flag(),
                                   "mix after the next BatchNorm, which then normalises the un-mixed batch")
     # methods (see `procrustes methods`): one loss, one sampler, one mixer, weight schedules, post-hoc steps
     loss: str = _field("ce", Choice(LOSSES), "training loss")
@@ -312,7 +326,7 @@ class TrainConfig:
     momentum: float = _field(0.9, Number(lo=0, hi=1, hi_open=True), "SGD momentum")
     weight_decay: float = _field(5e-4, Number(lo=0, hi=1), "L2 weight decay")
     # execution
-    seed: int = _field(0, Number(lo=0, hi=2**31 - 1, integer=True), "seed of initialisation and batches")
+    seed: int = _field(0, Number(lo=0, hi=SEED_MAX, integer=True), "seed of initialisation and batches")
     device: str = _field("auto", Choice(("auto", "cpu", "cuda")), "where to train")
     threads: int = _field(0, Number(lo=0, hi=256, integer=True), "CPU threads for torch (0: automatic)")
 
@@ -334,6 +348,8 @@ class TrainConfig:
     def with_methods(self, *names: str, **changes: Any) -> TrainConfig:
         """A copy with the settings that select each named method (``procrustes methods``) applied,
         then ``changes``: ``TrainConfig().with_methods("mfw", "logit-adjustment", seed=3)``."""
+        from .methods.catalogue import method_settings  # the catalogue describes methods; it is a later stage
+
         return self.replace(**{**method_settings(*names), **changes})
 
     def to_dict(self) -> dict[str, Any]:
@@ -463,23 +479,3 @@ def field_rule(name: str) -> Any:
         if f.name == name:
             return f.metadata["rule"]
     raise _unknown(name)
-
-
-MAX_SEEDS = 64  # seeds of one request through the API (the app's cap is PROCRUSTES_MAX_SEEDS)
-
-
-def check_seeds(seeds: Any, limit: int = MAX_SEEDS) -> list[int]:
-    """A list of distinct non-negative seeds, at most ``limit`` of them, or one line saying what is wrong."""
-    try:
-        found = [int(s) for s in seeds]
-    except (TypeError, ValueError):
-        raise ProcrustesError(f"seeds={seeds!r}: expected whole numbers") from None
-    if not found:
-        raise ProcrustesError("seeds=[]: give at least one seed")
-    if len(set(found)) != len(found):
-        raise ProcrustesError(f"seeds={found}: each seed once (a repeated seed repeats the same run)")
-    if any(s < 0 or s > 2**31 - 1 for s in found):
-        raise ProcrustesError(f"seeds={found}: expected seeds from 0 to {2**31 - 1}")
-    if len(found) > limit:
-        raise ProcrustesError(f"seeds: {len(found)} given, at most {limit}")
-    return found

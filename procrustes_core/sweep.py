@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .analysis.grid import result_row  # noqa: F401  (re-exported: a sweep row was built here before)
 from .analysis.history import RunHistory
 from .config import MAX_JSON_DEPTH, TrainConfig, field_names, field_rule, nesting_depth
 from .errors import ProcrustesError, shown, shown_path
@@ -131,21 +132,6 @@ def load_grid_file(path: str | Path) -> tuple[dict[str, Any], dict[str, list[Any
 def point_id(config: TrainConfig) -> str:
     """A short stable name for a config, used as its history file name when resuming."""
     return hashlib.sha1(config.to_json().encode()).hexdigest()[:12]
-
-
-def result_row(history: RunHistory, settings: Sequence[str] = ()) -> dict[str, Any]:
-    """The chosen settings and the last epoch's overall and group metrics of one run."""
-    config, last = history.config, history.last
-    row: dict[str, Any] = {name: getattr(config, name) for name in settings}
-    row.update({"seed": config.seed, "epochs_done": len(history.records), "stopped": history.stopped})
-    if history.warnings:
-        row["warnings"] = " | ".join(history.warnings)
-    if last is not None:
-        row.update({"balanced_acc": last.balanced_acc, "accuracy": last.accuracy, "seconds": last.seconds})
-        row.update({f"test_acc_{g}": v for g, v in last.group_test_acc.items()})
-        row.update({f"train_acc_{g}": v for g, v in last.group_train_acc.items()})
-        row["tail_test_acc"] = last.group_test_acc[history.tail]
-    return row
 
 
 def failed_row(config: TrainConfig, reason: str, settings: Sequence[str] = ()) -> dict[str, Any]:

@@ -551,7 +551,7 @@ def test_widget_figures_are_replaced_in_place():
 
 def test_train_live_trains_several_runs_in_turn(capsys):
     from procrustes_core import TrainConfig, Trainer, figures
-    from procrustes_core.figures.live import train_live
+    from procrustes_core.notebook import train_live
 
     config = TrainConfig(n_samples=2000, width=8, epochs=2, threads=1, ratio=10)
     runs = train_live({"ERM": Trainer(config), "MFW": Trainer(config.replace(mixer="mfw", mfw_strength=0.9))},

@@ -65,7 +65,7 @@ def test_mixing_is_a_convex_combination_with_the_partner():
 
 def test_beta_coefficient_and_weakening_probability():
     labels = torch.zeros(4000, dtype=torch.long)
-    lam, _ = _mixer(coefficient="beta", alpha=0.5).coefficients(labels, 1.0)
+    lam, _ = _mixer(coef="beta", alpha=0.5).coefficients(labels, 1.0)
     assert abs(lam.mean().item() - 0.5) < 0.03 and (lam < 0.1).float().mean() > 0.15  # U-shaped
     lam, _ = _mixer(prob=0.25).coefficients(labels, 1.0)
     assert abs((lam < 1).float().mean().item() - 0.25) < 0.03

@@ -15,7 +15,7 @@ from procrustes_core.analysis.boundary import BoundaryGrid
 from procrustes_core.config import field_rule
 from procrustes_core.figures.boundary import boundary_figure
 from procrustes_core.figures.runs import epoch_marks, group_curves
-from procrustes_core.methods.catalogue import RECOMMENDED_STRENGTH
+from procrustes_core.names import RECOMMENDED_STRENGTH
 
 KIND = "boundary"
 N_SAMPLES = 4000

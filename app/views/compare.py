@@ -15,8 +15,9 @@ from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError, RunHistory
 from procrustes_core.analysis.seeds import compare_runs_paired
 from procrustes_core.figures.runs import compare_bands, compare_runs, paired_figure
-from procrustes_core.methods.catalogue import METHODS
+from procrustes_core.methods.catalogue import METHODS, baseline_of
 from procrustes_core.methods.posthoc import PostHoc
+from procrustes_core.names import seed_range
 
 KIND = "compare"
 MAX_UPLOAD_BYTES = 20_000_000
@@ -34,7 +35,7 @@ limits = st.session_state.limits
 
 def setting(base, choice: str):
     """The sidebar's data and model with one method chosen (ERM: plain training, no post-hoc step)."""
-    plain = base.replace(mixer="none", loss="ce", sampler="instance", la_tau=0.0, tau_norm=0.0, drw_epoch=0)
+    plain = baseline_of(base)
     return plain if choice == "ERM" else plain.with_methods(choice)
 
 
@@ -58,7 +59,7 @@ def pair() -> None:
     except ProcrustesError as err:
         st.session_state.compare_problem = f"These settings cannot be compared this way: {err}"
         return
-    seeds = list(range(base.seed, base.seed + int(st.session_state.compare_seeds)))
+    seeds = seed_range(base.seed, int(st.session_state.compare_seeds))
     st.session_state.compare_problem = runner.start(KIND, runs, limits, seeds=seeds,
                                                     variants={"LA": PostHoc(la_tau=st.session_state.compare_tau)})
 

@@ -13,9 +13,10 @@ from app import runner, state
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError
-from procrustes_core.analysis.compare import paired_comparison
+from procrustes_core.analysis.grid import grid_verdict, result_row
 from procrustes_core.figures.runs import sweep_heatmap
 from procrustes_core.methods.posthoc import PostHoc
+from procrustes_core.names import seed_range
 from procrustes_core.sweep import grid_configs
 
 KIND = "sweep"
@@ -34,18 +35,8 @@ def shipped_grid(path: str, stamp: float) -> tuple[pd.DataFrame, dict]:
 
 def verdict(frame: pd.DataFrame, value: str) -> str:
     """One line: the best strength's paired gain over strength 0 at the largest ratio of the grid."""
-    ratio = frame["ratio"].max()
-    at = frame[frame["ratio"] == ratio]
-    strengths = sorted(s for s in at["mfw_strength"].unique() if s > 0)
-    base = at[at["mfw_strength"] == 0].set_index("seed")[value]
-    if not strengths or base.empty:
-        return "Add strength 0 and a positive strength to the grid to see a verdict."
-    best = max(strengths, key=lambda s: at[at["mfw_strength"] == s][value].mean())
-    other = at[at["mfw_strength"] == best].set_index("seed")[value]
-    seeds = [s for s in base.index if s in other.index]
-    found = paired_comparison(base[seeds].tolist(), other[seeds].tolist(), seeds, "strength 0",
-                              f"strength {best:g}")
-    return f"At ratio {ratio:g}: {found.sentence()}."
+    found = grid_verdict(frame, value)
+    return found.sentence() if found else "Add strength 0 and a positive strength to the grid to see a verdict."
 
 
 def heatmaps(frame: pd.DataFrame, key: str, live: bool = False) -> None:
@@ -113,7 +104,7 @@ def start() -> None:
     except ProcrustesError as err:
         st.session_state.sweep_problem = str(err)
         return
-    seeds = list(range(base.seed, base.seed + int(st.session_state.sweep_seeds)))
+    seeds = seed_range(base.seed, int(st.session_state.sweep_seeds))
     st.session_state.sweep_problem = runner.start(KIND, [(f"ratio {c.ratio:g}, s {c.mfw_strength:g}", c)
                                                          for c in configs], limits, seeds=seeds,
                                                   variants={"LA": PostHoc(la_tau=1.0)})
@@ -126,13 +117,8 @@ def draw(current) -> None:
     if current is None:
         return
     st.caption(status_line(current))
-    rows = []
-    for task in current.job.tasks:
-        if task.status == "finished" and task.history is not None and task.history.records:
-            scored = task.history.variant("LA").last
-            rows.append({"ratio": task.config.ratio, "mfw_strength": task.config.mfw_strength, "seed": task.seed,
-                         "balanced_acc": scored.balanced_acc,
-                         "tail_test_acc": scored.group_test_acc[task.history.tail]})
+    rows = [result_row(task.history, tuple(AXES), variant="LA") for task in current.job.tasks
+            if task.status == "finished" and task.history is not None and task.history.records]
     if rows:
         live = pd.DataFrame(rows)
         if (live["mfw_strength"] == 0).any():

@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..methods.schedules import strength_at
+from ..methods.schedules import MAJOR_FITTED, caught_up, strength_at
 from .history import RunHistory
 from .phases import FITTED, OVERFIT_EXCESS_GAP, UNDERFIT_FRACTION, overfit_span, underfit_span
 
-MAJOR_FITTED = 0.9  # the under-fit sentence waits until the major classes are fitted (the clearest moment)
-CAUGHT_UP = 0.9  # "caught up": the minor classes' training accuracy within 90 % of the major classes'
+# The under-fit sentence waits until the major classes are fitted (MAJOR_FITTED, the clearest moment);
+# "caught up" is methods.schedules.caught_up, the rule MFW's until-equal schedule stops by.
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -
                 found.append(Statement(peak, "gradients", f"Epoch {peak}: their feature gradients are "
                                                           f"{ratio:.0f}× larger than the {head} classes'."))
         caught = next((e for e in epochs if e > span[1]
-                       and tail_train[where[e]] >= CAUGHT_UP * head_train[where[e]]), None)
+                       and caught_up(head_train[where[e]], tail_train[where[e]])), None)
         if caught is not None:
             i = where[caught]
             found.append(Statement(caught, "caught-up", f"Epoch {caught}: the {tail} classes caught up in training "

@@ -16,21 +16,20 @@ simply kept; nothing is printed.
     for record in trainer.epochs():
         live.update()
 
-``train_live`` does exactly that for one or several trainers and several figures at once, with a
-status line above the figures ("training: epoch 7 of 30 …", then "finished …") that stays visible
-while the cell runs; ``Status`` is that line on its own (``run_seeds(..., progress=status.seeds)``).
+``procrustes_core.notebook.train_live`` does exactly that for one or several trainers and several
+figures at once, with a status line above the figures ("training: epoch 7 of 30 …", then "finished …")
+that stays visible while the cell runs; ``Status`` is that line on its own (``run_seeds(...,
+progress=status.seeds)``). Figures only read results: this module drives no training.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
-
-from ..analysis.history import RunHistory
 
 MODES = ("auto", "widget", "static")
 _WIDGETS: dict[int, bool] = {}  # kernel → whether FigureWidgets work there (asked once per kernel)
@@ -191,55 +190,3 @@ class Status:
 
 
 _Status = Status  # the former private name
-
-
-Trainers = Any  # a Trainer, or a mapping {name: Trainer}
-
-
-def train_live(trainers: Trainers, builds: Sequence[Callable[..., go.Figure]] | Callable[..., go.Figure],
-               mode: str = "auto", every: int = 1, report: bool = True) -> dict[str, RunHistory] | RunHistory:
-    """Train one trainer (or several, epoch by epoch in turn) while redrawing figures below a status
-    line that says which epoch is training.
-
-    Each build is called as ``build(history)`` for a single trainer, or ``build({name: history})``
-    for a mapping of trainers. Returns the history (or the mapping of histories).
-    """
-    single = not isinstance(trainers, Mapping)
-    runs: dict[str, Any] = {"run": trainers} if single else dict(trainers)
-    build_list = [builds] if callable(builds) else list(builds)
-    total = max((t.total_epochs for t in runs.values()), default=0)
-
-    def histories() -> Any:
-        found = {name: t.history for name, t in runs.items()}
-        return found["run"] if single else found
-
-    status = Status(mode if report else "off")
-    what = "" if single else f" ({len(runs)} runs in turn)"
-    status.show(f"training: epoch 1 of {total}{what} …")
-    figures = [LiveFigure(lambda b=b: b(histories()), mode).show() for b in build_list]
-    iterators = {name: iter(t.epochs()) for name, t in runs.items()}
-    lines: dict[str, str] = {}
-    step = 0
-    while iterators:
-        for name in list(iterators):
-            record = next(iterators[name], None)
-            if record is None:
-                del iterators[name]
-                continue
-            lines[name] = _line("" if single else name, record)
-        step += 1
-        if step % every == 0 or not iterators:
-            for figure in figures:
-                figure.update()
-            done = max((t.epoch for t in runs.values()), default=0)
-            head = (f"finished: {done} epochs{what} in {status.seconds:.0f} s" if not iterators else
-                    f"training: epoch {min(done + 1, total)} of {total}{what} …")
-            status.show("\n".join([head, *lines.values()]))
-    return histories()
-
-
-def _line(name: str, record: Any) -> str:
-    groups = ", ".join(f"{g} {v:.2f}" for g, v in record.group_test_acc.items())
-    prefix = f"{name}: " if name else ""
-    return (f"{prefix}epoch {record.epoch}: balanced test accuracy {record.balanced_acc:.3f} "
-            f"(test accuracy {groups}); {record.seconds:.1f} s")

@@ -3,7 +3,8 @@
 A run file holds per-epoch scores, not per-sample probabilities; given the run's network as well
 (``procrustes report run.json --checkpoint net.pt``, the checkpoint saved by ``procrustes train
 --save-checkpoint``), the report adds the figures beyond accuracy of its test predictions:
-per-class precision–recall curves, the reliability diagram and a decision threshold.
+per-class precision–recall curves, the reliability diagram and a decision threshold. The
+predictions are computed in ``training/probabilities.py``; figures only read results.
 """
 
 from __future__ import annotations
@@ -38,20 +39,6 @@ def report_figures(history: RunHistory, probabilities=None, labels=None) -> dict
         figures.update(calibration_figures(probabilities, labels, history.counts, history.class_names,
                                            history.groups))
     return figures
-
-
-def run_probabilities(history: RunHistory, checkpoint: str | os.PathLike):
-    """The test split's predicted probabilities (under the run's own post-hoc setting) and labels, from
-    the run's settings and its saved network; one line (``ProcrustesError``) if the checkpoint does not
-    fit the run."""
-    import torch
-
-    from ..training.trainer import Trainer
-
-    config = history.config.replace(init_checkpoint=str(checkpoint), finetune="full", classifier_retrain_epochs=0)
-    trainer = Trainer(config)
-    probabilities = torch.softmax(trainer.logits("test").float(), 1).cpu().numpy()
-    return probabilities, trainer.data.y_test.cpu().numpy()
 
 
 def write_figures_html(figures: Mapping[str, go.Figure], path: str | os.PathLike, title: str,

@@ -31,9 +31,7 @@ def build_mixer(config: TrainConfig, counts: list[int], position: int, num_posit
     """The config's mixer; MFW mixes at ``position`` of a model with ``num_positions`` (−1: random)."""
     c = config
     if c.mixer == "mfw":
-        return MajorFeatureWeakening(counts, c.mfw_strength, position, num_positions, c.mfw_schedule, c.epochs,
-                                     c.mfw_until, c.mfw_gamma, c.mfw_coef, c.mfw_alpha, c.mfw_prob, c.mfw_weights,
-                                     c.mfw_detach, c.mfw_after_norm, seed=c.seed)
+        return MajorFeatureWeakening.from_config(c, counts, position, num_positions)
     if c.mixer == "mixup":
         return Mixup(c.mixup_alpha, seed=c.seed)
     if c.mixer == "remix":

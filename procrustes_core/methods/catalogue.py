@@ -2,7 +2,7 @@
 select it and the knobs that tune it — plain data, no torch.
 
 ``METHODS`` (name → ``Method``) is what ``procrustes methods``, docs/methods.md, the app and the
-lessons list; ``config.py`` takes its choices of loss, sampler and mixer from here.
+lessons list; the names of the choices are declared in ``names.py``, below the config, and this table describes each.
 ``check_combination(config)`` rejects runs whose pieces contradict each other (the Trainer calls
 it first; front ends call it to show the problem before training). The objects the training loop
 calls are built in ``build.py``.
@@ -18,40 +18,29 @@ balance, towards the minor classes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields
+from typing import Any
 
+from ..config import TrainConfig
+from ..data.registry import DATASETS, dataset_entry
 from ..errors import ProcrustesError, shown
-
-if TYPE_CHECKING:  # the config imports this module, never the other way round at run time
-    from ..config import TrainConfig
+from ..names import (  # noqa: F401  (re-exported: the catalogue's names were declared here before)
+    ATTENTIONS,
+    AUGMENT_CLASSES,
+    AUGMENTS,
+    FINETUNES,
+    LOSSES,
+    MFW_LAYERS,
+    MFW_SCHEDULES,
+    MIXERS,
+    RAMPS,
+    RECOMMENDED_STRENGTH,
+    SAMPLERS,
+    SYNTHETIC,
+)
 
 KINDS = ("loss", "sampler", "mixer", "schedule", "post-hoc", "augmentation", "network", "transfer")
-
-# The strength to start from when weakening is turned on (the config's default ``mfw_strength``).
-# With the config's other MFW defaults it did best on a validation split of MNIST-1D step-100 among
-# the variants in benchmarks/results/reproduce_study*.md.
-RECOMMENDED_STRENGTH = 0.5
-
-MFW_LAYERS = ("input", "block1", "block2", "block3", "block4", "block5", "penultimate", "random")
-MFW_SCHEDULES = ("constant", "warmup", "linear", "cosine", "until-equal")
-RAMPS = ("constant", "linear", "cosine")  # how a loss-weight curriculum moves from uniform to full
-SYNTHETIC = ("smote", "borderline-smote")  # samplers that synthesise feature vectors
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # digits' 8x8 pictures count as vectors
-
-# What each dataset holds, for augmentation (digits' 8x8 pictures are images here: they can be shifted and turned).
-DATA_KINDS = {"mnist1d": "signal", "digits": "image", "toy2d": "vector", "mnist": "image", "fashion-mnist": "image",
-              "cifar10": "image", "cifar100": "image"}
-# Augmentations by name, with the kinds of data each applies to (data/augment.py builds them).
-AUGMENTS: dict[str, tuple[str, ...]] = {
-    "none": ("signal", "image", "vector"),
-    "crop-flip": ("image",), "affine": ("image",), "crop-flip-affine": ("image",),
-    "shift": ("signal",), "shift-pad": ("signal",), "amplitude": ("signal",), "time-warp": ("signal",),
-    "signal": ("signal",), "noise": ("signal", "image", "vector"),
-}
-AUGMENT_CLASSES = ("all", "minor", "inverse")
-ATTENTIONS = ("none", "se")
-FINETUNES = ("full", "linear-probe")
+MFW_KNOBS = tuple(f.name for f in fields(TrainConfig) if f.name.startswith("mfw_"))  # every MFW setting tunes it
 CHECKPOINT_PLACEHOLDER = "pretrained.pt"  # what the catalogue's transfer methods name: a saved checkpoint
 
 
@@ -126,8 +115,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     _m("mfw", "mixer", "major feature weakening: mix major-class features with other samples', keep the label",
        "h_i ← λ_i h_i + (1 − λ_i) h_j,  λ_i = 1 − s·w_{y_i}·u_i,  w_c = ((n_c − n_min)/(n_max − n_min))^γ",
        {"mixer": "mfw"},
-       ("mfw_strength", "mfw_layer", "mfw_schedule", "mfw_until", "mfw_gamma", "mfw_coef", "mfw_alpha",
-        "mfw_prob", "mfw_weights", "mfw_detach", "mfw_after_norm"),
+       MFW_KNOBS,
        reference="Procrustean Training for Imbalanced Deep Learning, arXiv 2104.01769 (our formulation)"),
     _m("mixup", "mixer", "mixup: blend pairs of inputs and their labels",
        "x̃ = λ x_i + (1 − λ) x_j,  target λ y_i + (1 − λ) y_j,  λ ~ Beta(α, α)", {"mixer": "mixup"},
@@ -196,9 +184,9 @@ METHODS: dict[str, Method] = {m.name: m for m in [
        reference="Decoupling Representation and Classifier for Long-Tailed Recognition, ICLR 2020 (cRT)"),
 ]}
 
-LOSSES = tuple(name for name, m in METHODS.items() if m.kind == "loss")
-SAMPLERS = tuple(name for name, m in METHODS.items() if m.kind == "sampler")
-MIXERS = tuple(name for name, m in METHODS.items() if m.kind == "mixer")
+for _kind, _names in (("loss", LOSSES), ("sampler", SAMPLERS), ("mixer", MIXERS)):
+    if tuple(name for name, m in METHODS.items() if m.kind == _kind) != _names:  # names.py and this table agree
+        raise ImportError(f"the catalogue's {_kind}es differ from names.py's: describe each name once in each")
 
 
 def methods_of(kind: str) -> list[Method]:
@@ -213,6 +201,16 @@ def method_settings(*names: str) -> dict[str, Any]:
             raise ProcrustesError(f"method={shown(name)}: expected one of {', '.join(METHODS)}")
         settings.update(METHODS[name].settings)
     return settings
+
+
+def baseline_of(config: TrainConfig) -> TrainConfig:
+    """The plain baseline (ERM) of ``config``: the same data, network, optimisation and seed, with every
+    method of the catalogue switched off — loss, sampler, mixer, schedules, post-hoc steps, augmentation,
+    BBN and transfer. The network's own variants (squeeze-and-excitation) are part of the model compared."""
+    default = TrainConfig()
+    off = {key: getattr(default, key) for m in METHODS.values() if not (m.kind == "network" and not m.corrects_prior)
+           for key in m.settings}
+    return config.replace(**off)
 
 
 # ------------------------------------------------------------------ combinations
@@ -242,11 +240,13 @@ def prior_corrections(config: TrainConfig) -> list[str]:
 
 def check_combination(config: TrainConfig) -> None:
     """Raise a one-line ``ProcrustesError`` naming the fields if ``config`` combines contradicting methods."""
-    if config.sampler in SYNTHETIC and config.dataset in IMAGE_DATASETS:
+    dataset = dataset_entry(config.dataset)
+    if config.sampler in SYNTHETIC and not dataset.interpolable:
+        vectors = ", ".join(name for name, entry in DATASETS.items() if entry.interpolable)
         raise ProcrustesError(f"sampler={config.sampler!r} with dataset={config.dataset!r}: SMOTE interpolates "
-                              "feature vectors (mnist1d, digits, toy2d), not images; use sampler='oversample'")
-    kind = DATA_KINDS.get(config.dataset)
-    if kind is not None and kind not in AUGMENTS[config.augment]:
+                              f"feature vectors ({vectors}), not images; use sampler='oversample'")
+    kind = dataset.kind
+    if kind not in AUGMENTS[config.augment]:
         needs = " or ".join(k + "s" for k in AUGMENTS[config.augment])
         raise ProcrustesError(f"augment={config.augment!r}: needs {needs}, dataset {config.dataset!r} holds {kind}s")
     if config.bbn and config.sampler != "instance":

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import ProcrustesError
+from ..names import MFW
 from .mfw import MajorFeatureWeakening
 from .mixers import blend
 
@@ -44,9 +45,9 @@ def _layer(model: nn.Module, layer: nn.Module | str) -> nn.Module:
 class FeatureWeakening:
     """MFW attached to one layer of a model by a forward hook (see the module's docstring)."""
 
-    def __init__(self, model: nn.Module, layer: nn.Module | str, counts: Sequence[int], strength: float = 0.9,
-                 gamma: float = 1.0, schedule: str = "warmup", until: float = 0.5, detach: bool = False,
-                 seed: int = 0):
+    def __init__(self, model: nn.Module, layer: nn.Module | str, counts: Sequence[int], strength: float = MFW.strength,
+                 gamma: float = MFW.gamma, schedule: str = MFW.schedule, until: float = MFW.until,
+                 detach: bool = MFW.detach, seed: int = 0):
         if not 0 <= strength <= 1:
             raise ProcrustesError(f"strength={strength!r}: expected a number from 0 to 1")
         self.layer = _layer(model, layer)
@@ -95,7 +96,7 @@ class FeatureWeakening:
         return f"FeatureWeakening({type(self.layer).__name__}, strength={self.strength:g})"
 
 
-def weaken_features(model: nn.Module, layer: nn.Module | str, counts: Sequence[int], strength: float = 0.9,
+def weaken_features(model: nn.Module, layer: nn.Module | str, counts: Sequence[int], strength: float = MFW.strength,
                     **options) -> FeatureWeakening:
     """Attach major feature weakening to ``layer`` of ``model`` (its name, as in ``model.named_modules()``,
     or the module itself); ``counts`` are the training samples per class. Options as ``FeatureWeakening``."""

@@ -18,12 +18,18 @@ model's forward pass.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from ..data.imbalance import head_and_tail
+from ..names import MFW
 from .mixers import Mixer, Mixing, blend
-from .schedules import strength_at  # the strength over epochs (torch-free, so the narrator can use it)
+from .schedules import caught_up, strength_at  # torch-free, so the narrator uses the same rules
+
+if TYPE_CHECKING:
+    from ..config import TrainConfig
 
 
 def _scaled(values: np.ndarray, gamma: float) -> np.ndarray:
@@ -49,20 +55,30 @@ class MajorFeatureWeakening(Mixer):
 
     name = "mfw"
 
-    def __init__(self, counts: list[int], strength: float = 1.0, position: int = 0, num_positions: int = 1,
-                 schedule: str = "constant", epochs: int = 1, until: float = 1.0, gamma: float = 1.0,
-                 coefficient: str = "uniform", alpha: float = 1.0, prob: float = 1.0, weights: str = "count",
-                 detach: bool = False, after_norm: bool = False, seed: int = 0):
+    def __init__(self, counts: list[int], strength: float = MFW.strength, position: int = 0, num_positions: int = 1,
+                 schedule: str = MFW.schedule, epochs: int = 1, until: float = MFW.until, gamma: float = MFW.gamma,
+                 coef: str = MFW.coef, alpha: float = MFW.alpha, prob: float = MFW.prob, weights: str = MFW.weights,
+                 detach: bool = MFW.detach, after_norm: bool = MFW.after_norm, seed: int = 0):
         self.weakening_weights = count_weights(counts, gamma)  # w_c, one per class
         self.strength, self.schedule, self.epochs, self.until = strength, schedule, epochs, until
         self.position = position  # -1: drawn at random each step among num_positions
         self.num_positions = num_positions
-        self.gamma, self.coefficient, self.alpha, self.prob, self.weights = gamma, coefficient, alpha, prob, weights
+        self.gamma, self.coef, self.alpha, self.prob, self.weights = gamma, coef, alpha, prob, weights
         self.detach = detach  # stop the gradient through the partner's features (an ablation)
         self.after_norm = after_norm  # BatchNorm normalises the un-mixed batch, then the mix
         self.rng = np.random.default_rng([seed, 11])  # its own stream: mixing never shifts the batch order
         self.position_rng = np.random.default_rng([seed, 13])
         self.progress_equal = False
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, counts: list[int], position: int = 0,
+                    num_positions: int = 1) -> MajorFeatureWeakening:
+        """MFW as ``config`` sets it: every ``mfw_<knob>`` setting is this class's ``<knob>`` argument
+        (``mfw_layer`` is the ``position`` the model resolved), over the run's epochs and seed."""
+        knobs = {name.removeprefix("mfw_"): value for name, value in config.to_dict().items()
+                 if name.startswith("mfw_") and name != "mfw_layer"}
+        return cls(list(counts), position=position, num_positions=num_positions, epochs=config.epochs,
+                   seed=config.seed, **knobs)
 
     def strength_at(self, epoch: int) -> float:
         return strength_at(self.schedule, self.strength, epoch, self.epochs, self.until, self.progress_equal)
@@ -71,7 +87,7 @@ class MajorFeatureWeakening(Mixer):
         """``lam`` (one per sample) and the partner index of each sample."""
         n = len(labels)
         partner = self.rng.permutation(n)
-        u = self.rng.beta(self.alpha, self.alpha, n) if self.coefficient == "beta" else self.rng.random(n)
+        u = self.rng.beta(self.alpha, self.alpha, n) if self.coef == "beta" else self.rng.random(n)
         weight = self.weakening_weights[labels.cpu().numpy()]
         if self.prob < 1:
             weight = weight * (self.rng.random(n) < self.prob)
@@ -99,8 +115,7 @@ class MajorFeatureWeakening(Mixer):
         head, tail = head_and_tail(groups)
         head_acc = float(np.mean([train_acc[k] for k in head]))
         tail_acc = float(np.mean([train_acc[k] for k in tail]))
-        # caught up: the major classes fitted and the minor ones within 90 % of them (not both near chance)
-        if head_acc >= 0.9 and tail_acc >= 0.9 * head_acc:
+        if caught_up(head_acc, tail_acc, major_fitted=True):
             self.progress_equal = True
 
     def __repr__(self) -> str:

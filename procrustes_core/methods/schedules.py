@@ -118,6 +118,17 @@ class GradientScaling(LossWeights):
         return f"GradientScaling(power={self.power:g}, {self.kind})"
 
 
+MAJOR_FITTED = 0.9  # the major classes count as fitted from this training accuracy on
+CAUGHT_UP = 0.9  # the minor classes have caught up when their training accuracy is within this share of the major's
+
+
+def caught_up(head_acc: float, tail_acc: float, major_fitted: bool = False) -> bool:
+    """Whether the minor classes' training accuracy has caught up with the major classes' (within
+    ``CAUGHT_UP`` of it); with ``major_fitted``, only once the major classes are fitted, so two classes
+    both near chance do not count. MFW's ``until-equal`` schedule and the narrator both ask this."""
+    return tail_acc >= CAUGHT_UP * head_acc and (not major_fitted or head_acc >= MAJOR_FITTED)
+
+
 def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: float,
                 progress_equal: bool = False) -> float:
     """The mixing strength used in ``epoch`` (0-based) of ``epochs``.
@@ -125,8 +136,8 @@ def strength_at(schedule: str, strength: float, epoch: int, epochs: int, until: 
     ``constant``: ``s`` throughout. ``warmup``: ``s`` for the first ``until`` fraction of epochs
     (⌈until · E⌉ epochs: 3 of 5 at one half), then 0. ``linear``: from ``s`` down to 0 at that
     fraction; ``cosine``: the same along a half cosine, ``s · ½(1 + cos(π e / (until·E)))``.
-    ``until-equal``: ``s`` until the major classes are fitted (90 % training accuracy) and the minor
-    classes have reached 90 % of theirs, then 0.
+    ``until-equal``: ``s`` until the major classes are fitted (``MAJOR_FITTED`` training accuracy) and
+    the minor classes have ``caught_up`` (``CAUGHT_UP`` of theirs), then 0.
     """
     if schedule == "constant":
         return strength

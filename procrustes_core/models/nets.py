@@ -22,6 +22,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ..data.registry import DATASETS
 from ..errors import ProcrustesError
 from .heads import LinearClassifier, build_head
 
@@ -331,14 +332,12 @@ DEFAULT_MODEL = {"signal": "cnn1d", "vector": "mlp", "image": "cnn2d"}
 
 
 def model_name(model: str, kind: str, dataset: str) -> str:
-    """``auto`` resolves to the dataset's usual model (ResNet-32 for CIFAR, MLP for digits)."""
+    """``auto`` resolves to the dataset's usual model (its registry entry's: ResNet-32 for CIFAR, MLP for
+    digits), else to the usual one for its kind of input."""
     if model != "auto":
         return model
-    if dataset.startswith("cifar"):
-        return "resnet32"
-    if dataset == "digits":
-        return "mlp"
-    return DEFAULT_MODEL[kind]
+    usual = DATASETS[dataset].model if dataset in DATASETS else ""
+    return usual or DEFAULT_MODEL[kind]
 
 
 def build_model(model: str, input_shape: tuple[int, ...], num_classes: int, width: int, kind: str,

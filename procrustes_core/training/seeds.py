@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 
 from ..analysis.history import RunHistory
-from ..config import MAX_SEEDS, TrainConfig, check_seeds
+from ..config import TrainConfig
 from ..errors import ProcrustesError
 from ..methods.posthoc import PostHoc
+from ..names import MAX_SEEDS, check_seeds
 from .budget import Budget
 
 

@@ -39,6 +39,7 @@ from ..analysis.history import EpochRecord, RunHistory
 from ..config import TrainConfig
 from ..errors import ProcrustesError
 from ..methods.posthoc import PostHoc
+from ..names import check_seeds
 from .budget import Budget, Price
 from .events import StepEvent
 from .spawn import bare_main
@@ -194,12 +195,7 @@ class TrainingService:
         active job is stopped. Returns the job's id."""
         if not runs:
             raise ProcrustesError("nothing to train: no run given")
-        seed_list = list(seeds) if seeds is not None else None
-        if seed_list is not None:
-            if not seed_list:
-                raise ProcrustesError("seeds=[]: give at least one seed")
-            if len(set(seed_list)) != len(seed_list):
-                raise ProcrustesError(f"seeds={seed_list}: each seed once (a repeated seed repeats the same run)")
+        seed_list = check_seeds(seeds, limit=None) if seeds is not None else None  # the budget caps how many
         count = len(seed_list) if seed_list is not None else 1
         tasks, job_id = [], uuid.uuid4().hex[:12]
         configs = [config.replace(threads=self.threads) for _, config in runs]

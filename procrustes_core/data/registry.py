@@ -1,0 +1,147 @@
+"""The dataset registry: one entry per dataset — its name, kind of input, shape, classes and their
+names, source and licence, and its loader. No torch.
+
+The config takes its dataset choices from here, ``data/datasets.py`` loads and outlines a dataset
+through its entry, the method catalogue checks what a dataset's kind allows, and the fronts label
+classes with ``class_names``. Adding a dataset is one ``register(Dataset(...))`` call: a name, what
+it holds, and a loader that returns a ``Pool`` (see ``loaders.py``) from the run's ``LoadOptions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ProcrustesError, shown
+from . import loaders
+from .loaders import TOY_CLASSES, Pool
+
+KINDS = ("signal", "image", "vector")  # a 1-D sequence, a picture (channels × height × width), a point
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The settings of a run a loader may read."""
+
+    n_samples: int = 20_000  # samples to generate (generated datasets)
+    toy_shape: str = "spiral"  # which 2-D points (toy2d)
+    data_dir: str | None = None  # the folder a dataset is read from
+    download: bool = False  # whether a missing dataset may be downloaded there
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset: what it holds, where it comes from, and how to load it."""
+
+    name: str  # as in the config, the CLI and the app
+    kind: str  # one of KINDS (what augmentations apply; signals and vectors may be interpolated by SMOTE)
+    shape: tuple[int, ...]  # one sample's input shape (toy2d: (2,))
+    classes: tuple[str, ...]  # class names, in label order (as the files name them, where they do)
+    description: str  # one line, for lists and help
+    source: str
+    licence: str
+    load: Callable[[LoadOptions], Pool]
+    model: str = ""  # the usual network ("auto" resolves to it); empty: the kind's usual one
+    generated: bool = False  # generated here: its size is the run's n_samples (train + test)
+    train_share: float = 0.0  # generated: the share of n_samples that is training data
+    needs_folder: bool = False  # read from the run's data_dir (or downloaded there)
+    train_per_class: int = 0  # training samples of the pool's smallest class (0: known only by loading it)
+    test_per_class: int = 0  # test samples of the pool's smallest class (0: known only by loading it)
+    interpolable: bool = True  # SMOTE may interpolate its samples as feature vectors
+    variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # class names by toy_shape (toy2d)
+    cached_labels: Callable[[LoadOptions], tuple[Any, Any] | None] | None = None  # a cached pool's labels
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def class_names(self, toy_shape: str | None = None) -> tuple[str, ...]:
+        """The class names, of one variant where the dataset has several (toy2d's shapes)."""
+        return self.variants.get(toy_shape or "", self.classes) if self.variants else self.classes
+
+
+DATASETS: dict[str, Dataset] = {}
+
+
+def register(dataset: Dataset) -> Dataset:
+    """Add a dataset to the registry (its name must be new and its kind known)."""
+    if dataset.name in DATASETS:
+        raise ProcrustesError(f"dataset={shown(dataset.name)}: already registered")
+    if dataset.kind not in KINDS:
+        raise ProcrustesError(f"kind={shown(dataset.kind)}: expected one of {', '.join(KINDS)}")
+    DATASETS[dataset.name] = dataset
+    return dataset
+
+
+def dataset_entry(name: str) -> Dataset:
+    """The registry's entry of ``name``, or one line naming the datasets there are."""
+    if name not in DATASETS:
+        raise ProcrustesError(f"dataset={shown(name)}: expected one of {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def dataset_names() -> tuple[str, ...]:
+    return tuple(DATASETS)
+
+
+def class_names(dataset: str, toy_shape: str | None = None) -> list[str]:
+    """The class names of a dataset, in label order, to label tables and charts of any dataset."""
+    return list(dataset_entry(dataset).class_names(toy_shape))
+
+
+# ------------------------------------------------------------------ the datasets
+
+DIGITS = tuple(str(d) for d in range(10))
+CIFAR100_CLASSES = tuple("""
+apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can castle
+caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin elephant flatfish
+forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree motorcycle
+mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine
+possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar
+sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle wardrobe whale willow_tree
+wolf woman worm""".split())
+_TORCHVISION_LICENCE = "see the dataset's home page; read through torchvision, never shipped here"
+
+
+def _torchvision(name: str, cls_name: str, channels: int) -> Callable[[LoadOptions], Pool]:
+    return lambda o: loaders.torchvision_pool(name, cls_name, channels, o.data_dir, o.download)
+
+
+register(Dataset(
+    "mnist1d", "signal", (1, 40), DIGITS, "MNIST-1D: short 1-D signals of ten digits, generated here",
+    "the mnist1d package's make_dataset (Greydanus, 2020), seed 42", "Apache-2.0",
+    lambda o: loaders.mnist1d_pool(o.n_samples), generated=True, train_share=0.8,
+    cached_labels=lambda o: loaders.mnist1d_labels(o.n_samples)))
+register(Dataset(
+    "digits", "image", (1, 8, 8), DIGITS, "8×8 pictures of handwritten digits, shipped with scikit-learn",
+    "sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)", "CC BY 4.0",
+    lambda o: loaders.digits_pool(), model="mlp"))
+register(Dataset(
+    "toy2d", "vector", (2,), tuple(f"spiral-{c}" for c in range(TOY_CLASSES["spiral"])),
+    "points on a plane (blobs, moons or a spiral), to see decision regions", "generated here", "generated: no licence",
+    lambda o: loaders.toy2d_pool(o.toy_shape, o.n_samples), generated=True, train_share=0.7,
+    variants={shape: tuple(f"{shape}-{c}" for c in range(k)) for shape, k in TOY_CLASSES.items()}))
+register(Dataset(
+    "mnist", "image", (1, 28, 28),
+    ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven", "8 - eight",
+     "9 - nine"), "MNIST: 28×28 handwritten digits", "torchvision.datasets.MNIST",
+    _TORCHVISION_LICENCE, _torchvision("mnist", "MNIST", 1), needs_folder=True, train_per_class=5421,
+    test_per_class=892, interpolable=False))
+register(Dataset(
+    "fashion-mnist", "image", (1, 28, 28),
+    ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    "Fashion-MNIST: 28×28 pictures of clothing", "torchvision.datasets.FashionMNIST", "MIT",
+    _torchvision("fashion-mnist", "FashionMNIST", 1), needs_folder=True, train_per_class=6000, test_per_class=1000,
+    interpolable=False))
+register(Dataset(
+    "cifar10", "image", (3, 32, 32),
+    ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "CIFAR-10: 32×32 colour pictures of ten classes", "torchvision.datasets.CIFAR10", _TORCHVISION_LICENCE,
+    _torchvision("cifar10", "CIFAR10", 3), model="resnet32", needs_folder=True, train_per_class=5000,
+    test_per_class=1000, interpolable=False))
+register(Dataset(
+    "cifar100", "image", (3, 32, 32), CIFAR100_CLASSES,
+    "CIFAR-100: 32×32 colour pictures of a hundred classes", "torchvision.datasets.CIFAR100", _TORCHVISION_LICENCE,
+    _torchvision("cifar100", "CIFAR100", 3), model="resnet32", needs_folder=True, train_per_class=500,
+    test_per_class=100, interpolable=False))
