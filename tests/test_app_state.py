@@ -123,3 +123,13 @@ def test_a_teachers_link_opens_the_teachers_page_and_its_key_never_enters_the_sh
     at.switch_page("views/teacher.py").run()
     assert not at.exception and not [t for t in at.text_input if t.label == "Teacher key"]
     assert "active trainings" in texts(at)
+
+
+def test_seeds_past_the_largest_seed_are_one_line_at_train_and_the_page_still_draws():
+    from procrustes_core.names import SEED_MAX
+
+    at = new_app({**TINY, "seed": str(SEED_MAX), "seeds": "3"}).run()
+    assert not at.exception and not at.error
+    at.button(key="train").click().run()
+    assert not at.exception and "playground" not in at.session_state.get("jobs", {})
+    assert [e.value for e in at.error if "seeds=" in e.value and "\n" not in e.value]

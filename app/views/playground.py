@@ -41,9 +41,13 @@ def start() -> None:
     """Train pressed (a callback: the job exists before the page is drawn, so Stop is live at once)."""
     current = state.config()
     state.current().message = None  # the link's note has been read: training is the learner's own now
-    seeds = state.seeds_for(current, limits)
     st.session_state.prediction = (st.session_state.get("w_question"), st.session_state.get("w_prediction")) \
         if st.session_state.get("w_predict") else None
+    try:
+        seeds = state.seeds_for(current, limits)
+    except ProcrustesError as err:  # e.g. seeds past the largest seed
+        st.session_state[f"{KIND}_problem"] = str(err)
+        return
     st.session_state[f"{KIND}_problem"] = runner.start(KIND, [(runner.run_label(current), current)], limits,
                                                        seeds=seeds, extras=("features", "probabilities"))
 
@@ -52,9 +56,12 @@ head, train_col, stop_col, reset_col = st.columns([2.6, 1, 1, 1], vertical_align
 with head:
     st.markdown("#### Playground")
     if config is not None:
-        seeds = state.seeds_for(config, limits)
-        st.caption(f"**{runner.run_label(config)}** · {runner.describe(config)} · {config.epochs} epochs · "
-                   f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}")
+        try:
+            count = len(state.seeds_for(config, limits))
+            counted = f" · {count} seed{'s' if count > 1 else ''}"
+        except ProcrustesError:  # said in one line when Train is pressed
+            counted = ""
+        st.caption(f"**{runner.run_label(config)}** · {runner.describe(config)} · {config.epochs} epochs{counted}")
 view = buttons(KIND, "Train", start, config is not None, ("train", "stop", "reset"),
                columns=(train_col, stop_col, reset_col))
 
