@@ -22,6 +22,7 @@ import streamlit as st
 from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.methods.catalogue import check_combination
 from procrustes_core.names import seed_range
+from procrustes_core.presets import preset_name
 
 from .limits import Limits
 from .url_state import link_params, read_link
@@ -47,7 +48,8 @@ class AppState:
         link = read_link(params, limits)
         teacher = params.get("teacher")
         teacher = teacher[-1] if isinstance(teacher, (list, tuple)) and teacher else teacher
-        return cls(link.config.to_dict(), link.preset, link.hide, link.seeds, link.message,
+        preset = preset_name(link.preset) if link.preset else None  # a former name: today's
+        return cls(link.config.to_dict(), preset, link.hide, link.seeds, link.message,
                    str(teacher) if teacher else None)
 
     def load(self, config: TrainConfig, hide: tuple[str, ...] | None = None, seeds: int | None = None,

@@ -133,3 +133,13 @@ def test_seeds_past_the_largest_seed_are_one_line_at_train_and_the_page_still_dr
     at.button(key="train").click().run()
     assert not at.exception and "playground" not in at.session_state.get("jobs", {})
     assert [e.value for e in at.error if "seeds=" in e.value and "\n" not in e.value]
+
+
+def test_a_link_with_a_former_preset_name_is_shared_under_todays_name():
+    from app.presets import PRESETS
+    from procrustes_core.presets import ALIASES
+
+    former, today = next((a, n) for a, n in ALIASES.items() if n in list(PRESETS))  # one the app offers
+    at = new_app({"preset": former}).run()
+    assert not at.exception and not at.warning
+    assert at.query_params["preset"] == today
