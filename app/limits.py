@@ -3,7 +3,7 @@
 | variable | what it caps or sets | default |
 |---|---|---|
 | `PROCRUSTES_MAX_TRAININGS` | training slots: worker processes (or Ray actors) at once | CPU cores, at most 8 |
-| `PROCRUSTES_SESSION_SLOTS` | slots one browser session may hold at once (its several seeds) | all of them |
+| `PROCRUSTES_SESSION_SLOTS` | slots one browser (all its tabs) may hold at once (its several seeds) | all of them |
 | `PROCRUSTES_MAX_SEEDS` | seeds of one request | 8 |
 | `PROCRUSTES_MAX_EPOCHS` | epochs of one run | 200 |
 | `PROCRUSTES_MAX_TRAIN_SAMPLES` | distinct training samples of one run | 60000 |
@@ -13,6 +13,10 @@
 | `PROCRUSTES_MAX_TFLOP` | floating-point work of one request (priced before it runs) | 20 |
 | `PROCRUSTES_TEACHER_KEY` | turns on the teacher's page (`?teacher=KEY`) | off |
 | `PROCRUSTES_RUN_STORE` | folder keeping each browser's finished runs across reloads | `~/.cache/procrustes/runs` |
+| `PROCRUSTES_RUN_STORE_MB` | size of the whole run store (least recently used browsers' runs go first) | 2000 |
+| `PROCRUSTES_RUN_STORE_DAYS` | a browser's runs are deleted after this many days unused | 30 |
+| `PROCRUSTES_MAX_UPLOADS` | files one session may upload at once (each parsed once) | 20 |
+| `PROCRUSTES_MAX_UPLOAD_MB` | megabytes one session may upload at once, all files together | 100 |
 | `PROCRUSTES_DATA_DIR` | folder of torchvision datasets (mnist, fashion-mnist, cifar10/100) | none |
 | `PROCRUSTES_ALLOW_DOWNLOAD` | `1`: torchvision may download a missing dataset into that folder | off |
 | `RAY_ADDRESS` | a Ray cluster to train on (every slot a Ray actor) instead of local processes | none |
@@ -23,6 +27,7 @@ training runs on one torch thread, so a shared link reproduces its numbers exact
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -45,6 +50,10 @@ class Limits:
     budget: Budget = field(default_factory=Budget)
     teacher_key: str | None = None
     run_store: str | None = None
+    run_store_mb: int = 2000
+    run_store_days: float = 30.0
+    max_uploads: int = 20
+    max_upload_mb: int = 100
     data_dir: str | None = None
     allow_download: bool = False
     ray_address: str | None = None
@@ -78,10 +87,20 @@ def read_limits() -> Limits:
         budget=budget,
         teacher_key=os.environ.get("PROCRUSTES_TEACHER_KEY") or None,
         run_store=os.environ.get("PROCRUSTES_RUN_STORE") or None,
+        run_store_mb=_env_number("PROCRUSTES_RUN_STORE_MB", Limits.run_store_mb),
+        run_store_days=_env_number("PROCRUSTES_RUN_STORE_DAYS", Limits.run_store_days, float),
+        max_uploads=_env_number("PROCRUSTES_MAX_UPLOADS", Limits.max_uploads),
+        max_upload_mb=_env_number("PROCRUSTES_MAX_UPLOAD_MB", Limits.max_upload_mb),
         data_dir=os.environ.get("PROCRUSTES_DATA_DIR") or None,
         allow_download=os.environ.get("PROCRUSTES_ALLOW_DOWNLOAD", "").strip().lower() in ("1", "true", "yes"),
         ray_address=os.environ.get("RAY_ADDRESS") or None,
     )
+
+
+def is_teacher_key(given: object, limits: Limits) -> bool:
+    """Whether ``given`` is this server's teacher key (compared in constant time; any text, never raises)."""
+    return bool(limits.teacher_key) and isinstance(given, str) and hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), limits.teacher_key.encode("utf-8", "surrogatepass"))
 
 
 def server_settings(config: TrainConfig, limits: Limits) -> TrainConfig:

@@ -9,6 +9,7 @@ service to stop; the slot is free once the worker says so. Finished runs are kep
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import streamlit as st
 
@@ -89,10 +90,14 @@ def keep(found: JobView, limits: Limits) -> None:
     for task in found.job.tasks:
         if task.history is None or not task.history.records:
             continue
-        store.save(limits.store_folder, task_label(task), task.history)
-        for name in task.history.variants:
-            variant = task.history.variant(name)
+        history = task.history
+        if task.error and not history.stopped:  # a diverged run keeps saying why it ended, wherever it is shown
+            history = replace(history, stopped=task.error)
+        store.save(limits.store_folder, task_label(task), history)
+        for name in history.variants:
+            variant = history.variant(name)
             store.save(limits.store_folder, f"{run_label(variant.config)} · seed {task.seed}", variant)
+    store.tidy(limits.store_folder, keep=store.browser_id(), **store.caps(limits))  # once per job: it scans the store
 
 
 def session_runs(limits: Limits) -> list[tuple[str, RunHistory]]:

@@ -1,22 +1,45 @@
-"""The server's one training service, shared by every browser session, and who a session is.
+"""The server's one training service, shared by every browser session, and who owns a training.
 
 Trainings never run in a page's script thread: a page submits them to the service (a local process
 pool, or a Ray cluster when ``RAY_ADDRESS`` names one) and draws what its events have brought so far.
-A session that closes its tab is noticed within a second and its trainings are stopped.
+The service queues by owner, and the owner is the browser (its cookie's id), not the tab: a learner
+with several tabs gets one share of the slots, not one per tab. A browser whose every tab has closed
+is noticed within a second and its trainings are stopped.
 """
 
 from __future__ import annotations
+
+import threading
 
 import streamlit as st
 
 from procrustes_core.training.service import TrainingService
 
 from .limits import Limits
-from .st_internals import session_alive, session_id
+from .st_internals import session_alive as tab_alive
+from .st_internals import session_id
 
 # Step events twice as often as the fastest page refresh (five a second), so that every refresh of a
 # training page has new numbers to draw.
 STEP_EVENT_SECONDS = 0.1
+
+
+_lock = threading.Lock()
+_sessions: dict[str, set[str]] = {}  # owner (a browser) → the ids of its sessions (tabs) seen so far
+
+
+def session_alive(owner: str) -> bool:
+    """Whether a tab of this owner (a browser; or a session id itself) is still connected to this server."""
+    with _lock:
+        sessions = set(_sessions.get(owner, ())) or {owner}
+    alive = {s for s in sessions if tab_alive(s)}  # all of them without a server (tests drive the page)
+    with _lock:
+        if owner in _sessions:  # forget closed tabs and gone browsers: the map does not grow with every tab
+            if alive:
+                _sessions[owner] = alive
+            else:
+                del _sessions[owner]
+    return bool(alive)
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,8 +55,16 @@ def service(limits: Limits) -> TrainingService:
 
 
 def owner() -> str:
-    """This browser session's id: trainings, slots and the fair queue are per session. It is kept in the
-    session's state the first time, so a test harness whose sessions share one id can name each."""
+    """Who this session's trainings belong to: its browser (slots and the fair queue are per browser, and
+    a new training replaces the browser's previous one, whichever tab started it). It is kept in the
+    session's state the first time, so a test harness can name each of its sessions."""
+    from . import store
+
     if "_owner" not in st.session_state:
-        st.session_state["_owner"] = session_id() or "no-session"
-    return st.session_state["_owner"]
+        st.session_state["_owner"] = store.browser_id()
+    found = st.session_state["_owner"]
+    tab = session_id()
+    if tab is not None:
+        with _lock:
+            _sessions.setdefault(found, set()).add(tab)
+    return found

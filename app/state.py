@@ -24,7 +24,7 @@ from procrustes_core.methods.catalogue import check_combination
 from procrustes_core.names import seed_range
 from procrustes_core.presets import preset_name
 
-from .limits import Limits
+from .limits import Limits, is_teacher_key
 from .url_state import link_params, read_link
 
 KEY = "app_state"
@@ -39,7 +39,7 @@ class AppState:
     hide: tuple[str, ...] = ()
     seeds: int | None = None  # None: as many as the budget allows
     message: str | None = None  # what was done with the link's bad values, until the learner trains
-    teacher_key: str | None = None  # from ``teacher=KEY`` or typed; never written into the link
+    teacher_key: str | None = None  # this server's key, from ``teacher=KEY`` or typed; never in the link
     _checked: tuple[str, TrainConfig | ProcrustesError] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -48,9 +48,11 @@ class AppState:
         link = read_link(params, limits)
         teacher = params.get("teacher")
         teacher = teacher[-1] if isinstance(teacher, (list, tuple)) and teacher else teacher
+        if teacher is not None and not is_teacher_key(teacher, limits):
+            link.problems.append("teacher: not this server's key — ignored")
+            teacher = None
         preset = preset_name(link.preset) if link.preset else None  # a former name: today's
-        return cls(link.config.to_dict(), preset, link.hide, link.seeds, link.message,
-                   str(teacher) if teacher else None)
+        return cls(link.config.to_dict(), preset, link.hide, link.seeds, link.message, teacher)
 
     def load(self, config: TrainConfig, hide: tuple[str, ...] | None = None, seeds: int | None = None,
              preset: str | None = None) -> None:
@@ -90,6 +92,11 @@ class AppState:
         """The query parameters of this state: what the address bar shows, so it can be shared."""
         config = self.valid_config()
         return link_params(config, self.hide, self.seeds, self.preset) if config is not None else {}
+
+
+def started() -> bool:
+    """Whether this session's state exists (its link has been read)."""
+    return KEY in st.session_state
 
 
 def current(limits: Limits | None = None) -> AppState:

@@ -3,12 +3,20 @@
 A browser is known by a random id in a cookie (``procrustes_browser``), set the first time a page is
 shown; its runs are JSON files under ``PROCRUSTES_RUN_STORE/<id>/``, written atomically, at most
 ``MAX_RUNS`` per browser (the oldest go first). Without cookies the runs live as long as the session.
+
+The whole store is bounded (``tidy``): a browser's folder unused for ``PROCRUSTES_RUN_STORE_DAYS`` is
+deleted, and past ``PROCRUSTES_RUN_STORE_MB`` the least recently used browsers' folders go first (a
+folder's modification time is its last use: reading or adding runs touches it). At start-up
+(``prepare``) the temporary files of writes killed part-way are removed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +24,7 @@ from pathlib import Path
 import streamlit as st
 
 from procrustes_core import ProcrustesError, RunHistory
-from procrustes_core.files import atomic_write_text
+from procrustes_core.files import TEMP_SUFFIX, atomic_write_text
 
 COOKIE = "procrustes_browser"
 MAX_RUNS = 60
@@ -53,31 +61,135 @@ def _folder(root: Path) -> Path:
     return root / browser_id()
 
 
-def save(root: Path, label: str, history: RunHistory) -> None:
-    """Keep a finished run (a failure to write only costs the run's survival of a reload)."""
+def save(root: Path, label: str, history: RunHistory, max_bytes: int | None = None,
+         max_idle_seconds: float | None = None) -> None:
+    """Keep a finished run (a failure to write only costs the run's survival of a reload), then bound
+    the whole store (``tidy``) when a cap is given."""
     folder = _folder(root)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}.json"
-        atomic_write_text(folder / name, json.dumps({"label": label, "run": history.to_dict()}), "run store")
+        # the run as its own JSON writes it (a diverged run's infinities as null), so it reads back
+        atomic_write_text(folder / name, f'{{"label": {json.dumps(label)}, "run": {history.to_json()}}}', "run store")
         files = sorted(folder.glob("*.json"))
         for old in files[:-MAX_RUNS]:
             old.unlink(missing_ok=True)
+        os.utime(folder)
     except (OSError, ProcrustesError):
         pass
+    if max_bytes is not None or max_idle_seconds is not None:
+        tidy(root, max_bytes, max_idle_seconds, keep=folder.name)
+
+
+def _browser_folders(root: Path) -> list[tuple[float, int, Path]]:
+    """Every browser's folder in the store: (last use, bytes held, folder), least recently used first.
+    Only real folders named as ids count: a link or a stray file is never followed or deleted."""
+    found = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            if not _ID.match(entry.name) or not entry.is_dir(follow_symlinks=False):
+                continue
+            used = entry.stat(follow_symlinks=False).st_mtime
+            size = sum(f.stat(follow_symlinks=False).st_size for f in os.scandir(entry.path)
+                       if f.is_file(follow_symlinks=False))
+        except OSError:
+            continue
+        found.append((used, size, Path(entry.path)))
+    return sorted(found, key=lambda row: (row[0], row[2].name))
+
+
+def tidy(root: Path, max_bytes: int | None, max_idle_seconds: float | None, keep: str | None = None,
+         now: float | None = None) -> list[str]:
+    """Delete the folders of browsers unused for ``max_idle_seconds``, then, while the store holds more
+    than ``max_bytes``, the least recently used browsers' folders (``keep``'s last, and of it only its
+    oldest runs, never its newest). Returns the ids deleted whole."""
+    now = time.time() if now is None else now
+    removed, total, kept = [], 0, None
+    for used, size, folder in _browser_folders(root):
+        if max_idle_seconds is not None and now - used > max_idle_seconds and folder.name != keep:
+            removed.append(folder.name)
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        total += size
+    if max_bytes is None or total <= max_bytes:
+        return removed
+    for _, size, folder in _browser_folders(root):
+        if total <= max_bytes:
+            break
+        if folder.name == keep:
+            kept = folder
+            continue
+        removed.append(folder.name)
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= size
+    if kept is not None and total > max_bytes:
+        for old in sorted(kept.glob("*.json"))[:-1]:
+            if total <= max_bytes:
+                break
+            try:
+                total -= old.stat().st_size
+                old.unlink()
+            except OSError:
+                continue
+    return removed
+
+
+def prepare(root: Path, max_bytes: int | None = None, max_idle_seconds: float | None = None,
+            stale_seconds: float = 60.0, now: float | None = None) -> None:
+    """At start-up: remove the temporary files of writes killed part-way (older than ``stale_seconds``,
+    so a write under way elsewhere is left alone) and expired browsers' runs."""
+    now = time.time() if now is None else now
+    for _, _, folder in _browser_folders(root):
+        for stale in folder.glob(f".*{TEMP_SUFFIX}"):
+            try:
+                info = stale.lstat()
+                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > stale_seconds:
+                    stale.unlink()
+            except OSError:
+                continue
+    tidy(root, max_bytes, max_idle_seconds, now=now)
 
 
 def load(root: Path) -> list[tuple[str, RunHistory]]:
     """This browser's kept runs, oldest first (files that do not read as runs are skipped)."""
     folder = _folder(root)
     found = []
-    for path in sorted(folder.glob("*.json"))[-MAX_RUNS:] if folder.is_dir() else []:
+    try:
+        if folder.is_dir():
+            os.utime(folder)  # a browser that looks at its runs still uses them
+    except OSError:
+        pass
+    read = st.session_state.setdefault("_store_read", {})  # file name → (its stamp, label, run): read once
+    paths = sorted(folder.glob("*.json"))[-MAX_RUNS:] if folder.is_dir() else []
+    for path in paths:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            found.append((str(data["label"]), RunHistory.from_dict(data["run"], path.name)))
+            info = path.stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+            if path.name not in read or read[path.name][0] != stamp:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                read[path.name] = (stamp, str(data["label"]), RunHistory.from_dict(data["run"], path.name))
+            found.append(read[path.name][1:])
         except (OSError, ValueError, KeyError, TypeError, ProcrustesError):
             continue
+    for name in set(read) - {p.name for p in paths}:
+        del read[name]
     return found
+
+
+def caps(limits) -> dict[str, float]:
+    """The store's bounds from the server's settings, as ``save``, ``tidy`` and ``prepare`` take them."""
+    return {"max_bytes": limits.run_store_mb * 1_000_000, "max_idle_seconds": limits.run_store_days * 86_400}
+
+
+@st.cache_resource(show_spinner=False)
+def prepare_once(root: str, max_bytes: int, max_idle_seconds: float) -> bool:
+    """``prepare`` the store once per server process (the first page shown)."""
+    prepare(Path(root), max_bytes, max_idle_seconds)
+    return True
 
 
 def clear(root: Path) -> None:

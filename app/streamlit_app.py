@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` from a fre
 import streamlit as st  # noqa: E402
 
 from app import controls, state, store  # noqa: E402
-from app.limits import Limits, read_limits  # noqa: E402
+from app.limits import Limits, is_teacher_key, read_limits  # noqa: E402
 from app.presets import PRESETS  # noqa: E402
 from app.service import service  # noqa: E402
 from app.st_internals import is_script_control, unwatch_torch_classes  # noqa: E402
@@ -61,6 +61,17 @@ def notes() -> None:
         task.info(f"**{PRESETS[preset].title}.** {PRESETS[preset].note}")
 
 
+def read_session_link(limits: Limits) -> bool:
+    """On a session's first run, its state from the link (``state.current``), and ``?teacher=KEY`` taken
+    out of the address bar even where the settings are not valid yet (the rest is mirrored from the
+    state), so the key never travels in a shared link. True when the link's key opens the Teacher page."""
+    fresh = not state.started()
+    current = state.current(limits)
+    if "teacher" in st.query_params:
+        del st.query_params["teacher"]
+    return fresh and is_teacher_key(current.teacher_key, limits)
+
+
 def main() -> None:
     limits = server_limits()
     st.session_state.limits = limits
@@ -69,18 +80,25 @@ def main() -> None:
         service(limits)  # started with the server's first page: its workers load while the learner reads
     except ProcrustesError as err:  # e.g. a Ray cluster that does not answer: one line, the page still draws
         problem.error(f"The training service could not start: {err}")
+    store.prepare_once(str(limits.store_folder), **store.caps(limits))
     store.browser_id()
     store.set_cookie_once()
-    state.current(limits)  # read from the link on the session's first run
+    open_teacher = read_session_link(limits)
     pages = [
         st.Page(HERE / "views" / "playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(HERE / "views" / "sweep.py", title="Sweep", icon=":material/grid_on:"),
         st.Page(HERE / "views" / "boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
     ]
-    if limits.teacher_key:
-        pages.append(st.Page(HERE / "views" / "teacher.py", title="Teacher", icon=":material/school:"))
+    teacher = None
+    if limits.teacher_key:  # listed only for a session holding the key: learners never see the entry
+        teacher = st.Page(HERE / "views" / "teacher.py", title="Teacher", icon=":material/school:",
+                          visibility="visible" if is_teacher_key(state.current().teacher_key, limits)
+                          else "hidden")
+        pages.append(teacher)
     page = st.navigation(pages)
+    if open_teacher and teacher is not None and page is not teacher:
+        st.switch_page(teacher)
     controls.sidebar(limits)
     state.mirror_to_url()
     st.html(STYLE)

@@ -20,6 +20,7 @@ from typing import Any
 
 from procrustes_core import TrainConfig
 from procrustes_core.config import Choice, Number, field_help, field_rule
+from procrustes_core.files import atomic_write_bytes
 from procrustes_core.presets import STORY
 
 FAST = os.environ.get("PROCRUSTES_FAST", "").strip() not in ("", "0")
@@ -180,9 +181,8 @@ def save_result(name: str, result: Mapping[str, Sequence[Any]], seeds: Sequence[
     data = {"key": _key(named, seeds, variants), "fast": FAST,
             "histories": {n: [h.to_dict() for h in hs] for n, hs in result.items()}}
     path = folder / f"{name}{'-fast' if FAST else ''}.json.gz"
-    with gzip.open(path, "wt", encoding="utf-8") as out:
-        json.dump(data, out)
-    return path
+    # atomically, and never over a device, FIFO or folder that stands at the path
+    return atomic_write_bytes(path, gzip.compress(json.dumps(data).encode("utf-8"), mtime=0), "saved result")
 
 
 def load_saved(name: str, named: Mapping[str, TrainConfig], seeds: Sequence[int],

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .cli_args import OneLineParser, choice_arg, integer_arg
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
 from .extras import require
-from .files import atomic_write_text, check_output_file, read_limited
+from .files import atomic_write_text, check_not_input, check_output_file, read_limited
 from .methods.catalogue import KINDS
 
 ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
@@ -23,39 +23,7 @@ KIND_TITLES = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "sche
                "transfer": "Transfer and decoupling"}
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CONFIG_BYTES = 2**20  # a settings file: a few hundred bytes in practice
-MAX_MESSAGE = 400  # characters of a usage error: argparse repeats what it was given
 DEFAULT_PORT = 8501
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake as one line, without the usage block."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        message = shown(message, MAX_MESSAGE, quote=False)
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def integer_arg(lo: int, hi: int):
-    """An argparse type: an integer in [lo, hi], with a short one-line message otherwise."""
-
-    def parse(text: str) -> int:
-        digits = text.strip()
-        if len(digits) > 20 or not re.fullmatch(r"[+-]?[0-9]+", digits) or not lo <= int(digits) <= hi:
-            raise argparse.ArgumentTypeError(f"{shown(text)}: expected an integer from {lo} to {hi}")
-        return int(digits)  # short: never near int()'s 4300-digit limit
-
-    return parse
-
-
-def choice_arg(options: Sequence[str]):
-    """An argparse type: one of ``options`` (argparse's own choices would echo a long value in full)."""
-
-    def parse(text: str) -> str:
-        if text not in options:
-            raise argparse.ArgumentTypeError(f"{shown(text)}: expected one of {', '.join(options)}")
-        return text
-
-    return parse
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +69,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return train_seeds(args, config)
     out = check_output_file(args.out, "out") if args.out is not None else None  # before any training
     checkpoint = check_output_file(args.save_checkpoint, "save_checkpoint") if args.save_checkpoint else None
+    check_not_input(out, "out", [*train_inputs(args, config), ("checkpoint written by --save-checkpoint", checkpoint)])
+    check_not_input(checkpoint, "save_checkpoint", train_inputs(args, config))
 
     from tqdm import tqdm  # only now: a mistake above is told without waiting for torch to load
 
@@ -156,6 +126,8 @@ def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
     if args.save_checkpoint:
         raise ProcrustesError("--save-checkpoint with --seeds: a checkpoint is one network; train one seed")
     outs = {s: check_output_file(str(seed_path(Path(args.out), s)), "out") for s in seeds} if args.out else {}
+    for out in outs.values():
+        check_not_input(out, "out", train_inputs(args, config))
 
     from .analysis.compare import mean_interval
     from .training.seeds import run_seeds
@@ -176,6 +148,11 @@ def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
         print(f"{len(finished)} seeds: balanced test accuracy {mean:.3f} [{lo:.3f}, {hi:.3f}] (95 % interval of the "
               f"mean); {tail} classes {t_mean:.3f} [{t_lo:.3f}, {t_hi:.3f}]")
     return 0 if len(finished) == len(histories) and not any(h.stopped for h in histories) else 1
+
+
+def train_inputs(args: argparse.Namespace, config: TrainConfig) -> list[tuple[str, str | None]]:
+    """The files a training reads, named as its outputs' errors name them."""
+    return [("settings file (--config)", args.config_file), ("checkpoint (--init-checkpoint)", config.init_checkpoint)]
 
 
 def parse_seeds(text: str, first: int) -> list[int]:
@@ -208,6 +185,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if side != "erm" and side not in METHODS:
             raise ProcrustesError(f"method={shown(side)}: expected erm or one of {', '.join(METHODS)}")
     out = check_output_file(args.out, "out") if args.out is not None else None
+    check_not_input(out, "out", [("settings file (--config)", args.config_file)])
     plain = baseline_of(base)
     configs = {name: plain if name == "erm" else plain.with_methods(name) for name in dict.fromkeys((args.a, args.b))}
 
@@ -237,12 +215,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.history import RunHistory
 
     html = check_output_file(args.html, "html") if args.html is not None else None
+    check_not_input(html, "html", [("run file", args.run), ("checkpoint (--checkpoint)", args.checkpoint)])
     history = RunHistory.load(args.run)
     probabilities = labels = None
     if args.checkpoint is not None:  # the figures beyond accuracy need the run's network
         from .training.probabilities import run_probabilities
 
-        probabilities, labels = run_probabilities(history, args.checkpoint)
+        probabilities, labels = run_probabilities(history, args.checkpoint, "checkpoint")
     if html is not None:
         from .figures.report import write_html_report
 
@@ -381,6 +360,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not grid:
         raise ProcrustesError("grid: nothing to sweep; give --grid SETTING=V1,V2 (or --file grid.yaml)")
     out = check_output_folder(args.out_dir, "out_dir")
+    for name in ("results.csv", "results.parquet", "heatmap_balanced_acc.html", "heatmap_tail_test_acc.html"):
+        check_not_input(out / name, "out_dir", [("grid file (--file)", args.file)])  # what it writes is not it
     bar = None
 
     def progress(done: int, total: int, row: dict) -> None:

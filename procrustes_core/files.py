@@ -1,11 +1,17 @@
 """Safe file reads and writes: bounded reads, output paths checked before any work, and atomic
-writes (a temporary file in the same folder, then a rename). Every ``OSError`` becomes one line."""
+writes (a temporary file in the same folder, then a rename). Every ``OSError`` becomes one line.
+
+An output never replaces what is not a regular file (a device such as ``/dev/null``, a FIFO, a socket, a
+folder), never one of its command's inputs, and its temporary file is created with an explicit mode
+(the process umask is never changed: an app server writes from several threads)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ProcrustesError, shown_path
@@ -48,8 +54,59 @@ def check_output_file(path: str | os.PathLike, what: str = "out") -> Path:
         raise ProcrustesError(f"{what}={shown_path(text)}: file name longer than {NAME_MAX} bytes")
     if text.endswith(os.sep) or _is(target, "dir"):
         raise ProcrustesError(f"{what}={shown_path(text)}: is a folder, expected a file name")
+    refuse_special(target, what)
     check_writable_folder(target.parent if str(target.parent) else Path("."), what, text)
     return target
+
+
+def special_kind(path: str | os.PathLike) -> str | None:
+    """What is at ``path`` if it exists and is not a regular file ('a folder', 'a device', 'a FIFO',
+    'a socket'), else None (a regular file, nothing there, or a path that cannot be looked at)."""
+    try:
+        mode = os.stat(path).st_mode  # a link is judged by what it points at
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def refuse_special(path: str | os.PathLike, what: str) -> None:
+    """Raise if something that is not a regular file (a device, FIFO, socket, folder) is at ``path``: an
+    output must never replace it."""
+    kind = special_kind(path)
+    if kind is not None:
+        raise ProcrustesError(f"{what}={shown_path(path)}: is {kind}, not a regular file; an output never "
+                              "replaces one")
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name the same file: the same resolved path, or the same inode (a hard link)."""
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        first, second = os.stat(a), os.stat(b)
+    except (OSError, ValueError, RuntimeError):
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def check_not_input(path: str | os.PathLike | None, what: str,
+                    inputs: Iterable[tuple[str, str | os.PathLike | None]]) -> None:
+    """Raise if output ``path`` is one of the command's inputs (``(name, path)`` pairs); a path of None
+    (an output or input not asked for) is skipped. Writing it would replace what was read."""
+    for name, source in inputs:
+        if path is not None and source is not None and same_file(path, source):
+            raise ProcrustesError(f"{what}={shown_path(path)}: is the {name} this command reads; write to "
+                                  "another file")
 
 
 def check_output_folder(path: str | os.PathLike, what: str = "out_dir") -> Path:
@@ -59,7 +116,8 @@ def check_output_folder(path: str | os.PathLike, what: str = "out_dir") -> Path:
     if any(len(os.fsencode(part)) > NAME_MAX for part in folder.parts):
         raise ProcrustesError(f"{what}={shown_path(text)}: a folder name longer than {NAME_MAX} bytes")
     if _is(folder, "exists") and not _is(folder, "dir"):
-        raise ProcrustesError(f"{what}={shown_path(text)}: is a file, expected a folder")
+        kind = special_kind(folder)
+        raise ProcrustesError(f"{what}={shown_path(text)}: is {kind or 'a file'}, expected a folder")
     check_writable_folder(folder if _is(folder, "dir") else folder.parent, what, text)
     return folder
 
@@ -109,21 +167,21 @@ def atomic_write_text(path: str | os.PathLike, text: str, what: str = "out") -> 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "out") -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never half.
 
-    A failure (no such folder, no permission, disk full) is a one-line ``ProcrustesError`` and leaves
-    neither a partial file nor the temporary one."""
+    A failure (no such folder, no permission, disk full, something at ``path`` that is not a regular
+    file) is a one-line ``ProcrustesError`` and leaves neither a partial file nor the temporary one."""
     path = Path(_path_text(path, what))
     folder = path.parent if str(path.parent) else Path(".")
     if not _is(folder, "dir"):
         raise ProcrustesError(f"{what}={shown_path(path)}: folder {shown_path(folder)} does not exist")
+    refuse_special(path, what)
     try:
-        # the temporary name stays short, so that a long final name still leaves room for it
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name[:40]}.", suffix=TEMP_SUFFIX)
+        fd, tmp = _create_temporary(folder, path)
     except OSError as err:
         raise ProcrustesError(f"{what}={shown_path(path)}: cannot be written ({_reason(err)})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
             handle.write(data)
+        refuse_special(path, what)  # again: something may have been put there while this was written
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
@@ -134,6 +192,30 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "out") 
     return path
 
 
+def _create_temporary(folder: Path, path: Path) -> tuple[int, str]:
+    """A new temporary file next to ``path``, open for writing: mode 0666 less the umask (the kernel
+    applies it; the process umask is never changed), or the mode of the regular file it replaces."""
+    try:
+        kept = os.stat(path).st_mode
+        mode = stat.S_IMODE(kept) & 0o777 if stat.S_ISREG(kept) else None
+    except (OSError, ValueError):
+        mode = None
+    for _ in range(100):
+        # the temporary name stays short, so that a long final name still leaves room for it
+        tmp = str(folder / f".{path.name[:40]}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            try:
+                os.fchmod(fd, mode)
+            except OSError:
+                pass  # a file system without modes: the new file keeps its default
+        return fd, tmp
+    raise FileExistsError(17, "no free temporary name")
+
+
 def remove_stale_temporaries(folder: Path) -> None:
     """Delete the temporary files an atomic write killed mid-way left behind (``.NAME.XXXX.tmp``)."""
     for stale in folder.glob(f".*{TEMP_SUFFIX}"):
@@ -141,9 +223,3 @@ def remove_stale_temporaries(folder: Path) -> None:
             stale.unlink()
         except OSError:
             pass  # another process's, or already gone: harmless either way
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

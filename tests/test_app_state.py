@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from app_support import TINY, chart, config_of, new_app, texts
+from app_support import TINY, chart, config_of, new_app
 
 from procrustes_core import TrainConfig
 
@@ -114,15 +114,6 @@ def test_the_class_count_chart_names_as_many_classes_as_the_data_have():
     at = new_app({"dataset": "toy2d", "toy_shape": "moons", "n_samples": "600"}).run()
     bars = chart(at, "Training samples per class")
     assert len(bars["data"][0]["x"]) == len(bars["data"][0]["y"]) == 2
-
-
-def test_a_teachers_link_opens_the_teachers_page_and_its_key_never_enters_the_shared_link(monkeypatch):
-    monkeypatch.setenv("PROCRUSTES_TEACHER_KEY", "sesame")
-    at = new_app({"teacher": "sesame"}).run()
-    assert "teacher" not in at.query_params  # the address bar a learner may copy holds no key
-    at.switch_page("views/teacher.py").run()
-    assert not at.exception and not [t for t in at.text_input if t.label == "Teacher key"]
-    assert "active trainings" in texts(at)
 
 
 def test_seeds_past_the_largest_seed_are_one_line_at_train_and_the_page_still_draws():

@@ -1,5 +1,6 @@
 """The app in a real headless Chromium: press Train, watch the curves grow without ever going blank, stop,
-compare, and save a screenshot of every page.
+compare, open the Teacher page from its link (the key leaves the address bar), and save a screenshot of every
+page.
 
 Needs Debian's Chromium (``apt-get install chromium``). Without it the test is skipped, unless the
 environment variable ``CI`` is set: there it must run. Screenshots go to a temporary folder, or to
@@ -153,3 +154,22 @@ def test_a_phone_shows_the_page_without_cut_labels(browser, server, shots):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 392  # nothing sticks out sideways
     page.screenshot(path=str(shots / "app_phone.png"))
     page.close()
+
+
+def test_a_teacher_link_opens_the_teacher_page_and_the_key_leaves_the_address_bar(browser, tmp_path):
+    env = {"PROCRUSTES_RUN_STORE": str(tmp_path), "PROCRUSTES_TEACHER_KEY": "sesame", "PROCRUSTES_MAX_TRAININGS": "1"}
+    with app_server(env=env) as (url, _process):
+        teacher = browser.new_page()
+        teacher.goto(url + "/?teacher=sesame&ratio=20")
+        main(teacher).get_by_text("Teacher's view").wait_for(timeout=90_000)
+        main(teacher).get_by_text("active trainings", exact=False).wait_for(timeout=30_000)
+        teacher.wait_for_function("() => !location.search.includes('teacher')", timeout=30_000)
+        assert "sesame" not in teacher.url
+        assert teacher.get_by_test_id("stSidebarNav").get_by_text("Teacher", exact=True).count() == 1
+        learner = browser.new_page()  # another browser: no key
+        learner.goto(url + "/")
+        main(learner).get_by_role("button", name="Train", exact=True).wait_for(timeout=90_000)
+        assert learner.get_by_test_id("stSidebarNav").get_by_text("Playground", exact=True).count() == 1
+        assert learner.get_by_test_id("stSidebarNav").get_by_text("Teacher", exact=True).count() == 0
+        teacher.close()
+        learner.close()

@@ -167,4 +167,18 @@ def test_a_paired_comparison_refuses_non_finite_scores_and_names_a_tie():
     with pytest.raises(ProcrustesError, match="seed 1 has no finite score"):
         paired_comparison([0.5, float("nan")], [0.6, 0.7])
     tie = paired_comparison([0.5, 0.6, 0.7], [0.5, 0.6, 0.7 + 1e-12], a="ERM", b="MFW")
-    assert tie.sentence() == "MFW and ERM score the same on all 3 seeds (to within 0.01 points) — within seed noise"
+    assert tie.sentence() == ("MFW vs ERM: +0.0 points, the same on all 3 seeds (to within 0.01 points) — "
+                              "within seed noise")
+
+
+def test_a_verdict_keeps_one_order_and_signs_the_difference_whoever_is_ahead():
+    from procrustes_core.analysis.compare import paired_comparison
+
+    behind = paired_comparison([0.60, 0.62, 0.61], [0.50, 0.52, 0.53], a="ERM + LA", b="MFW + LA")
+    ahead = paired_comparison([0.50, 0.52, 0.53], [0.60, 0.62, 0.61], a="ERM + LA", b="MFW + LA")
+    assert behind.sentence().startswith("MFW + LA vs ERM + LA: -9.3 points [")
+    assert "ahead on 0 of 3 seeds — beyond seed noise" in behind.sentence()
+    assert ahead.sentence().startswith("MFW + LA vs ERM + LA: +9.3 points [")
+    assert "ahead on 3 of 3 seeds — beyond seed noise" in ahead.sentence()
+    noisy = paired_comparison([0.5, 0.6, 0.5], [0.6, 0.5, 0.52], a="ERM + LA", b="MFW + LA")
+    assert noisy.sentence().endswith("ahead on 2 of 3 seeds — within seed noise")

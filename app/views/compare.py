@@ -12,6 +12,7 @@ import streamlit as st
 from app import runner, state
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
+from app.uploads import read_uploads
 from procrustes_core import ProcrustesError, RunHistory
 from procrustes_core.analysis.seeds import compare_runs_paired
 from procrustes_core.figures.runs import compare_bands, compare_runs, paired_figure
@@ -154,16 +155,16 @@ if SAVED.exists():
             st.warning(f"The saved results ({SAVED.name}) could not be read: {err}")
 
 st.subheader("Your runs and saved run files")
-uploads = st.file_uploader(f"Add saved runs (JSON, up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)", type=["json"],
-                           accept_multiple_files=True, key="uploads")
+uploads = st.file_uploader(f"Add saved runs (JSON, up to {MAX_UPLOAD_BYTES // 1_000_000} MB each, "
+                           f"{limits.max_uploads} files)", type=["json"], accept_multiple_files=True, key="uploads")
 uploaded: list[tuple[str, RunHistory]] = []
-for upload in uploads or []:
-    try:
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ProcrustesError(f"{upload.name}: {upload.size} bytes, more than a run file holds")
-        uploaded.append((upload.name, RunHistory.from_json(upload.getvalue(), upload.name)))
-    except ProcrustesError as err:
-        st.text(str(err))  # a file's text is shown as plain text, never as markdown
+for upload in read_uploads(uploads, RunHistory.from_json, st.session_state.setdefault("_run_uploads", {}),
+                           max_files=limits.max_uploads, max_total_bytes=limits.max_upload_mb * 1_000_000,
+                           max_file_bytes=MAX_UPLOAD_BYTES):
+    if upload.ok:
+        uploaded.append((upload.name, upload.value))
+    else:
+        st.text(upload.error)  # a file's text is shown as plain text, never as markdown
 
 available = dict(runner.session_runs(limits))
 available.update({f"{name} (file)": history for name, history in uploaded})
@@ -179,7 +180,8 @@ else:
         left.plotly_chart(compare_runs(histories, "balanced_acc"), key="overlay-balanced")
         right.plotly_chart(compare_runs(histories, f"test_acc:{tails[-1]}"), key="overlay-tail")
         rows = [{"run": name, "epochs": len(h.records), "balanced accuracy": h.last.balanced_acc if h.last else None,
-                 f"{h.tail}-class test accuracy": h.last.group_test_acc.get(h.tail) if h.last else None}
+                 f"{h.tail}-class test accuracy": h.last.group_test_acc.get(h.tail) if h.last else None,
+                 "ended early": h.stopped or ""}  # a diverged run says so, and why
                 for name, h in histories.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True)
     if st.button("Forget this browser's runs", key="forget_runs"):

@@ -117,6 +117,8 @@ def draw(current) -> None:
     if current is None:
         return
     st.caption(status_line(current))
+    for error in {t.error for t in current.job.tasks if t.error}:  # e.g. a diverged point, and why
+        st.error(error)
     rows = [result_row(task.history, tuple(AXES), variant="LA") for task in current.job.tasks
             if task.status == "finished" and task.history is not None and task.history.records]
     if rows:

@@ -3,8 +3,9 @@
 Two settings A and B trained on the same seeds (the same data subsets, the same initial weights and
 batch orders) give one difference per seed, ``d_s = B_s − A_s``. The comparison reports each seed's
 figures, the mean difference with its 95 % t-interval ``mean ± t_{0.975, n−1} · sd / √n``, the win
-count, and one sentence: "B beats A by 2.1 points [0.8, 3.4] on 7 of 8 seeds — beyond seed noise", or
-"within seed noise" when the interval contains 0. Every front (app, lessons, benchmarks) calls this.
+count, and one sentence in one order and one unit: "B vs A: +2.1 points [+0.8, +3.4], ahead on 7 of 8
+seeds — beyond seed noise" (B's seeds ahead of A's), or "within seed noise" when the interval
+contains 0. Every front (app, lessons, benchmarks) calls this.
 """
 
 from __future__ import annotations
@@ -79,22 +80,21 @@ class PairedComparison:
         return bool(lo > 0 or hi < 0)
 
     def sentence(self) -> str:
-        """One sentence a learner can read: who wins, by how much, on how many seeds, and whether that
-        is beyond seed noise."""
+        """One sentence a learner can read, always in one order and one unit: B vs A, the mean
+        difference B − A with its sign and interval, how many seeds B is ahead on, and whether that is
+        beyond seed noise ("MFW + LA vs ERM + LA: +0.2 points [−8.1, +8.5], ahead on 2 of 3 seeds —
+        within seed noise")."""
         mean, lo, hi = self.interval
+        head = f"{self.b} vs {self.a}"
         if self.n < 2:
-            return (f"{self.b} vs {self.a}: {mean:+.1f} {self.unit} on 1 seed — one seed cannot tell an effect "
-                    "from seed noise; train more seeds")
+            return (f"{head}: {mean:+.1f} {self.unit} on 1 seed — one seed cannot tell an effect from seed "
+                    "noise; train more seeds")
         if max(abs(d) for d in self.differences) * self.scale < 0.005:
-            return (f"{self.b} and {self.a} score the same on all {self.n} seeds (to within 0.01 {self.unit}) — "
+            return (f"{head}: +0.0 {self.unit}, the same on all {self.n} seeds (to within 0.01 {self.unit}) — "
                     "within seed noise")
-        leader, other, sign = (self.b, self.a, 1) if mean >= 0 else (self.a, self.b, -1)
-        wins = self.wins if sign > 0 else sum(d < 0 for d in self.differences)
-        verb = "beats" if self.beyond_noise else "differs from"
-        bounds = sorted((sign * lo, sign * hi))
         verdict = "beyond seed noise" if self.beyond_noise else "within seed noise"
-        return (f"{leader} {verb} {other} by {abs(mean):.1f} {self.unit} [{bounds[0]:+.1f}, {bounds[1]:+.1f}] "
-                f"on {wins} of {self.n} seeds — {verdict}")
+        return (f"{head}: {mean:+.1f} {self.unit} [{lo:+.1f}, {hi:+.1f}], ahead on {self.wins} of {self.n} "
+                f"seeds — {verdict}")
 
     def rows(self) -> list[dict]:
         """Each seed's figures, for a table."""

@@ -11,6 +11,9 @@
 
 Learners see major-class features being weakened (pulled towards other classes while MFW is on) and
 the minor classes either separating or collapsing into a major cluster.
+
+Features that are not finite (a diverged network) raise ``FeaturesNotFinite``, never a linear-algebra
+error; the projections are computed in float64, so finite but huge features do not overflow.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from ..errors import ProcrustesError
+
+FLOAT16_MAX = 65_504.0  # features beyond it are kept in float32, not turned into inf
+
+
+class FeaturesNotFinite(ProcrustesError):
+    """The features hold NaN or infinity: the network diverged, there is nothing to project."""
 
 
 def feature_sample(labels: Sequence[int], groups: dict[str, list[int]], per_class: int = 40,
@@ -34,6 +45,7 @@ def feature_sample(labels: Sequence[int], groups: dict[str, list[int]], per_clas
 
 def principal_plane(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean and the top two principal directions (rows) of a set of feature vectors."""
+    features = _finite(features)
     mean = features.mean(0)
     _, _, vt = np.linalg.svd(features - mean, full_matrices=False)
     basis = vt[:2] if len(vt) >= 2 else np.vstack([vt, np.zeros_like(vt)])[:2]
@@ -41,7 +53,15 @@ def principal_plane(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def project(features: np.ndarray, mean: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    return (features - mean) @ basis.T
+    return (_finite(features) - mean) @ basis.T
+
+
+def _finite(features: np.ndarray) -> np.ndarray:
+    """``features`` in float64, or ``FeaturesNotFinite``."""
+    features = np.asarray(features, dtype=np.float64)
+    if not np.isfinite(features).all():
+        raise FeaturesNotFinite("the penultimate features are not finite (the network diverged)")
+    return features
 
 
 def align(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -61,11 +81,12 @@ class FeatureTrail:
         self._live: list[np.ndarray] = []
 
     def add(self, epoch: int, features: np.ndarray) -> np.ndarray:
-        """Keep an epoch's features; return its live 2-D points."""
-        features = np.asarray(features, dtype=np.float32).reshape(len(self.sample), -1)
-        self.epochs.append(epoch)
-        self._features.append(features.astype(np.float16))
+        """Keep an epoch's features; return its live 2-D points (``FeaturesNotFinite``: nothing is kept)."""
+        features = _finite(features).reshape(len(self.sample), -1)
         points = project(features, *principal_plane(features))
+        small = features.size == 0 or float(np.abs(features).max()) < FLOAT16_MAX
+        self.epochs.append(epoch)
+        self._features.append(features.astype(np.float16 if small else np.float32))
         if self._live:
             points = align(points, self._live[-1])
         self._live.append(points)
@@ -78,5 +99,5 @@ class FeatureTrail:
         """Every epoch's points on the last epoch's principal plane."""
         if not self._features:
             return []
-        mean, basis = principal_plane(self._features[-1].astype(np.float32))
-        return [project(f.astype(np.float32), mean, basis) for f in self._features]
+        mean, basis = principal_plane(self._features[-1])
+        return [project(f, mean, basis) for f in self._features]

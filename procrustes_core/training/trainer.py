@@ -337,15 +337,22 @@ class Trainer:
                          [c / s if s else None for c, s in zip(correct, seen)], [int(s) for s in seen],
                          self.seconds)
 
+    def diverged(self, epoch: int, reason: str) -> TrainingDiverged:
+        """Stop, saying the run diverged in ``epoch`` and why, and return the error to raise (every front
+        shows this message, whoever noticed: the loss check here, or a view of the features)."""
+        self.stop(f"training diverged in epoch {epoch} ({reason}); lower lr (now {self.config.lr:g})")
+        return TrainingDiverged(self.history.stopped, self.history)
+
     def _end_epoch(self, epoch: _Epoch) -> EpochRecord | None:
         """Check the epoch's loss, then (every ``eval_every`` epochs and after the last) evaluate it."""
         started = time.perf_counter()
         train_loss = float(epoch.total_loss) / max(epoch.batches, 1)
         self._current = None
         if not math.isfinite(train_loss):
-            self.stop(f"training diverged in epoch {self.epoch + 1} (loss is {train_loss}); "
-                      f"lower lr (now {self.config.lr:g})")
-            raise TrainingDiverged(self.history.stopped, self.history)
+            raise self.diverged(self.epoch + 1, f"loss is {train_loss}")
+        finite = [torch.isfinite(p).all() for p in self.model.parameters()]
+        if finite and not bool(torch.stack(finite).all()):  # its last step blew up (one sync, not one per tensor)
+            raise self.diverged(self.epoch + 1, "its weights are not finite")
         self._warn("loss", loss_warning(self.epoch + 1, train_loss, self.data.num_classes, self.config.lr))
         last_of_a_stage = self.epoch + 1 in (self.config.epochs, self.total_epochs)
         if (self.epoch + 1) % self.config.eval_every and not last_of_a_stage:

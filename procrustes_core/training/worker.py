@@ -84,15 +84,21 @@ def _trail(trainer):
 
 
 def _features(trainer, trail, epoch: int):
-    """The fixed sample's penultimate features after this epoch (eval mode), added to the trail."""
+    """The fixed sample's penultimate features after this epoch (eval mode), added to the trail; features
+    that are not finite end the training as diverged, with the trainer's message."""
     import torch
+
+    from ..analysis.projection import FeaturesNotFinite
 
     was_training = trainer.model.training
     trainer.model.eval()
     with torch.no_grad():
-        features = trainer.model.features(trainer.x_train[torch.as_tensor(trail.sample)]).cpu().numpy()
+        features = trainer.model.features(trainer.x_train[torch.as_tensor(trail.sample)]).float().cpu().numpy()
     trainer.model.train(was_training)
-    return trail.add(epoch, features)
+    try:
+        return trail.add(epoch, features)
+    except FeaturesNotFinite:
+        raise trainer.diverged(epoch, "its penultimate features are not finite") from None
 
 
 def _grid(trainer) -> dict[str, Any]:
