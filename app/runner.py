@@ -15,7 +15,7 @@ import streamlit as st
 
 from procrustes_core import ProcrustesError, RunHistory, TrainConfig
 from procrustes_core.methods.posthoc import PostHoc
-from procrustes_core.training.service import JobView, Task
+from procrustes_core.training.jobs import JobView, TaskView
 
 from . import state, store
 from .limits import Limits, server_settings
@@ -77,7 +77,7 @@ def reset(kind: str, limits: Limits) -> None:
             pass
 
 
-def task_label(task: Task) -> str:
+def task_label(task: TaskView) -> str:
     return f"{task.label} · seed {task.seed}"
 
 

@@ -31,7 +31,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,46 +134,40 @@ def pretrained_path(args: argparse.Namespace, seed: int) -> Path:
     return Path(args.pretrained_dir) / f"seed{seed}.pt"
 
 
-def pretrain(args: argparse.Namespace, seed: int) -> dict:
-    """Train the seed's balanced network and save it; a checkpoint already there from the same settings is kept."""
-    from procrustes_core import Trainer
+def pretrained_already(args: argparse.Namespace, seed: int) -> bool:
+    """Whether the seed's balanced network is saved from the same settings (a damaged or foreign file is not)."""
     from procrustes_core.errors import ProcrustesError
     from procrustes_core.training.checkpoint import load_checkpoint
 
-    config, path = pretrain_config(args, seed), pretrained_path(args, seed)
-    if path.exists():
-        try:
-            if load_checkpoint(path).header.get("config") == config.to_dict():
-                return {"seed": seed, "seconds": 0.0, "cached": True}
-        except ProcrustesError:
-            pass  # a damaged or foreign file is trained again
-    started = time.perf_counter()
-    trainer = Trainer(config)
-    for _ in trainer.epochs():
-        pass
-    trainer.save_checkpoint(path)
-    return {"seed": seed, "seconds": time.perf_counter() - started, "cached": False}
+    path = pretrained_path(args, seed)
+    if not path.exists():
+        return False
+    try:
+        return load_checkpoint(path).header.get("config") == pretrain_config(args, seed).to_dict()
+    except ProcrustesError:
+        return False
 
 
-def run_job(args: argparse.Namespace, profile: str, seed: int, settings: dict, posthoc: list) -> dict:
-    """Train one configuration on one seed; evaluate plain and each post-hoc variant on val and test."""
-    from procrustes_core import PostHoc, Trainer
+def job_request(args: argparse.Namespace, serial: int, profile: str, seed: int, settings: dict, posthoc: list):
+    """One configuration on one seed, scored at the end plain and under each post-hoc variant on val and test."""
+    from procrustes_core.training.messages import TrainRequest
 
     concrete = {k: (str(pretrained_path(args, seed)) if v == BALANCED else v) for k, v in settings.items()}
     config = base_config(args, profile, seed).replace(**concrete)
-    started = time.perf_counter()
-    trainer = Trainer(config)
-    for _ in trainer.epochs():
-        pass
-    seconds = time.perf_counter() - started
-    out = {"key": job_key(profile, seed, settings), "seconds": seconds, "variants": {}}
-    for name, value in [(None, None), *posthoc]:  # post-hoc variants re-score the same trained model
-        setting = None if name is None else PostHoc(**{**vars(trainer.posthoc), name: value})
-        val_bal, _ = scores(trainer, "val", setting)
-        test_bal, test_tail = scores(trainer, "test", setting)
-        label = "" if name is None else f"{name}={value}"
-        out["variants"][label] = {"val": val_bal, "test": test_bal, "tail": test_tail}
-    return out
+    own = {"la_tau": config.la_tau, "tau_norm": config.tau_norm}  # the run's own post-hoc setting
+    scored = {"": own, **{f"{name}={value}": {**own, name: value} for name, value in posthoc}}
+    return TrainRequest(serial, config.to_dict(), observers=("scores",), scored=scored)
+
+
+def job_row(profile: str, seed: int, settings: dict, outcome) -> dict:
+    """A job's cache row: for each post-hoc variant, balanced accuracy on val and test and the tail's on test."""
+    if outcome.error is not None:
+        raise SystemExit(f"{job_key(profile, seed, settings)}: {outcome.error}")
+    tail = outcome.history.tail
+    variants = {label: {"val": splits["val"]["balanced_acc"], "test": splits["test"]["balanced_acc"],
+                        "tail": splits["test"]["group_recall"][tail]}
+                for label, splits in outcome.results["scores"].items()}
+    return {"key": job_key(profile, seed, settings), "seconds": outcome.history.last.seconds, "variants": variants}
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, int, dict, list]]:
@@ -326,6 +319,8 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from procrustes_core.files import atomic_write_text
+    from procrustes_core.training.executor import run_batch
+    from procrustes_core.training.messages import TrainRequest
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -359,20 +354,33 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if seeds_to_pretrain:  # the fine-tuning rows' balanced networks, before the rows that start from them
         Path(args.pretrained_dir).mkdir(parents=True, exist_ok=True)
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
-            for row in pool.map(pretrain, [args] * len(seeds_to_pretrain), seeds_to_pretrain):
-                took = "(cached)" if row["cached"] else f"in {row['seconds']:.1f}s"
-                print(f"pre-trained seed {row['seed']} on balanced data {took}", flush=True)
-    with cache_path.open("a") as cache, ProcessPoolExecutor(max_workers=args.workers) as pool:
-        futures = [pool.submit(run_job, args, *job) for job in jobs]
-        for i, future in enumerate(as_completed(futures), start=1):
-            row = future.result()
+        for seed in [s for s in seeds_to_pretrain if pretrained_already(args, s)]:
+            print(f"pre-trained seed {seed} on balanced data (cached)", flush=True)
+        pretrain = [TrainRequest(seed, pretrain_config(args, seed).to_dict(),
+                                 checkpoint=str(pretrained_path(args, seed)))
+                    for seed in seeds_to_pretrain if not pretrained_already(args, seed)]
+
+        def pretrained(request: TrainRequest, outcome) -> None:
+            if outcome.error is not None:
+                raise SystemExit(f"pre-training seed {request.serial}: {outcome.error}")
+            print(f"pre-trained seed {request.serial} on balanced data in {outcome.history.last.seconds:.1f}s",
+                  flush=True)
+
+        run_batch(pretrain, pretrained, backend="local", workers=args.workers)
+    with cache_path.open("a") as cache:
+        def finished(request: TrainRequest, outcome) -> None:
+            row = job_row(*jobs[request.serial][:3], outcome)
             row["setup"] = setup
             done[row["key"]] = row
             cache.write(json.dumps(row) + "\n")
             cache.flush()
-            print(f"[{i}/{len(jobs)}] {time.perf_counter() - started:.0f}s {row['key']} {row['seconds']:.1f}s",
+            count[0] += 1
+            print(f"[{count[0]}/{len(jobs)}] {time.perf_counter() - started:.0f}s {row['key']} {row['seconds']:.1f}s",
                   flush=True)
+
+        count = [0]
+        run_batch([job_request(args, i, *job) for i, job in enumerate(jobs)], finished, backend="local",
+                  workers=args.workers)
     result = {"setup": setup, "command": command, "cpu_count": os.cpu_count(), "profiles": summarise(args, done)}
     text = json.dumps(result, indent=1)
     atomic_write_text(out / f"{stem}.json", text, "out")

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import time
 
 import numpy as np
 
-from procrustes_core import PostHoc, TrainConfig, Trainer
+from procrustes_core import TrainConfig
 from procrustes_core.data import load_pool
+from procrustes_core.training.executor import run_batch
+from procrustes_core.training.messages import TrainRequest
 
 from common import RESULTS, machine, mean_std, paired_interval, read_cache, save
 
@@ -43,36 +43,39 @@ STUDY_VARIANTS = {
 }
 
 
-def evaluate_run(spec: dict) -> dict:
-    """Train one config; report plain and logit-adjusted balanced accuracy on test (and validation)."""
-    config = TrainConfig.from_dict(spec["config"])
-    started = time.perf_counter()
-    trainer = Trainer(config)
-    for _ in trainer.epochs():
-        pass
-    out = dict(spec["meta"], seconds=time.perf_counter() - started)
-    splits = ["test"] + (["val"] if trainer.x_val is not None else [])
-    for split in splits:
-        for tau, suffix in ((0.0, ""), (1.0, "_la")):  # one training, scored with and without LA
-            scored = trainer.score(split, PostHoc(la_tau=tau))
-            out[f"{split}_bal{suffix}"] = scored.balanced_acc
-            out[f"{split}_tail{suffix}"] = scored.group_recall(trainer.data.groups)[trainer.history.tail]
+SCORED = {"": {}, "_la": {"la_tau": 1.0}}  # one training, scored with and without LA (tau = 1)
+
+
+def row_of(meta: dict, outcome) -> dict:
+    """A run's cache row: plain and logit-adjusted balanced and tail accuracy on test (and validation)."""
+    if outcome.error is not None:
+        raise SystemExit(f"{meta['key']}: {outcome.error}")
+    history = outcome.history
+    out = dict(meta, seconds=history.last.seconds)
+    for suffix, splits in outcome.results["scores"].items():
+        for split, scored in splits.items():
+            out[f"{split}_bal{suffix}"] = scored["balanced_acc"]
+            out[f"{split}_tail{suffix}"] = scored["group_recall"][history.tail]
     return out
 
 
 def run_jobs(specs: list[dict], workers: int, cache_path) -> list[dict]:
+    """Train the specs not cached yet on the engine's local workers, appending each row as it lands."""
     done = read_cache(cache_path)
     todo = [s for s in specs if s["meta"]["key"] not in done]
     print(f"{len(specs) - len(todo)} runs cached, {len(todo)} to train with {workers} worker(s)", flush=True)
     if todo:
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(workers) as pool, cache_path.open("a") as cache:
-            for i, row in enumerate(pool.imap_unordered(evaluate_run, todo), 1):
+        requests = [TrainRequest(i, s["config"], observers=("scores",), scored=SCORED) for i, s in enumerate(todo)]
+        with cache_path.open("a") as cache:
+            def finished(request: TrainRequest, outcome) -> None:
+                row = row_of(todo[request.serial]["meta"], outcome)
                 done[row["key"]] = row
                 cache.write(json.dumps(row) + "\n")
                 cache.flush()
-                print(f"[{i}/{len(todo)}] {row['key']}: test bal {row['test_bal']:.3f}, +LA {row['test_bal_la']:.3f} "
-                      f"({row['seconds']:.0f}s)", flush=True)
+                print(f"[{len(done)}/{len(specs)}] {row['key']}: test bal {row['test_bal']:.3f}, "
+                      f"+LA {row['test_bal_la']:.3f} ({row['seconds']:.0f}s)", flush=True)
+
+            run_batch(requests, finished, backend="local", workers=workers)
     return [done[s["meta"]["key"]] for s in specs]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from procrustes_core import TrainConfig
+from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import Choice, Number, field_help, field_rule
 from procrustes_core.files import atomic_write_bytes
 from procrustes_core.presets import STORY
@@ -231,35 +231,6 @@ class Outputs:
         return self.history.config.seed
 
 
-def _train_one(job: dict) -> dict:
-    """Worker: train one config, return its history and outputs as plain data (runs in another process)."""
-    import numpy as np
-    import torch
-
-    from procrustes_core import PostHoc, Trainer
-
-    torch.set_num_threads(1)
-    config = TrainConfig.from_dict(job["config"])
-    trainer = Trainer(config)
-    for _ in trainer.epochs():
-        pass
-    out: dict[str, Any] = {"history": trainer.history.to_dict(), "counts": list(trainer.data.counts)}
-    splits = [s for s in ("train", "val", "test") if s != "val" or trainer.x_val is not None]
-    out["logits"] = {s: trainer.logits(s, PostHoc()).numpy() for s in splits}
-    out["labels"] = {s: trainer.split(s)[1].numpy() for s in splits}
-    head = trainer.model.head
-    out["head_norms"] = head.weight.detach().norm(dim=1).numpy()
-    bias = getattr(head, "bias", None)
-    out["head_bias"] = bias.detach().numpy() if bias is not None else np.zeros(len(out["head_norms"]))
-    if job.get("features"):
-        model = trainer.model.eval()
-        with torch.no_grad():
-            out["features"] = {s: model.features(trainer.split(s)[0]).numpy() for s in splits}
-    if job.get("checkpoint"):
-        trainer.save_checkpoint(job["checkpoint"])
-    return out
-
-
 def train_with_outputs(configs: Mapping[str, TrainConfig | Callable[[int], TrainConfig]], seeds: Sequence[int] = SEEDS,
                        features: bool | Sequence[str] = False, checkpoints: str | None = None,
                        workers: int = 2) -> dict[str, list[Outputs]]:
@@ -268,33 +239,34 @@ def train_with_outputs(configs: Mapping[str, TrainConfig | Callable[[int], Train
     seed (a fine-tuning run that starts from that seed's checkpoint). ``features``: keep the penultimate
     features (of every config, or of those named). ``checkpoints``: a folder to save each run's network
     in, as ``<folder>/<name>-seed<k>.pt``."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
-    from procrustes_core import RunHistory
     from procrustes_core.figures.live import Status
-    from procrustes_core.training.spawn import bare_main
+    from procrustes_core.training.executor import run_batch
+    from procrustes_core.training.messages import TrainRequest
 
-    jobs = []
+    requests, names = [], []
     for name, config in configs.items():
         for seed in seeds:
             made = config(seed) if callable(config) else config
-            path = str(Path(checkpoints) / f"{name}-seed{seed}.pt") if checkpoints else None
+            path = str(Path(checkpoints) / f"{name}-seed{{seed}}.pt") if checkpoints else None
             keep = features if isinstance(features, bool) else name in features
-            jobs.append((name, seed, {"config": made.replace(seed=seed).to_dict(), "features": keep,
-                                      "checkpoint": path}))
+            requests.append(TrainRequest(len(requests), made.replace(seed=seed).to_dict(), (seed,),
+                                         observers=("outputs", "split_features") if keep else ("outputs",),
+                                         checkpoint=path))
+            names.append(name)
     status = Status()
-    status.show(f"training: {len(jobs)} runs ({len(configs)} settings × {len(seeds)} seeds), two at a time …")
+    status.show(f"training: {len(requests)} runs ({len(configs)} settings × {len(seeds)} seeds), two at a time …")
     found: dict[tuple[str, int], Outputs] = {}
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=get_context("spawn")) as pool:
-        with bare_main():  # the workers start on submit; none re-runs the caller's main script
-            futures = {pool.submit(_train_one, job): (name, seed) for name, seed, job in jobs}
-        for done, future in enumerate(as_completed(futures), start=1):
-            raw = future.result()
-            found[futures[future]] = Outputs(RunHistory.from_dict(raw["history"]), raw["logits"], raw["labels"],
-                                             raw["counts"], raw["head_norms"], raw["head_bias"],
-                                             raw.get("features"))
-            status.seeds(done, len(jobs))
+
+    def done(request: TrainRequest, outcome) -> None:
+        if outcome.error is not None:
+            raise ProcrustesError(outcome.error)
+        raw = outcome.results["outputs"]
+        found[(names[request.serial], outcome.seed)] = Outputs(
+            outcome.history, raw["logits"], raw["labels"], raw["counts"], raw["head_norms"], raw["head_bias"],
+            outcome.results.get("split_features"))
+        status.seeds(len(found), len(requests))
+
+    run_batch(requests, done, backend="local", workers=workers)
     return {name: [found[(name, seed)] for seed in seeds] for name in configs}
 
 

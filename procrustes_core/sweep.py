@@ -1,11 +1,13 @@
 """Run a grid of configs (e.g. ratio × strength × seed) and collect one tidy row per run.
 
-Backends: ``serial`` (in this process), ``local`` (a process pool sized to the cores) and ``ray``
-(an existing Ray cluster with ``address``, otherwise a local Ray started for the sweep). Every point
+Points train on the engine's executor (``training/executor.py``), the one the training service uses:
+``serial`` (in this process), ``local`` (worker processes, as many as the cores) and ``ray`` (an
+existing Ray cluster with ``address``, otherwise a local Ray started for the sweep; this package is
+shipped to its nodes as the service ships it). Every point
 trains with a fixed number of torch threads (the base config's, else 1), so the same seeds give the
 same results on every backend. With ``out_dir`` each finished run is saved at once as
-``runs/<id>.json`` — by this process alone: workers (local processes or Ray tasks on other machines)
-send their histories back and never touch ``out_dir``. Running the sweep again reads those files back
+``runs/<id>.json`` — by this process alone: workers (local processes or Ray actors on other machines)
+send their events back and never touch ``out_dir``. Running the sweep again reads those files back
 instead of training them again, so an interrupted sweep loses at most the runs that were in flight;
 a file that does not load as that point's run (cut short, edited, another config) is trained again.
 
@@ -22,8 +24,6 @@ import hashlib
 import itertools
 import math
 import os
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,9 @@ from .files import (
     read_limited,
     remove_stale_temporaries,
 )
+from .training.backends import open_backend
+from .training.executor import Outcome, drive, run_batch
+from .training.messages import TrainRequest
 
 BACKENDS = ("serial", "local", "ray")
 MAX_POINTS = 10_000  # grid points of one sweep
@@ -141,52 +144,6 @@ def failed_row(config: TrainConfig, reason: str, settings: Sequence[str] = ()) -
     return row
 
 
-def _one_line(err: BaseException) -> str:
-    """An error as one line: a ProcrustesError's own message, else its type and first line."""
-    try:
-        text = str(err).strip()
-    except Exception:  # noqa: BLE001 - an error whose message cannot be made is still named by its type
-        text = ""
-    text = shown(text.splitlines()[0], 300, quote=False) if text else ""
-    if isinstance(err, ProcrustesError):
-        return text
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
-def train_point(config_dict: dict[str, Any]) -> dict[str, Any]:
-    """Train one grid point (in any process, on any machine) and return its history as a dict, or
-    ``{"failed": reason}`` when it cannot train (``n_max`` past the dataset, a missing ``mfw_layer`` ...).
-
-    Nothing is written here: the sweep's driver saves what comes back."""
-    from .errors import TrainingDiverged
-    from .training.trainer import Trainer
-
-    try:
-        trainer = Trainer(TrainConfig.from_dict(config_dict))
-        try:
-            for _ in trainer.epochs():
-                pass
-        except TrainingDiverged:
-            pass  # the history records where and why it stopped
-        return trainer.history.to_dict()
-    except Exception as err:  # noqa: BLE001 - one point's failure is recorded, the sweep goes on
-        return {"failed": _one_line(err)}
-
-
-def _pool_initializer(driver: int) -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    # a worker whose driver was killed (kill -9 gives it no chance to stop the pool) exits too
-    threading.Thread(target=_exit_with, args=(driver,), daemon=True).start()
-
-
-def _exit_with(driver: int) -> None:
-    while os.getppid() == driver:
-        time.sleep(0.5)
-    os._exit(1)
-
-
 def _saved(path: str, config: TrainConfig, settings: Sequence[str]) -> dict[str, Any] | None:
     """The row of a point whose run file is there and holds this very config, else None (train it)."""
     if not Path(path).exists():
@@ -217,7 +174,7 @@ def run_sweep(base: TrainConfig, grid: Mapping[str, Sequence[Any]], out_dir: str
     configs = [c.replace(threads=threads) for c in grid_configs(base, grid)]
     settings = list(grid)
     folder = check_output_folder(out_dir, "out_dir") if out_dir is not None else None
-    ray, own_ray = _start_ray(workers, address) if backend == "ray" else (None, False)  # before any file
+    ray = open_backend("ray", workers, address) if backend == "ray" else None  # before any file
     try:
         if folder is not None:
             try:
@@ -228,8 +185,8 @@ def run_sweep(base: TrainConfig, grid: Mapping[str, Sequence[Any]], out_dir: str
             remove_stale_temporaries(folder / "runs")
         frame = _sweep(configs, settings, folder, backend, workers, threads, ray, progress)
     finally:
-        if own_ray:
-            ray.shutdown()
+        if ray is not None:
+            ray.close()
     if folder is not None:
         atomic_write_text(folder / "results.csv", frame.to_csv(index=False), "out_dir")
     return frame
@@ -262,88 +219,25 @@ def _sweep(configs, settings, folder, backend, workers, threads, ray, progress):
     if progress is not None and done:
         progress(done, len(configs), {})
 
-    def finished(i: int, result: dict[str, Any]) -> None:
+    def finished(request: TrainRequest, outcome: Outcome) -> None:
         nonlocal done
-        try:
-            if "failed" in result:
-                raise ProcrustesError(str(result["failed"]))
-            history = RunHistory.from_dict(result, f"grid point {i}")
-        except ProcrustesError as err:  # the point's own problem: recorded, and the sweep goes on
-            rows[i] = failed_row(configs[i], _one_line(err), settings)
-        else:
+        i = request.serial
+        if outcome.history is None or (outcome.error is not None and not outcome.diverged):
+            rows[i] = failed_row(configs[i], outcome.error or "no result came back", settings)
+        else:  # a diverged run is a result too: its history says where and why it stopped
             if paths[i] is not None:
-                history.save(paths[i])  # a folder that stops taking files ends the sweep (one line)
-            rows[i] = {**result_row(history, settings), "failed": None}
+                outcome.history.save(paths[i])  # a folder that stops taking files ends the sweep (one line)
+            rows[i] = {**result_row(outcome.history, settings), "failed": None}
         done += 1
         if progress is not None:
             progress(done, len(configs), rows[i])
 
-    jobs = [(i, configs[i].to_dict()) for i in todo]
-    if backend == "serial" or not jobs:
-        for i, config_dict in jobs:
-            finished(i, train_point(config_dict))
-    elif backend == "local":
-        _run_local(jobs, workers or max(1, (os.cpu_count() or 1) // threads), finished)
+    requests = [TrainRequest(i, configs[i].to_dict()) for i in todo]
+    if backend == "ray":
+        drive(ray, requests, finished)
     else:
-        _run_ray(ray, jobs, finished)
+        run_batch(requests, finished, backend, workers or max(1, (os.cpu_count() or 1) // threads))
     return pd.DataFrame(rows)
-
-
-def _run_local(jobs, workers, finished) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from .training.spawn import bare_main
-
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited torch threads or locks
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                             initializer=_pool_initializer, initargs=(os.getpid(),)) as pool:
-        with bare_main():  # the workers start on submit; none re-runs the caller's script
-            futures = {pool.submit(train_point, config_dict): i for i, config_dict in jobs}
-        try:
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as err:  # noqa: BLE001 - a worker that died (killed, out of memory)
-                    result = {"failed": f"the worker process failed ({_one_line(err)})"}
-                finished(futures[future], result)
-        except BaseException:  # a save failed, or Ctrl-C: do not train the points still queued
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def _start_ray(workers, address):
-    """Ray connected to ``address``, to a local Ray started here, or to the caller's running one, and
-    whether the sweep started it (and shuts it down); one line if Ray is not there or does not start."""
-    try:
-        import ray
-    except ImportError:
-        raise ProcrustesError("backend='ray': Ray is not installed; pip install 'procrustes[cluster]'") from None
-    if ray.is_initialized():
-        return ray, False
-    try:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
-    except Exception as err:  # noqa: BLE001 - Ray raises plain Exception when its processes do not start
-        where = f"cannot join the Ray cluster at {shown(address)}" if address else "the local Ray did not start"
-        raise ProcrustesError(f"backend='ray': {where} ({shown(_one_line(err), 120, quote=False)})") from None
-    return ray, True
-
-
-def _run_ray(ray, jobs, finished) -> None:
-    remote = ray.remote(num_cpus=1)(train_point)
-    pending = {remote.remote(config_dict): i for i, config_dict in jobs}
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        for ref in ready:
-            i = pending.pop(ref)
-            try:
-                result = ray.get(ref)
-            except Exception as err:  # noqa: BLE001 - a task whose worker or node died
-                result = {"failed": f"the Ray task failed ({_one_line(err)})"}
-            finished(i, result)
 
 
 def sweep_figures(frame, grid: Mapping[str, Sequence[Any]]) -> dict[str, Any]:

@@ -253,16 +253,18 @@ def test_a_network_whose_last_step_blew_up_is_diverged_with_its_reason(monkeypat
 
 
 def test_a_worker_whose_features_are_not_finite_reports_the_divergence(monkeypatch):
-    from procrustes_core.training.worker import run_task
+    from procrustes_core.training.messages import Failed, TrainRequest
+    from procrustes_core.training.worker import train_and_ship
 
     real_add = FeatureTrail.add
     monkeypatch.setattr(FeatureTrail, "add", lambda self, epoch, f: real_add(self, epoch, f * np.nan))
     events = []
     config = TrainConfig(dataset="toy2d", n_samples=400, width=4, epochs=2, threads=1, lr=0.1)
-    run_task({"serial": 7, "config": config.to_dict(), "extras": ["features"], "every_seconds": 60}, events.append,
-             lambda: False)
-    assert events[-1] == {"kind": "error", "serial": 7, "message": "training diverged in epoch 1 (its penultimate "
-                                                                    "features are not finite); lower lr (now 0.1)"}
+    train_and_ship(TrainRequest(7, config.to_dict(), observers=("features",), every_seconds=60), events.append,
+                   lambda: False)
+    last = events[-1]
+    assert isinstance(last, Failed) and last.serial == 7
+    assert last.message == "training diverged in epoch 1 (its penultimate features are not finite); lower lr (now 0.1)"
 
 
 def test_a_diverged_run_says_so_on_the_playground_and_in_the_compare_table():

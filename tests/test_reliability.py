@@ -526,6 +526,7 @@ def test_sweep_heatmaps_draw_named_values_lists_and_failed_cells():
 
 def test_a_truncated_or_foreign_run_file_is_trained_again(tmp_path, monkeypatch):
     from procrustes_core import sweep as sweep_module
+    from procrustes_core.training import worker as worker_module
 
     base = TrainConfig(n_samples=1000, width=4, epochs=1, threads=1)
     grid = {"ratio": [10.0, 20.0, 50.0]}
@@ -535,19 +536,19 @@ def test_a_truncated_or_foreign_run_file_is_trained_again(tmp_path, monkeypatch)
     c.write_bytes(b.read_bytes())  # another point's run
     (tmp_path / "runs" / ".stale.json.x1y2.tmp").write_text("{")  # left by a killed write
     trained = []
-    original = sweep_module.train_point
-    monkeypatch.setattr(sweep_module, "train_point", lambda d: trained.append(d) or original(d))
+    original = worker_module.train_and_ship
+    monkeypatch.setattr(worker_module, "train_and_ship", lambda *a: trained.append(a) or original(*a))
     again = run_sweep(base, grid, tmp_path)
     assert len(trained) == 2 and not list((tmp_path / "runs").glob(".*"))
     assert again.drop(columns="seconds").equals(first.drop(columns="seconds"))
 
 
 def test_a_sweep_whose_folder_stops_taking_files_ends_with_one_line(tmp_path, capsys, monkeypatch):
-    from procrustes_core import sweep as sweep_module
+    from procrustes_core.training import worker as worker_module
 
     trained = []
-    original = sweep_module.train_point
-    monkeypatch.setattr(sweep_module, "train_point", lambda d: trained.append(d) or original(d))
+    original = worker_module.train_and_ship
+    monkeypatch.setattr(worker_module, "train_and_ship", lambda *a: trained.append(a) or original(*a))
 
     def disk_full(self, path):
         raise ProcrustesError(f"out={shown(str(path))}: cannot be written (No space left on device)")

@@ -96,7 +96,8 @@ def test_a_new_job_replaces_the_owners_previous_one(service):
     first = service.submit("replacer", [("long", LONG)])
     until(lambda: service.view(first).job.tasks[0].status == "running")
     second = service.submit("replacer", [("quick", QUICK)])
-    until(lambda: not service.view(second).training and not service.view(first).training)  # both workers said so
+    until(lambda: not service.view(second).training)
+    until(lambda: not service.view(first).job.tasks[0].active)  # its worker says when it is idle
     assert service.view(first).job.tasks[0].status == "stopped"
     assert "replaced" in service.view(first).job.tasks[0].history.stopped
 

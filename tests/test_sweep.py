@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from procrustes_core import ProcrustesError, TrainConfig
-from procrustes_core import sweep as sweep_module
 from procrustes_core.cli import main
 from procrustes_core.sweep import grid_configs, load_grid_file, parse_grid_values, run_sweep
+from procrustes_core.training import worker as worker_module
 
 BASE = TrainConfig(n_samples=1000, width=8, epochs=1, batch_size=64, mixer="mfw")
 GRID = {"ratio": [10.0, 50.0], "mfw_strength": [0.0, 0.9]}
@@ -38,8 +38,8 @@ def test_sweep_resumes_without_training_finished_points(tmp_path, monkeypatch):
     assert len(list((tmp_path / "runs").glob("*.json"))) == 4
     (sorted((tmp_path / "runs").glob("*.json"))[0]).unlink()  # as if that run was in flight when interrupted
     trained = []
-    original = sweep_module.train_point
-    monkeypatch.setattr(sweep_module, "train_point", lambda *a: trained.append(a) or original(*a))
+    original = worker_module.train_and_ship
+    monkeypatch.setattr(worker_module, "train_and_ship", lambda *a: trained.append(a) or original(*a))
     again = run_sweep(BASE, GRID, tmp_path)
     assert len(trained) == 1
     assert again.drop(columns="seconds").equals(first.drop(columns="seconds"))
@@ -77,6 +77,7 @@ def test_a_ray_cluster_sweep_matches_serial_and_only_the_driver_writes(tmp_path,
     finally:
         cluster.shutdown()
     columns = ["ratio", "balanced_acc", "tail_test_acc"]
+    assert "balanced_acc" in on_ray, on_ray["failed"].tolist()
     assert serial[columns].equals(on_ray[columns])
     assert len(list((driver / "sweep" / "runs").glob("*.json"))) == 2 and (driver / "sweep" / "results.csv").exists()
     assert Path(worker_folder).resolve() != driver.resolve() and not (Path(worker_folder) / "sweep").exists()

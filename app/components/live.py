@@ -16,7 +16,7 @@ import streamlit as st
 from procrustes_core.analysis.narrator import Statement, narrate
 from procrustes_core.analysis.seeds import mean_history
 from procrustes_core.figures.runs import class_curves, epoch_marks, epoch_progress, loss_curve, seed_band_curves
-from procrustes_core.training.service import JobView, Task
+from procrustes_core.training.jobs import JobView, Status, TaskView
 
 from .. import runner
 from .charts import figure_json, live_charts
@@ -32,7 +32,7 @@ def refresh_seconds(view: JobView | None, live_jobs: int) -> float:
     often as more share the server (its page scripts run on one core, which the trainings also need),
     once a second while queued."""
     seconds = REFRESH_SECONDS * max(1.0, live_jobs / FULL_RATE_JOBS)
-    if view is not None and view.status == "queued":
+    if view is not None and view.status == Status.QUEUED:
         seconds = max(seconds, QUEUED_REFRESH_SECONDS)
     return min(seconds, SLOWEST_REFRESH_SECONDS)
 CURVES = ("train_acc", "test_acc", "grad_norm", "loss")
@@ -54,7 +54,7 @@ def live_fragment(kind: str, draw: Callable[[JobView | None], None]) -> None:
     @st.fragment(run_every=every)
     def fragment() -> None:
         current = runner.view(kind, limits)
-        if first_status == "queued" and current is not None and current.status != "queued":
+        if first_status == Status.QUEUED and current is not None and current.status != Status.QUEUED:
             # its slot came: the whole page again, to refresh at the training rate — before any chart is
             # drawn here, so that no chart is drawn by a run the page then replaces
             st.rerun()
@@ -89,28 +89,28 @@ def buttons(kind: str, label: str, on_start: Callable[[], None], can_start: bool
 def status_line(view: JobView) -> str:
     """Where the job stands, in one line."""
     tasks = view.job.tasks
-    if view.status == "queued":
+    if view.status == Status.QUEUED:
         wait = "" if view.wait_seconds is None else f", about {max(1, round(view.wait_seconds)):.0f} s"
         return f"Queued: position {view.position + 1}{wait}. The charts start when a training slot frees."
     done = sum(t.epochs_done for t in tasks)
     total = sum(t.config.epochs for t in tasks)
-    running = sum(t.status in ("running", "stopping") for t in tasks)
-    waiting = sum(t.status == "queued" for t in tasks)
+    running = sum(t.status.computing for t in tasks)
+    waiting = sum(t.status == Status.QUEUED for t in tasks)
     seeds = f"{len(tasks)} trainings" if len(tasks) > 1 else "1 training"
     if view.training:
         extra = f", {waiting} waiting for a slot" if waiting else ""
         return f"Training {seeds} ({running} running{extra}): epoch {done} of {total} in all."
-    ended = {"finished": "Finished", "stopped": "Stopped", "failed": "Ended with an error"}[view.status]
+    ended = {Status.FINISHED: "Finished", Status.STOPPED: "Stopped", Status.FAILED: "Ended with an error"}[view.status]
     return f"{ended}: {seeds}, {done} of {total} epochs."
 
 
-def run_tasks(view: JobView, run: int = 0) -> list[Task]:
+def run_tasks(view: JobView, run: int = 0) -> list[TaskView]:
     """The tasks of one run of the job (one per seed) that have started."""
     groups = view.job.runs()
     return [t for t in groups[run] if t.history is not None] if run < len(groups) else []
 
 
-def statements_for(tasks: list[Task], finished: bool) -> list[Statement]:
+def statements_for(tasks: list[TaskView], finished: bool) -> list[Statement]:
     histories = [t.history for t in tasks if t.history is not None and t.history.records]
     if not histories:
         return []
@@ -129,7 +129,7 @@ def cached_spec(key: str, shown, build) -> str:
     return cached[1]
 
 
-def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> None:
+def draw_curves(tasks: list[TaskView], key: str, statements: list[Statement]) -> None:
     """The run's four curves, 2 × 2: per class for one seed, per group with a 95 % band for several; the
     narrator's epochs marked with their numbers. They change once per epoch (its evaluation pass)."""
     histories = [t.history for t in tasks if t.history is not None]
@@ -147,17 +147,17 @@ def draw_curves(tasks: list[Task], key: str, statements: list[Statement]) -> Non
                                   for metric in CURVES], columns=2)
 
 
-def draw_progress(tasks: list[Task], key: str) -> None:
+def draw_progress(tasks: list[TaskView], key: str) -> None:
     """The epoch in progress (several times a second, from the step events): running training accuracy
     per class on its mini-batches and the running loss; with several seeds, of the training furthest on."""
     stepped = [t for t in tasks if t.steps and t.history is not None]
     if not stepped:
         live_charts(f"{key}-progress", [])
         return
-    running = [t for t in stepped if t.status in ("running", "stopping")]
+    running = [t for t in stepped if t.status.computing]
     task = max(running or stepped, key=lambda t: (t.steps[-1].epoch, t.steps[-1].progress))
     step = task.steps[-1]
-    finished = task.status not in ("running", "stopping")
+    finished = not task.status.computing
     label = f"seed {task.seed}" if len(tasks) > 1 else ""
     spec = cached_spec(f"{key}-progress", ((task.job, task.serial), step.epoch, step.batch, finished),
                  lambda: epoch_progress(task.history, step, finished=finished, label=label))

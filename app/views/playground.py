@@ -23,7 +23,7 @@ from procrustes_core.analysis.seeds import mean_history
 from procrustes_core.data.augment import augmentation_examples
 from procrustes_core.figures.lessons import augmentation_figure
 from procrustes_core.figures.runs import feature_view
-from procrustes_core.training.service import Task
+from procrustes_core.training.jobs import TaskView
 
 KIND = "playground"
 
@@ -114,7 +114,7 @@ with st.expander("Predict first: write down what you expect, then train", expand
     st.selectbox("Question", list(QUESTIONS), format_func=lambda k: QUESTIONS[k].text, key="w_question")
     st.number_input("Your prediction", min_value=0.0, value=10.0, step=1.0, key="w_prediction")
 
-def beyond_accuracy(task: Task) -> None:
+def beyond_accuracy(task: TaskView) -> None:
     """Precision–recall per class, the reliability diagram and a threshold for the minor classes, from the
     last epoch's test predictions of one seed (after the run's own post-hoc setting)."""
     import numpy as np

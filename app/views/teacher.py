@@ -35,7 +35,7 @@ def overview() -> None:
         tasks = v.job.tasks
         rows.append({"learner": v.job.owner[:8], "page": v.job.kind, "preset": v.job.tag or "—",
                      "runs": ", ".join(dict.fromkeys(v.job.labels)), "trainings": len(tasks),
-                     "status": v.status if v.position is None else f"queued, position {v.position + 1}",
+                     "status": str(v.status) if v.position is None else f"queued, position {v.position + 1}",
                      "epochs": f"{sum(t.epochs_done for t in tasks)} of {sum(t.config.epochs for t in tasks)}"})
     st.dataframe(pd.DataFrame(rows) if rows else pd.DataFrame({"status": ["nothing is training"]}), hide_index=True)
     finished = pd.DataFrame(trainer.finished_runs())

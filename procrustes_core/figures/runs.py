@@ -444,30 +444,6 @@ def sweep_heatmap(frame, x: str = "ratio", y: str = "mfw_strength", value: str =
     return fig
 
 
-def feature_view(points: Sequence[Sequence[float]], labels: Sequence[int], groups: Mapping[str, Sequence[int]],
-                 class_names: Sequence[str], title: str) -> go.Figure:
-    """The penultimate features of a fixed sample of training points, on a 2-D projection."""
-    pts, labels = np.asarray(points, dtype=float), np.asarray(labels)
-    colors = class_colors(groups, len(class_names))
-    class_group = group_of(groups)
-    tail = tail_name(groups) if len(groups) > 1 else None
-    fig = go.Figure()
-    for c, name in enumerate(class_names):
-        chosen = labels == c
-        if not chosen.any():
-            continue
-        minor = class_group.get(c) == tail
-        fig.add_trace(go.Scattergl(x=pts[chosen, 0], y=pts[chosen, 1], mode="markers",
-                                   name=plain(f"{name} ({class_group.get(c, '')})"),
-                                   marker=dict(color=colors[c], size=8 if minor else 5,
-                                               symbol="diamond" if minor else "circle",
-                                               line=dict(width=1 if minor else 0, color="white"))))
-    fig.update_layout(title=title, height=420, margin=MARGIN, legend=LEGEND_BELOW, xaxis_title="first direction",
-                      yaxis_title="second direction", uirevision="keep")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return fig
-
-
 def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "balanced_acc",
                   methods: Mapping[str, str] | None = None, variants: Mapping[str, str] | None = None,
                   kind: str = "interval") -> go.Figure:
@@ -501,3 +477,12 @@ def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "bal
         fig.add_annotation(text=f"lines: mean over seeds; band: {BAND_KINDS[kind]}", x=0, y=1.0, xref="paper",
                            yref="paper", yanchor="bottom", showarrow=False, font=dict(size=10, color="#666"))
     return fig
+
+
+def __getattr__(name: str):
+    """``feature_view`` lives in ``features.py``; its old address still finds it."""
+    if name == "feature_view":
+        from .features import feature_view
+
+        return feature_view
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,7 +46,7 @@ def run_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Iterable[
         while service.view(job).training:
             if progress is not None:
                 view = service.view(job)
-                progress(sum(t.status in ("finished", "stopped", "failed") for t in view.job.tasks), total)
+                progress(sum(not t.active for t in view.job.tasks), total)
             time.sleep(0.1)
         tasks = service.view(job).job.tasks
     finally:

@@ -1,113 +1,73 @@
-"""One training, run where a worker runs it (a local process or a Ray actor), as a stream of events.
+"""Train and ship: the one function that trains a request where a worker runs it (this process, a local
+process or a Ray actor) and sends everything back as typed events (``messages.py``).
 
-A task is a plain dict (so it pickles to any process or machine): ``{"serial", "config", "variants",
-"extras", "every_seconds"}``. ``run_task(task, emit, stopped)`` trains it and calls ``emit(event)``
-with small dicts, in order:
-
-    {"kind": "started", "serial", "counts", "groups", "class_names", "threads"}
-    {"kind": "step", "serial", "step": StepEvent.to_dict()}            every ``every_seconds``
-    {"kind": "epoch", "serial", "record": EpochRecord.to_dict(), "grid": ... (extras "boundary"),
-     "points": ... (extras "features": the live 2-D view of penultimate features)}
-    {"kind": "replay", "serial", "labels", "epochs", "points"}     extras "features", at the end
-    {"kind": "probabilities", "serial", "probabilities", "labels"}  extras "probabilities", at the end:
-                                                                    the test split under the run's post-hoc setting
-    {"kind": "end", "serial", "stopped": reason or None}
-    {"kind": "error", "serial", "message": one line}
-
-``stopped()`` is asked between two events: when it returns True the training ends there, within one
-step event. Nothing is written to disk: the caller builds and keeps the history.
+``train_and_ship(request, emit, stopped)`` trains each of the request's seeds in turn and calls
+``emit(event)`` for each event; ``stopped()`` is asked between two events: when it returns True the
+training ends there (within one step event) and the request's later seeds are not trained. Every
+failure becomes one ``Failed`` event with one line. Nothing is written to disk except a checkpoint the
+request asks for: the caller builds and keeps the histories.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-Emit = Callable[[dict[str, Any]], None]
+from .messages import Ended, Epoch, Event, Failed, Started, Step, TrainRequest
+
+Emit = Callable[[Event], None]
 
 
-def run_task(task: dict[str, Any], emit: Emit, stopped: Callable[[], bool]) -> None:
-    """Train one task, emitting its events; every failure becomes one ``error`` event."""
+def train_and_ship(request: TrainRequest, emit: Emit, stopped: Callable[[], bool]) -> None:
+    """Train every seed of ``request`` in turn, emitting its events."""
+    for n, seed in enumerate(request.seed_list()):
+        if n and stopped():
+            return
+        _train_seed(request, seed, emit, stopped)
+
+
+def _train_seed(request: TrainRequest, seed: int, emit: Emit, stopped: Callable[[], bool]) -> None:
     import torch
 
     from ..config import TrainConfig
     from ..errors import ProcrustesError, TrainingDiverged
     from ..methods.posthoc import PostHoc
     from .events import StepEvent
+    from .observers import build_observers
     from .trainer import Trainer
 
-    serial = task["serial"]
+    serial, trainer = request.serial, None
     try:
-        config = TrainConfig.from_dict(task["config"])
+        config = TrainConfig.from_dict(request.config).replace(seed=seed)
         torch.set_num_threads(config.threads or 1)
-        variants = {name: PostHoc(**setting) for name, setting in (task.get("variants") or {}).items()}
+        variants = {name: PostHoc(**setting) for name, setting in request.variants.items()}
         trainer = Trainer(config, variants=variants)
         data = trainer.data
-        emit({"kind": "started", "serial": serial, "counts": list(data.counts), "groups": data.groups,
-              "class_names": list(data.class_names), "threads": trainer.threads})
-        extras = set(task.get("extras") or ())
-        trail = _trail(trainer) if "features" in extras else None
-        for event in trainer.steps(every_seconds=float(task.get("every_seconds", 0.25))):
+        emit(Started(serial, seed, list(data.counts), data.groups, list(data.class_names), trainer.threads))
+        observers = build_observers(request, trainer)
+        for event in trainer.steps(every_seconds=request.every_seconds):
             if isinstance(event, StepEvent):
-                emit({"kind": "step", "serial": serial, "step": event.to_dict()})
+                emit(Step(serial, seed, event))
             else:
-                message = {"kind": "epoch", "serial": serial, "record": event.to_dict()}
-                if "boundary" in extras:
-                    message["grid"] = _grid(trainer)
-                if trail is not None:
-                    message["points"] = _features(trainer, trail, event.epoch).round(4).tolist()
-                emit(message)
+                seen = {name: o.epoch(trainer, event) for name, o in observers.items()}
+                emit(Epoch(serial, seed, event, {k: v for k, v in seen.items() if v is not None},
+                           tuple(trainer.history.warnings)))
             if stopped():
                 break
-        if trail is not None and trail.epochs:
-            emit({"kind": "replay", "serial": serial, "labels": trail.labels.tolist(), "epochs": trail.epochs,
-                  "points": [p.round(4).tolist() for p in trail.replay()]})
-        if "probabilities" in extras and trainer.epoch > 0:
-            probabilities = torch.softmax(trainer.logits("test").float(), 1).cpu().numpy()
-            emit({"kind": "probabilities", "serial": serial, "probabilities": probabilities.round(5).tolist(),
-                  "labels": trainer.data.y_test.cpu().numpy().tolist()})
-        emit({"kind": "end", "serial": serial,
-              "stopped": None if trainer.finished else f"stopped after {trainer.epoch} epochs"})
+        made = {name: o.end(trainer) for name, o in observers.items()}
+        if request.checkpoint:
+            trainer.save_checkpoint(request.checkpoint.replace("{seed}", str(seed)))
+        emit(Ended(serial, seed, None if trainer.finished else f"stopped after {trainer.epoch} epochs",
+                   {k: v for k, v in made.items() if v is not None}, tuple(trainer.history.warnings)))
     except TrainingDiverged as err:
-        emit({"kind": "error", "serial": serial, "message": str(err)})
+        emit(Failed(serial, seed, str(err), True, _warnings(trainer)))
     except ProcrustesError as err:
-        emit({"kind": "error", "serial": serial, "message": str(err)})
+        emit(Failed(serial, seed, str(err), False, _warnings(trainer)))
     except Exception as err:  # noqa: BLE001 - a bug must reach the learner as one line, not kill the worker
-        emit({"kind": "error", "serial": serial, "message": f"training failed: {type(err).__name__}: {err}"})
+        emit(Failed(serial, seed, f"training failed: {type(err).__name__}: {err}", False, _warnings(trainer)))
 
 
-def _trail(trainer):
-    from ..analysis.projection import FeatureTrail, feature_sample
-
-    labels = trainer.data.y_train.numpy()
-    return FeatureTrail(feature_sample(labels, trainer.data.groups, seed=trainer.config.seed), labels)
-
-
-def _features(trainer, trail, epoch: int):
-    """The fixed sample's penultimate features after this epoch (eval mode), added to the trail; features
-    that are not finite end the training as diverged, with the trainer's message."""
-    import torch
-
-    from ..analysis.projection import FeaturesNotFinite
-
-    was_training = trainer.model.training
-    trainer.model.eval()
-    with torch.no_grad():
-        features = trainer.model.features(trainer.x_train[torch.as_tensor(trail.sample)]).float().cpu().numpy()
-    trainer.model.train(was_training)
-    try:
-        return trail.add(epoch, features)
-    except FeaturesNotFinite:
-        raise trainer.diverged(epoch, "its penultimate features are not finite") from None
-
-
-def _grid(trainer) -> dict[str, Any]:
-    """The current decision regions on 2-D data, compactly (lists for any transport)."""
-    from ..analysis.boundary import decision_grid
-
-    grid = decision_grid(trainer, resolution=60)
-    return {"xs": grid.xs.tolist(), "ys": grid.ys.tolist(), "predicted": grid.predicted.tolist(),
-            "confidence": grid.confidence.astype(float).round(3).tolist(), "epoch": grid.epoch}
+def _warnings(trainer) -> tuple[str, ...]:
+    return tuple(trainer.history.warnings) if trainer is not None else ()
 
 
 # ---------------------------------------------------------------- a local worker process
@@ -124,24 +84,40 @@ def warm_up() -> None:
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
-def process_main(inbox, outbox, stop_serial, worker: int) -> None:
-    """A worker process's loop: take a task, stream its events, say when idle; ``None`` ends it."""
+def process_main(inbox, outbox, stop_serial, worker: int, driver: int | None = None, warm: bool = False) -> None:
+    """A worker process's loop: take a request, stream its events, say when idle; ``None`` ends it. The
+    process ends too when its ``driver`` (the process that started it) is gone, even killed with -9."""
     import os
     import signal
+    import threading
+
+    from .messages import Idle
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # Ctrl-C (or a notebook's interrupt) reaches the whole process group: the caller stops its trainings
-    # through the service, and a worker killed by it would only print a traceback and be started again
+    # itself, and a worker killed by it would only print a traceback and be started again
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if worker == 0:  # the service gives a task to the first free worker: a lone learner's always lands here
-        warm_up()  # (only this one: an idle worker that loaded torch would hold about 600 MB for nothing)
+    if driver is not None:
+        threading.Thread(target=_exit_with, args=(driver,), daemon=True).start()
+    if warm:  # (only where asked: an idle worker that loaded torch holds about 600 MB for nothing)
+        warm_up()
     while True:
-        task = inbox.get()
-        if task is None:
+        request = inbox.get()
+        if request is None:
             return
 
-        def emit(event: dict[str, Any]) -> None:
+        def emit(event: Event) -> None:
             outbox.put((worker, event))
 
-        run_task(task, emit, lambda serial=task["serial"]: stop_serial.value == serial)
-        outbox.put((worker, {"kind": "idle", "serial": task["serial"]}))
+        train_and_ship(request, emit, lambda serial=request.serial: stop_serial.value == serial)
+        outbox.put((worker, Idle(request.serial)))
+
+
+def _exit_with(driver: int) -> None:
+    """End this process once its driver is gone (its parent changes when the driver dies)."""
+    import os
+    import time
+
+    while os.getppid() == driver:
+        time.sleep(0.5)
+    os._exit(1)
