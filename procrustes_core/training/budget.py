@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from ..config import TrainConfig
 from ..data.datasets import Outline, counts_for, outline
+from ..data.registry import dataset_entry
 from ..errors import ProcrustesError
 from ..methods.catalogue import SYNTHETIC
 
-GENERATED = ("mnist1d", "toy2d")  # datasets generated here: ``n_samples`` of them
 BYTES_PER_PARAMETER = 4 * 4  # fp32 weights, gradients, momentum (or Adam's two moments) and a copy in flight
 
 
@@ -117,7 +117,7 @@ class Budget:
         """The settings this server caps as they are: (setting, value, cap, what the cap says)."""
         caps = [("epochs", config.epochs, self.max_epochs,
                  f"this server allows at most {self.max_epochs} (PROCRUSTES_MAX_EPOCHS)")]
-        if config.dataset in GENERATED:
+        if dataset_entry(config.dataset).generated:  # generated here: n_samples of them
             caps.append(("n_samples", config.n_samples, self.max_generated_samples,
                          f"this server generates at most {self.max_generated_samples} samples "
                          "(PROCRUSTES_MAX_GENERATED_SAMPLES)"))
