@@ -17,7 +17,7 @@ from procrustes_core import ProcrustesError, RunHistory, TrainConfig
 from procrustes_core.methods.posthoc import PostHoc
 from procrustes_core.training.jobs import JobView, TaskView
 
-from . import store
+from . import state, store
 from .limits import Limits, server_settings
 from .service import owner, service
 
@@ -32,7 +32,7 @@ def start(kind: str, runs: Sequence[tuple[str, TrainConfig]], limits: Limits, se
     try:
         configs = [(label, server_settings(config, limits)) for label, config in runs]
         job = service(limits).submit(owner(), configs, seeds=seeds, variants=variants, kind=kind,
-                                     tag=st.session_state.get("preset") or "", extras=extras)
+                                     tag=state.current().preset or "", extras=extras)
     except ProcrustesError as err:
         return str(err)
     _jobs()[kind] = job

@@ -16,6 +16,8 @@ import streamlit as st
 from procrustes_core.training.service import TrainingService
 
 from .limits import Limits
+from .st_internals import session_alive as tab_alive
+from .st_internals import session_id
 
 # Step events twice as often as the fastest page refresh (five a second), so that every refresh of a
 # training page has new numbers to draw.
@@ -28,15 +30,9 @@ _sessions: dict[str, set[str]] = {}  # owner (a browser) → the ids of its sess
 
 def session_alive(owner: str) -> bool:
     """Whether a tab of this owner (a browser; or a session id itself) is still connected to this server."""
-    from streamlit.runtime import Runtime
-
     with _lock:
         sessions = set(_sessions.get(owner, ())) or {owner}
-    try:
-        runtime = Runtime.instance()
-        alive = {s for s in sessions if runtime.is_active_session(s)}
-    except RuntimeError:  # no server runtime (tests drive the page directly): only the view timeout applies
-        return True
+    alive = {s for s in sessions if tab_alive(s)}  # all of them without a server (tests drive the page)
     with _lock:
         if owner in _sessions:  # forget closed tabs and gone browsers: the map does not grow with every tab
             if alive:
@@ -62,15 +58,13 @@ def owner() -> str:
     """Who this session's trainings belong to: its browser (slots and the fair queue are per browser, and
     a new training replaces the browser's previous one, whichever tab started it). It is kept in the
     session's state the first time, so a test harness can name each of its sessions."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     from . import store
 
     if "_owner" not in st.session_state:
         st.session_state["_owner"] = store.browser_id()
     found = st.session_state["_owner"]
-    ctx = get_script_run_ctx()
-    if ctx is not None:
+    tab = session_id()
+    if tab is not None:
         with _lock:
-            _sessions.setdefault(found, set()).add(ctx.session_id)
+            _sessions.setdefault(found, set()).add(tab)
     return found

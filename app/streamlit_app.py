@@ -1,9 +1,9 @@
 """Procrustes app: the entry point (``make app``) — sidebar settings, pages, and the training service.
 
-Every script run: read the settings (from the link on a session's first run), mirror them into the
-URL, and draw the chosen page. Trainings run on the server's training service (worker processes, or
-a Ray cluster), never in this script: pages submit them and draw their events in fragments that
-refresh a few times a second.
+Every script run: the app's one state (read from the link on a session's first run) draws the
+sidebar's widgets, whose edits write it; the state is mirrored into the URL and the chosen page draws.
+Trainings run on the server's training service (worker processes, or a Ray cluster), never in this
+script: pages submit them and draw their events in fragments that refresh a few times a second.
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` from a fresh clone
     sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-
-torch.classes.__path__ = []  # Streamlit's module watcher cannot walk torch.classes
-
 import streamlit as st  # noqa: E402
 
-from app import controls, store  # noqa: E402
+from app import controls, state, store  # noqa: E402
 from app.limits import Limits, is_teacher_key, read_limits  # noqa: E402
 from app.presets import PRESETS  # noqa: E402
 from app.service import service  # noqa: E402
+from app.st_internals import is_script_control, unwatch_torch_classes  # noqa: E402
 from procrustes_core import ProcrustesError  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+unwatch_torch_classes()
 log = logging.getLogger("procrustes.app")
 
 st.set_page_config(page_title="Procrustes — imbalanced deep learning", page_icon=":material/balance:", layout="wide",
@@ -55,29 +53,23 @@ def notes() -> None:
     even when empty, so that the page below keeps its place when a message goes (a page whose live block
     moves is drawn afresh: its charts reload)."""
     link, task = st.container(), st.container()
-    if st.session_state.get("link_message"):
-        link.warning(st.session_state.link_message)
-    preset = st.session_state.get("preset")
+    current = state.current()
+    if current.message:
+        link.warning(current.message)
+    preset = current.preset
     if preset in PRESETS and PRESETS[preset].note:
         task.info(f"**{PRESETS[preset].title}.** {PRESETS[preset].note}")
 
 
-def take_teacher_key(limits: Limits) -> bool:
-    """Read ``?teacher=KEY`` before the page mirrors its settings into the address bar (which drops it),
-    then remove it from there, so the key never travels in a shared link. The right key is kept in the
-    session and opens the Teacher page (True); a wrong one is named among the link's problems."""
-    if "teacher" not in st.query_params:
-        return False
-    given = st.query_params.get("teacher")
-    del st.query_params["teacher"]
-    if is_teacher_key(given, limits):
-        st.session_state.teacher_key = given
-        return True
-    problem = "teacher: not this server's key — ignored"
-    known = st.session_state.get("link_message")
-    st.session_state.link_message = f"{known}; {problem}" if known else \
-        f"Some link settings were not used as given: {problem}"
-    return False
+def read_session_link(limits: Limits) -> bool:
+    """On a session's first run, its state from the link (``state.current``), and ``?teacher=KEY`` taken
+    out of the address bar even where the settings are not valid yet (the rest is mirrored from the
+    state), so the key never travels in a shared link. True when the link's key opens the Teacher page."""
+    fresh = not state.started()
+    current = state.current(limits)
+    if "teacher" in st.query_params:
+        del st.query_params["teacher"]
+    return fresh and is_teacher_key(current.teacher_key, limits)
 
 
 def main() -> None:
@@ -91,8 +83,7 @@ def main() -> None:
     store.prepare_once(str(limits.store_folder), **store.caps(limits))
     store.browser_id()
     store.set_cookie_once()
-    controls.init_session(limits)
-    open_teacher = take_teacher_key(limits)
+    open_teacher = read_session_link(limits)
     pages = [
         st.Page(HERE / "views" / "playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
@@ -102,21 +93,20 @@ def main() -> None:
     teacher = None
     if limits.teacher_key:  # listed only for a session holding the key: learners never see the entry
         teacher = st.Page(HERE / "views" / "teacher.py", title="Teacher", icon=":material/school:",
-                          visibility="visible" if is_teacher_key(st.session_state.get("teacher_key"), limits)
+                          visibility="visible" if is_teacher_key(state.current().teacher_key, limits)
                           else "hidden")
         pages.append(teacher)
     page = st.navigation(pages)
     if open_teacher and teacher is not None and page is not teacher:
         st.switch_page(teacher)
-    config = controls.sidebar(limits)
-    if config is not None:
-        controls.mirror_to_url(config)
+    controls.sidebar(limits)
+    state.mirror_to_url()
     st.html(STYLE)
     notes()
     try:
         page.run()
     except Exception as err:  # never a traceback on the page
-        if type(err).__name__ in ("RerunException", "StopException"):
+        if is_script_control(err):
             raise
         log.exception("page failed")
         st.error(f"Something went wrong on this page: {type(err).__name__}: {err}")

@@ -1,9 +1,10 @@
 """The experiment in the URL: read a link's settings leniently, and mirror the settings back into it.
 
-A link holds the settings that differ from the defaults (``TrainConfig.to_query``), plus
-``preset=NAME`` (start from a built-in preset), ``hide=a,b`` (controls a teacher hides) and
-``seeds=N``. A bad value never stops the page: it is named in one line that says what was done
-instead (the default kept, or the server's cap used).
+A link holds ``preset=NAME`` (start from a built-in preset), the settings that differ from it (or
+from the defaults), ``hide=a,b`` (controls a teacher hides) and ``seeds=N`` (empty: as many as the
+budget allows). A bad value never stops the page: it is named in one line that says what was done
+instead (the default kept, or the server's cap used: ``Budget.clamp``, the caps the service checks).
+The app's state (``state.py``) is read from here once and written back here on every run.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
         hide = tuple(n for n in names if n in allowed)
     if "seeds" in params:
         raw = params["seeds"]
-        if raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= limits.budget.max_seeds:
+        if raw == "":
+            seeds = None  # as many as the budget allows
+        elif raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= limits.budget.max_seeds:
             seeds = int(raw)
         else:
             problems.append(f"seeds={shorten(raw)!r}: expected a whole number from 1 to {limits.budget.max_seeds} — "
@@ -107,25 +110,28 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
             break
     default = TrainConfig()
     problems += [f"{shorten(message)} — default {getattr(default, key)!r} kept" for key, _, message in failed]
-    config = TrainConfig.from_query(good)
-    if config.epochs > limits.budget.max_epochs:
-        problems.append(f"epochs={config.epochs}: this server allows at most {limits.budget.max_epochs} "
-                        f"(PROCRUSTES_MAX_EPOCHS) — set to {limits.budget.max_epochs}")
-        config = config.replace(epochs=limits.budget.max_epochs)
-    most_generated = limits.budget.max_generated_samples
-    if config.dataset in ("mnist1d", "toy2d") and config.n_samples > most_generated:
-        problems.append(f"n_samples={config.n_samples}: this server generates at most {most_generated} "
-                        f"(PROCRUSTES_MAX_GENERATED_SAMPLES) — set to {most_generated}")
-        config = config.replace(n_samples=most_generated)
+    config, lowered = limits.budget.clamp(TrainConfig.from_query(good))  # the service's own caps
+    problems += lowered
     return LinkState(config, hide, problems, preset, seeds)
 
 
-def link_params(config: TrainConfig, hide: tuple[str, ...] = (), seeds: int | None = None) -> dict[str, str]:
-    """The query parameters that describe ``config`` (and the hidden controls, and the seeds)."""
+def _pairs(config: TrainConfig) -> dict[str, str]:
+    """Every learner's setting of ``config`` as a link writes it (the server's own settings left out)."""
     learner = config.replace(**{name: getattr(TrainConfig(), name) for name in SERVER_FIELDS})
-    params = dict(parse_qsl(learner.to_query(), keep_blank_values=True))
-    if hide:
+    return dict(parse_qsl(learner.to_query(changed_only=False), keep_blank_values=True))
+
+
+def link_params(config: TrainConfig, hide: tuple[str, ...] = (), seeds: int | None = None,
+                preset: str | None = None) -> dict[str, str]:
+    """The query parameters that describe ``config``, the hidden controls, the seeds and the preset it
+    started from — only what differs from that preset (or from the defaults): ``read_link`` of them gives
+    the same back."""
+    start = PRESETS.get(preset) if preset else None
+    base = _pairs(TrainConfig.from_query(start.query) if start else TrainConfig())
+    params = {"preset": preset} if start else {}
+    params.update({name: text for name, text in _pairs(config).items() if base.get(name) != text})
+    if tuple(hide) != (start.hide if start else ()):
         params["hide"] = ",".join(hide)
-    if seeds:
-        params["seeds"] = str(int(seeds))
+    if seeds != (start.seeds if start else None):
+        params["seeds"] = str(int(seeds)) if seeds else ""  # empty: as many as the budget allows
     return params

@@ -17,6 +17,7 @@ BENCHMARKS = [
     ("classroom.py", []),
     ("classroom.py", ["--ray"]),
     ("lesson_times.py", []),
+    ("lesson_in_browser.py", []),
     ("sweep_scaling.py", []),
     ("cifar_epoch.py", []),
     ("fidelity.py", []),

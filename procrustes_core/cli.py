@@ -13,6 +13,7 @@ from pathlib import Path
 from .cli_args import OneLineParser, choice_arg, integer_arg
 from .config import TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
+from .extras import require
 from .files import atomic_write_text, check_not_input, check_output_file, read_limited
 from .methods.catalogue import KINDS
 
@@ -234,10 +235,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         summary.update(balanced_acc=round(last.balanced_acc, 4), accuracy=round(last.accuracy, 4),
                        group_test_acc={g: round(v, 4) for g, v in last.group_test_acc.items()})
     if probabilities is not None:
-        from .analysis.calibration import average_precisions, expected_calibration_error
+        from .analysis.calibration import calibration_summary
 
-        summary.update(ece=round(expected_calibration_error(probabilities, labels), 4),
-                       mean_average_precision=round(float(average_precisions(probabilities, labels).mean()), 4))
+        scores = calibration_summary(probabilities, labels)
+        summary.update(ece=round(scores.ece, 4), mean_average_precision=round(scores.mean_average_precision, 4))
     from .analysis.narrator import narrate
 
     summary["story"] = [s.text for s in narrate(history)]
@@ -261,6 +262,7 @@ def app_port(flag: int | None, environ: Mapping[str, str] = os.environ) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    require("streamlit")
     script = ROOT / "app" / "streamlit_app.py"
     port = app_port(args.port)
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
@@ -269,6 +271,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_lessons(args: argparse.Namespace) -> int:
+    require("jupyterlab")
     return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ROOT / "lessons")])
 
 

@@ -63,14 +63,33 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def wait(at: AppTest, kind: str = "playground", timeout: float = 90) -> AppTest:
-    """Run the page again until its job has ended (trainings run on the service, not in the script)."""
+def rerun_until(at: AppTest, condition, timeout: float = 90) -> AppTest:
+    """Run the page again until ``condition()`` holds (trainings run on the service, not in the script);
+    ``timeout`` only ends a wait that would never end."""
     import time
 
     deadline = time.monotonic() + timeout
-    while at.session_state[f"_{kind}_was_training"] if f"_{kind}_was_training" in at.session_state else False:
+    while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the {kind} job did not end within {timeout} s")
+            raise TimeoutError(f"the page did not get there within {timeout} s")
         time.sleep(0.2)
         at.run()
     return at
+
+
+def wait(at: AppTest, kind: str = "playground", timeout: float = 90) -> AppTest:
+    """Run the page again until its job has ended."""
+    key = f"_{kind}_was_training"
+    return rerun_until(at, lambda: not (at.session_state[key] if key in at.session_state else False), timeout)
+
+
+def job_of(at: AppTest, kind: str = "playground"):
+    """The service's record of the page's job (its tasks, seeds and histories)."""
+    from app.service import service
+
+    return service(at.session_state["limits"]).view(at.session_state["jobs"][kind]).job
+
+
+def config_of(at: AppTest):
+    """The session's validated config (None while a setting is not valid), from the app's one state."""
+    return at.session_state["app_state"].valid_config()

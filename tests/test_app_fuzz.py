@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pytest
-from app_support import chart, new_app, texts, wait
+from app_support import chart, config_of, new_app, texts, wait
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -67,7 +67,7 @@ def test_random_valid_settings_render_and_train_without_exceptions(config):
     at = new_app({**dict(parse_qsl(config.to_query())), "seeds": "1"}).run()
     assert not at.exception
     assert not at.warning, at.warning[0].value  # a valid link is taken as it is
-    assert at.session_state["config"] == config
+    assert config_of(at) == config
     at.button(key="train").click().run()
     wait(at)
     assert not at.exception

@@ -358,6 +358,7 @@ def test_a_browser_is_alive_while_any_of_its_tabs_is(monkeypatch):
         def is_active_session(self, session_id: str) -> bool:
             return session_id in active
 
+    monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))  # a server runs (app/st_internals.py)
     monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: FakeRuntime()))
     monkeypatch.setitem(app_service._sessions, ID, {"tab-1", "tab-2"})
     assert app_service.session_alive(ID)

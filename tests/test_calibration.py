@@ -155,3 +155,17 @@ def test_precision_follows_the_prior_and_a_threshold_can_be_chosen_for_a_deploym
     assert rare.threshold > own.threshold  # with fewer positives, false alarms cost more: a higher threshold
     with pytest.raises(ProcrustesError):
         cal.precision_at_prior([0.5], [0.5], 1.0)
+
+
+def test_the_calibration_summary_is_the_ece_and_the_average_precision_of_all_classes_and_each_group():
+    p, y = random_problem()
+    groups = {"major": [0, 1], "minor": [2, 3]}
+    summary = cal.calibration_summary(p, y, groups)
+    ap = cal.average_precisions(p, y)
+    assert summary.ece == pytest.approx(cal.expected_calibration_error(p, y))
+    assert summary.mean_average_precision == pytest.approx(ap.mean())
+    assert summary.group_average_precision == pytest.approx({"major": ap[:2].mean(), "minor": ap[2:].mean()})
+    assert summary.tail == "minor"
+    sentence = summary.sentence()
+    assert f"{summary.ece:.3f}" in sentence and f"{ap[2:].mean():.2f} over the minor ones" in sentence
+    assert "over the" not in cal.calibration_summary(p, y).sentence()  # no groups: no group's figure

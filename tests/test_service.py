@@ -59,12 +59,12 @@ def test_stop_ends_within_one_step_event_and_frees_the_slot_only_when_the_worker
     job = service.submit("stopper", [("long", LONG)])
     until(lambda: service.view(job).job.tasks[0].steps)  # computing
     service.stop(job)
-    stopped = time.monotonic()
+    at_stop = service.view(job).job.tasks[0].epochs_done
     assert service.view(job).job.tasks[0].status == "stopping"  # the worker has not said it is idle yet
-    until(lambda: service.view(job).job.tasks[0].status == "stopped", timeout=10)
-    assert time.monotonic() - stopped < 2
+    until(lambda: service.view(job).job.tasks[0].status == "stopped")
     task = service.view(job).job.tasks[0]
-    assert "stopped by the learner" in task.history.stopped and task.epochs_done < LONG.epochs
+    # it stopped inside the epoch it was in (one more may have ended while the stop was on its way)
+    assert "stopped by the learner" in task.history.stopped and task.epochs_done <= at_stop + 1
     until(lambda: service.busy_workers() == 0, timeout=5)
 
 
@@ -85,11 +85,11 @@ def test_a_ctrl_c_in_the_caller_does_not_kill_its_workers(service):
     pids = [service._pool.pid(w) for w in range(2)]
     for pid in pids:
         os.kill(pid, signal.SIGINT)  # what a notebook's interrupt sends the whole process group
-    time.sleep(0.5)
-    assert all(service._pool.alive(w) for w in range(2)) and [service._pool.pid(w) for w in range(2)] == pids
-    again = service.submit("interrupted", [("quick", QUICK)])
+    # a worker handles a pending signal before it runs anything else: a job on both workers comes after it
+    again = service.submit("interrupted", [("quick", QUICK), ("quick too", QUICK)])
     until(lambda: not service.view(again).training)
-    assert service.view(again).status == "finished"
+    assert [t.status for t in service.view(again).job.tasks] == ["finished", "finished"]
+    assert all(service._pool.alive(w) for w in range(2)) and [service._pool.pid(w) for w in range(2)] == pids
 
 
 def test_a_new_job_replaces_the_owners_previous_one(service):
@@ -136,9 +136,8 @@ def test_an_owner_runs_at_most_its_share_of_the_slots():
     trainer = TrainingService(workers=2, owner_slots=1, every_seconds=0.05, abandon_seconds=3600)
     try:
         job = trainer.submit("greedy", [("long", LONG)], seeds=[0, 1])
-        until(lambda: any(t.status == "running" for t in trainer.view(job).job.tasks))
-        time.sleep(1.0)
-        assert [t.status for t in trainer.view(job).job.tasks].count("running") == 1
+        until(lambda: any(t.epochs_done >= 1 for t in trainer.view(job).job.tasks))  # scheduled, then an epoch
+        assert sorted(t.status for t in trainer.view(job).job.tasks) == ["queued", "running"]
         other = trainer.submit("other", [("quick", QUICK)])
         until(lambda: not trainer.view(other).training)  # the free slot served the other owner
         trainer.stop(job)
@@ -293,10 +292,11 @@ def test_a_ray_address_nobody_answers_is_one_line_at_once():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    started = time.monotonic()
     with pytest.raises(ProcrustesError, match=f"no Ray cluster answers at '127.0.0.1:{port}'"):
         TrainingService(workers=1, backend="ray", address=f"127.0.0.1:{port}")
-    assert time.monotonic() - started < 30
+    import ray
+
+    assert not ray.is_initialized()  # nothing left connected
 
 
 def test_a_worker_loads_what_a_first_training_needs_before_its_first_task():

@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from app import runner
+from app import runner, state
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError, TrainConfig, build_data
@@ -24,7 +24,7 @@ st.header("Decision boundary on 2-D data")
 st.caption("Two runs on the same imbalanced toy data and seed: plain training (ERM) and major feature weakening "
            "(MFW), both with post-hoc logit adjustment. Regions are coloured by the predicted class, one hue per "
            "class; minor-class training points are the large diamonds. Watch how far the minor regions reach.")
-config = st.session_state.get("config")
+config = state.config()
 limits = st.session_state.limits
 cols = st.columns(4)
 shapes = list(field_rule("toy_shape").options)
@@ -39,7 +39,7 @@ cols[3].slider("MFW strength", 0.05, 1.0, value=float(RECOMMENDED_STRENGTH), ste
 
 def start() -> None:
     """Train both pressed (a callback: it reads the widgets' current values from the session)."""
-    base = st.session_state.get("config")
+    base = state.config()
     try:
         toy = base.replace(dataset="toy2d", toy_shape=st.session_state.boundary_shape, model="auto",
                            n_samples=N_SAMPLES, profile="step", ratio=float(st.session_state.boundary_ratio),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import runner
+from app import runner, state
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
 from app.uploads import read_uploads
@@ -30,7 +30,7 @@ st.header("Compare: is the difference beyond seed noise?")
 st.caption("Two settings trained on the same seeds — the same data subsets, initial weights and batch orders — "
            "so each seed gives one paired difference. Post-hoc logit adjustment (LA) is scored on the same trained "
            "models: A and B are trained once per seed.")
-config = st.session_state.get("config")
+config = state.config()
 limits = st.session_state.limits
 
 
@@ -53,7 +53,7 @@ cols[3].number_input("LA τ", 0.0, max(3.0, tau), value=tau, step=0.25,
 
 def pair() -> None:
     """Train pressed: A and B on the same seeds, each also scored with logit adjustment."""
-    base = st.session_state.get("config")
+    base = state.config()
     a, b = st.session_state.compare_a, st.session_state.compare_b
     try:
         runs = [(f"A: {a}", setting(base, a)), (f"B: {b}", setting(base, b))]

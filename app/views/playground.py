@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import controls, runner
+from app import runner, state
 from app.components.live import (
     buttons,
     draw_curves,
@@ -21,7 +21,6 @@ from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.predictions import QUESTIONS, grade
 from procrustes_core.analysis.seeds import mean_history
 from procrustes_core.data.augment import augmentation_examples
-from procrustes_core.data.registry import class_names
 from procrustes_core.figures.lessons import augmentation_figure
 from procrustes_core.figures.runs import feature_view
 from procrustes_core.training.jobs import TaskView
@@ -34,17 +33,21 @@ def augmentable_data(config_json: str):
     """The run's data, for the augmentation picture (built once per setting; the budget caps its size)."""
     return build_data(TrainConfig.from_json(config_json))
 
-config = st.session_state.get("config")
+config = state.config()
 limits = st.session_state.limits
 
 
 def start() -> None:
     """Train pressed (a callback: the job exists before the page is drawn, so Stop is live at once)."""
-    current = st.session_state.get("config")
-    st.session_state.link_message = None
-    seeds = controls.seeds_for(current, limits)
+    current = state.config()
+    state.current().message = None  # the link's note has been read: training is the learner's own now
     st.session_state.prediction = (st.session_state.get("w_question"), st.session_state.get("w_prediction")) \
         if st.session_state.get("w_predict") else None
+    try:
+        seeds = state.seeds_for(current, limits)
+    except ProcrustesError as err:  # e.g. seeds past the largest seed
+        st.session_state[f"{KIND}_problem"] = str(err)
+        return
     st.session_state[f"{KIND}_problem"] = runner.start(KIND, [(runner.run_label(current), current)], limits,
                                                        seeds=seeds, extras=("features", "probabilities"))
 
@@ -53,9 +56,12 @@ head, train_col, stop_col, reset_col = st.columns([2.6, 1, 1, 1], vertical_align
 with head:
     st.markdown("#### Playground")
     if config is not None:
-        seeds = controls.seeds_for(config, limits)
-        st.caption(f"**{runner.run_label(config)}** · {runner.describe(config)} · {config.epochs} epochs · "
-                   f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}")
+        try:
+            count = len(state.seeds_for(config, limits))
+            counted = f" · {count} seed{'s' if count > 1 else ''}"
+        except ProcrustesError:  # said in one line when Train is pressed
+            counted = ""
+        st.caption(f"**{runner.run_label(config)}** · {runner.describe(config)} · {config.epochs} epochs{counted}")
 view = buttons(KIND, "Train", start, config is not None, ("train", "stop", "reset"),
                columns=(train_col, stop_col, reset_col))
 
@@ -94,9 +100,9 @@ if config is not None and config.augment != "none":
     with st.expander(f"What the {config.augment} augmentation does to minor-class samples", expanded=False):
         try:
             limits.budget.check(config)  # data are built only for a request the server would train
-            examples = augmentation_examples(augmentable_data(config.to_json()), config.augment, count=4)
-            names = class_names(config.dataset, config.toy_shape)
-            st.plotly_chart(augmentation_figure(*examples, names), key="augmentation_view")
+            data = augmentable_data(config.to_json())
+            examples = augmentation_examples(data, config.augment, count=4)
+            st.plotly_chart(augmentation_figure(*examples, data.class_names), key="augmentation_view")
             st.caption("The same four training samples before and after one draw of the augmentation; the label never "
                        f"changes. It is applied to {config.augment_classes} classes with probability "
                        f"{config.augment_prob:g}.")
@@ -113,20 +119,15 @@ def beyond_accuracy(task: TaskView) -> None:
     last epoch's test predictions of one seed (after the run's own post-hoc setting)."""
     import numpy as np
 
-    from procrustes_core.analysis.calibration import average_precisions, expected_calibration_error
-    from procrustes_core.data.imbalance import tail_name
+    from procrustes_core.analysis.calibration import calibration_summary
     from procrustes_core.figures.calibration import calibration_figures
 
     history = task.history
     probabilities = np.asarray(task.probabilities["probabilities"])
     labels = np.asarray(task.probabilities["labels"])
-    ap = average_precisions(probabilities, labels)
-    tail = tail_name(history.groups)
+    summary = calibration_summary(probabilities, labels, history.groups)
     adjusted = " (with logit adjustment)" if history.config.la_tau else ""
-    st.caption(f"Seed {task.seed}, test split, last epoch{adjusted}: "
-               f"expected calibration error {expected_calibration_error(probabilities, labels):.3f}; average "
-               f"precision {float(ap.mean()):.2f} over all classes, {float(ap[history.groups[tail]].mean()):.2f} over "
-               f"the {tail} ones. "
+    st.caption(f"Seed {task.seed}, test split, last epoch{adjusted}: {summary.sentence()}. "
                "Accuracy counts hits; these ask how well the scores rank the samples of a class, whether a score of "
                "0.8 is right 80 % of the time, and what a threshold on a minor class trades.")
     figures = calibration_figures(probabilities, labels, history.counts, history.class_names, history.groups)

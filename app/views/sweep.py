@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import runner
+from app import runner, state
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError
@@ -75,7 +75,7 @@ except (OSError, ValueError, KeyError) as err:
 st.subheader("Train a small grid live")
 st.caption("Uses the sidebar's data, network and epochs; the ratio and strength come from the grid, logit "
            "adjustment (τ = 1) is scored on every trained model.")
-config = st.session_state.get("config")
+config = state.config()
 limits = st.session_state.limits
 cols = st.columns(4)
 cols[0].multiselect("Ratios", LIVE_RATIOS, default=[10.0, 100.0], format_func=lambda v: f"{v:g}", key="sweep_ratios")
@@ -89,7 +89,7 @@ cols[3].number_input("Seeds", 1, min(3, most_seeds), value=min(2, most_seeds), k
 
 def start() -> None:
     """Train grid pressed (a callback: it reads the widgets' current values from the session)."""
-    base = st.session_state.get("config")
+    base = state.config()
     ratios, strengths = st.session_state.sweep_ratios, st.session_state.sweep_strengths
     points = len(ratios) * len(strengths)
     if not points:

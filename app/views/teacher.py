@@ -6,15 +6,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app import state
 from app.limits import is_teacher_key
 from app.service import service
 
 limits = st.session_state.limits
 st.header("Teacher's view")
-if not is_teacher_key(st.session_state.get("teacher_key"), limits):  # the link's key was taken before the page
+if not is_teacher_key(state.current().teacher_key, limits):  # the link's key was read with the link
     key = st.text_input("Teacher key", type="password", help="The server's PROCRUSTES_TEACHER_KEY.")
     if key and is_teacher_key(key, limits):
-        st.session_state.teacher_key = key
+        state.current().teacher_key = key
         st.rerun()
     if key:
         st.error("That key is not this server's.")

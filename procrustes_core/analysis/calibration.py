@@ -5,6 +5,7 @@ from predicted probabilities with NumPy alone (no torch), so a run's scores can 
     curves = per_class_pr(probabilities, labels)                  # a PRCurve per class: precision, recall, AP
     rel = reliability(probabilities, labels, bins=15)             # the reliability diagram's bins and the ECE
     shifted = prior_shift(probabilities, train_prior, target)     # the same model, for another class prior
+    summary = calibration_summary(probabilities, labels, groups)  # ECE and average precision, all and per group
     chosen = best_threshold(scores, positive)                     # the threshold with the best F1 (on validation)
     chosen = best_threshold(scores, positive, positive_share=0.01)  # ... for data with 1 % positives
 
@@ -152,6 +153,34 @@ def reliability(probabilities: ArrayLike, labels: ArrayLike, bins: int = 15) -> 
 def expected_calibration_error(probabilities: ArrayLike, labels: ArrayLike, bins: int = 15) -> float:
     """ECE with equal-width bins of the top-label confidence (``reliability(...).ece``)."""
     return reliability(probabilities, labels, bins).ece
+
+
+@dataclass(frozen=True)
+class CalibrationSummary:
+    """A run's test predictions in a few numbers: how calibrated, and how well each group's classes rank."""
+
+    ece: float
+    mean_average_precision: float  # over all classes
+    group_average_precision: dict[str, float]  # mean AP of each group's classes (major / minor, many / few)
+
+    @property
+    def tail(self) -> str:
+        """The least frequent group's name (the last group)."""
+        return list(self.group_average_precision)[-1]
+
+    def sentence(self) -> str:
+        tail = (f", {self.group_average_precision[self.tail]:.2f} over the {self.tail} ones"
+                if len(self.group_average_precision) > 1 else "")
+        return (f"expected calibration error {self.ece:.3f}; average precision {self.mean_average_precision:.2f} "
+                f"over all classes{tail}")
+
+
+def calibration_summary(probabilities: ArrayLike, labels: ArrayLike,
+                        groups: dict[str, list[int]] | None = None, bins: int = 15) -> CalibrationSummary:
+    """The expected calibration error and the average precision over all classes and over each group's."""
+    ap = average_precisions(probabilities, labels)
+    by_group = {name: float(ap[list(members)].mean()) for name, members in (groups or {}).items() if len(members)}
+    return CalibrationSummary(expected_calibration_error(probabilities, labels, bins), float(ap.mean()), by_group)
 
 
 def brier_score(probabilities: ArrayLike, labels: ArrayLike) -> float:

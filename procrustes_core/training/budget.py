@@ -3,7 +3,9 @@
     price(config, seeds)   parameters, samples and optimiser steps per epoch after the sampler,
                            floating-point operations (a meta-device forward pass counted by torch's
                            FlopCounterMode: nothing is computed, no data are generated), memory
-    Budget.check(...)      one line naming the cap when a request exceeds it
+    Budget.check(...)      one line naming the cap when a request exceeds it (check_all: several runs)
+    Budget.clamp(config)   the config lowered to the caps, each lowering said (links are read leniently)
+    Budget.seeds_within    the most seeds a request of a config may train
 
 Training costs about 3 forward passes per sample (forward, backward through activations and weights);
 the per-epoch evaluation passes about 2 per training sample (the feature gradient goes back to the
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import TrainConfig
 from ..data.datasets import Outline, counts_for, outline
+from ..data.registry import dataset_entry
 from ..errors import ProcrustesError
 from ..methods.catalogue import SYNTHETIC
 
@@ -109,17 +113,41 @@ class Budget:
     max_steps: int = 100_000
     max_tflop: float = 20.0
 
+    def _caps(self, config: TrainConfig) -> list[tuple[str, int, int, str]]:
+        """The settings this server caps as they are: (setting, value, cap, what the cap says)."""
+        caps = [("epochs", config.epochs, self.max_epochs,
+                 f"this server allows at most {self.max_epochs} (PROCRUSTES_MAX_EPOCHS)")]
+        if dataset_entry(config.dataset).generated:  # generated here: n_samples of them
+            caps.append(("n_samples", config.n_samples, self.max_generated_samples,
+                         f"this server generates at most {self.max_generated_samples} samples "
+                         "(PROCRUSTES_MAX_GENERATED_SAMPLES)"))
+        return caps
+
+    def clamp(self, config: TrainConfig) -> tuple[TrainConfig, list[str]]:
+        """The config with each capped setting lowered to its cap, and one phrase per setting lowered (a
+        link is read leniently: what it asks beyond a cap is lowered and said, never refused)."""
+        lowered = {name: cap for name, value, cap, _ in self._caps(config) if value > cap}
+        said = [f"{name}={value}: {why} — set to {cap}" for name, value, cap, why in self._caps(config)
+                if name in lowered]
+        return (config.replace(**lowered) if lowered else config), said
+
     def check_request(self, config: TrainConfig, seeds: int = 1) -> None:
         """The caps that need no pricing: refused before any outline is read or data generated."""
         if seeds > self.max_seeds:
             raise ProcrustesError(f"seeds={seeds}: this server trains at most {self.max_seeds} seeds at once "
                                   "(PROCRUSTES_MAX_SEEDS)")
-        if config.epochs > self.max_epochs:
-            raise ProcrustesError(f"epochs={config.epochs}: this server allows at most {self.max_epochs} "
-                                  "(PROCRUSTES_MAX_EPOCHS)")
-        if config.dataset in ("mnist1d", "toy2d") and config.n_samples > self.max_generated_samples:
-            raise ProcrustesError(f"n_samples={config.n_samples}: this server generates at most "
-                                  f"{self.max_generated_samples} samples (PROCRUSTES_MAX_GENERATED_SAMPLES)")
+        for name, value, cap, why in self._caps(config):
+            if value > cap:
+                raise ProcrustesError(f"{name}={value}: {why}")
+
+    def _check_work(self, steps: int, flops: float, what: str) -> None:
+        """A request's optimiser steps and floating-point work against the caps (``what``: the request)."""
+        if steps > self.max_steps:
+            raise ProcrustesError(f"{steps} optimiser steps ({what}): this server allows {self.max_steps} per "
+                                  "request (PROCRUSTES_MAX_STEPS); raise batch_size or lower epochs or seeds")
+        if flops > self.max_tflop * 1e12:
+            raise ProcrustesError(f"{flops / 1e12:.1f} TFLOP ({what}): this server allows {self.max_tflop:g} TFLOP "
+                                  "per request (PROCRUSTES_MAX_TFLOP); lower epochs, width, samples or seeds")
 
     def check(self, config: TrainConfig, seeds: int = 1) -> Price:
         """The request's price, or one line naming the first cap it exceeds."""
@@ -133,12 +161,25 @@ class Budget:
             raise ProcrustesError(f"model={config.model!r}, width={config.width}: {cost.parameters / 1e6:.1f} M "
                                   f"parameters, this server allows {self.max_parameters / 1e6:.1f} M "
                                   "(PROCRUSTES_MAX_PARAMETERS); lower the width")
-        if cost.steps > self.max_steps:
-            raise ProcrustesError(f"{cost.steps} optimiser steps ({cost.describe()}): this server allows "
-                                  f"{self.max_steps} per request (PROCRUSTES_MAX_STEPS); raise batch_size or "
-                                  "lower epochs or seeds")
-        if cost.flops > self.max_tflop * 1e12:
-            raise ProcrustesError(f"{cost.flops / 1e12:.1f} TFLOP ({cost.describe()}): this server allows "
-                                  f"{self.max_tflop:g} TFLOP per request (PROCRUSTES_MAX_TFLOP); lower epochs, "
-                                  "width, samples or seeds")
+        self._check_work(cost.steps, cost.flops, cost.describe())
         return cost
+
+    def check_all(self, configs: Sequence[TrainConfig], seeds: int = 1) -> list[Price]:
+        """Each run of a request priced and checked on ``seeds`` seeds, then the whole request's work:
+        one line naming the first cap exceeded."""
+        costs = [self.check(config, seeds) for config in configs]
+        if len(costs) > 1:
+            self._check_work(sum(c.steps for c in costs), sum(c.flops for c in costs),
+                             f"{len(costs) * seeds} trainings")
+        return costs
+
+    def seeds_within(self, config: TrainConfig, most: int) -> int:
+        """The most seeds, up to ``most``, that one request of ``config`` may train here; 1 when even one
+        is over budget (training it then says why)."""
+        for count in range(min(most, self.max_seeds), 1, -1):
+            try:
+                self.check(config, count)
+                return count
+            except ProcrustesError:
+                continue
+        return 1

@@ -105,16 +105,12 @@ class TrainingService:
         count = len(seed_list) if seed_list is not None else 1
         tasks, job_id = [], uuid.uuid4().hex[:12]
         variant_settings = {n: vars(p) for n, p in (variants or {}).items()}
-        for run, (label, config) in enumerate(runs):
-            config = config.replace(threads=self.threads)
-            cost = self.budget.check(config, count)
+        configs = [config.replace(threads=self.threads) for _, config in runs]
+        costs = self.budget.check_all(configs, count)  # each run, then the whole request
+        for run, ((label, _), config, cost) in enumerate(zip(runs, configs, costs)):
             for seed in seed_list if seed_list is not None else [config.seed]:
                 seeded = config.replace(seed=seed)
                 tasks.append(Task(0, job_id, run, label, seeded, cost, Outcome(seeded, dict(variant_settings))))
-        if sum(t.price.flops for t in tasks) > self.budget.max_tflop * 1e12:
-            raise ProcrustesError(f"{sum(t.price.flops for t in tasks) / 1e12:.1f} TFLOP in {len(tasks)} trainings: "
-                                  f"this server allows {self.budget.max_tflop:g} TFLOP per request "
-                                  "(PROCRUSTES_MAX_TFLOP); train fewer runs or seeds")
         with self._lock:
             for job in self._jobs.values():
                 if job.owner == owner and job.status in (Status.QUEUED, Status.RUNNING):
