@@ -84,9 +84,9 @@ def story(seeds: list[int], quick: bool, workers: int) -> dict:
 
 
 def _test_per_class(config: TrainConfig) -> list[int]:
-    from procrustes_core.data.datasets import test_counts
+    from procrustes_core.data.datasets import per_class_test_samples
 
-    return test_counts(config)
+    return per_class_test_samples(config)
 
 
 def time_to_first_epoch(folder: Path, quick: bool) -> dict:

@@ -125,7 +125,7 @@ def class_names_for(config: TrainConfig) -> list[str]:
     return list(dataset_entry(config.dataset).class_names(config.toy_shape))
 
 
-def test_counts(config: TrainConfig) -> list[int]:
+def per_class_test_samples(config: TrainConfig) -> list[int]:
     """Test samples per class of a run (the test split is balanced: the same number in every class)."""
     found = outline(config)
     return [found.test_per_class] * found.num_classes
