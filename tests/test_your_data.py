@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.cli import main
-from procrustes_core.data.datasets import build_data, class_names_for, counts_for, pool_for, per_class_test_samples
+from procrustes_core.data.datasets import build_data, class_names_for, counts_for, per_class_test_samples, pool_for
 from procrustes_core.data.registry import DATASETS, dataset_rows
 from procrustes_core.data.tables import parse_csv, parse_npz
 from procrustes_core.data.yours import data_hash, load_your_data
@@ -28,7 +28,8 @@ def write_csv(path, rows: list[str]) -> str:
 def table(n_yes: int = 30, n_no: int = 10, extra: str = "") -> list[str]:
     rows = ["size,colour,label" + extra]
     for i in range(n_yes + n_no):
-        rows.append(f"{i},{'red' if i % 3 else 'blue'},{'yes' if i < n_yes else 'no'}" + ("," + str(i) if extra else ""))
+        label = "yes" if i < n_yes else "no"
+        rows.append(f"{i},{'red' if i % 3 else 'blue'},{label}" + ("," + str(i) if extra else ""))
     return rows
 
 

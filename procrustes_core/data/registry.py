@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ProcrustesError, shown
-from . import loaders, shipped, yours
+from . import loaders, shipped, your_files
 from .loaders import TOY_CLASSES, Pool
 
 KINDS = ("signal", "image", "vector")  # a 1-D sequence, a picture (channels × height × width), a point
@@ -185,4 +185,4 @@ register(Dataset(
 register(Dataset(
     "your-data", "", (), (), "your own data: a CSV (.csv, .csv.gz), an NPZ of arrays x and y, or a folder of class "
     "sub-folders of images (PNG, JPEG), at data_path", "your file", "yours",
-    lambda o: yours.your_pool(o), from_path=True))
+    your_files.your_pool, from_path=True))
