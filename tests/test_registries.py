@@ -86,7 +86,8 @@ def test_a_loader_whose_files_hold_other_classes_is_refused_in_one_line(rings):
 
 
 def test_images_are_not_interpolated_by_smote_and_the_message_names_the_datasets_that_are():
-    with pytest.raises(ProcrustesError, match=r"feature vectors \(mnist1d, digits, toy2d, breast-cancer, your-data\)"):
+    vectors = r"feature vectors \(mnist1d, digits, toy2d, breast-cancer, wine, your-data\)"
+    with pytest.raises(ProcrustesError, match=vectors):
         check_combination(TrainConfig(dataset="cifar10", sampler="smote"))
     assert dataset_entry("cifar10").model == "resnet32" and dataset_entry("digits").model == "mlp"
 

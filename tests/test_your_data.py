@@ -316,3 +316,9 @@ def test_the_network_fits_the_input_mlp_for_tables_1d_cnn_for_sequences_2d_cnn_f
         layers = {type(m) for m in trainer.model.modules()}
         assert record.epoch == 1 and len(record.test_acc) == 2
         assert (convolutions[name] in layers) if convolutions[name] else not (layers & {nn.Conv1d, nn.Conv2d}), name
+
+
+def test_wine_is_a_small_real_table_of_three_cultivars_ordered_by_size():
+    config = TrainConfig(dataset="wine", profile="natural")
+    assert class_names_for(config) == ["cultivar-1", "cultivar-0", "cultivar-2"]
+    assert counts_for(config) == [61, 49, 38] and per_class_test_samples(config) == [10, 10, 10]

