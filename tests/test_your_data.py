@@ -322,3 +322,15 @@ def test_wine_is_a_small_real_table_of_three_cultivars_ordered_by_size():
     config = TrainConfig(dataset="wine", profile="natural")
     assert class_names_for(config) == ["cultivar-1", "cultivar-0", "cultivar-2"]
     assert counts_for(config) == [61, 49, 38] and per_class_test_samples(config) == [10, 10, 10]
+
+
+def test_a_gzip_or_npz_that_unpacks_past_the_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from procrustes_core.data import tables
+
+    monkeypatch.setattr(tables, "MAX_UNPACKED", 10_000)
+    (tmp_path / "bomb.csv.gz").write_bytes(gzip.compress(b"a,label\n" + b"1,x\n" * 50_000))
+    with pytest.raises(ProcrustesError, match=r"bomb\.csv\.gz'?: unpacks to more than"):
+        pool_for(your_config(tmp_path / "bomb.csv.gz"))
+    (tmp_path / "bomb.npz").write_bytes(npz_bytes(x=np.zeros((5_000, 2)), y=np.zeros(5_000)))
+    with pytest.raises(ProcrustesError, match=r"bomb\.npz'?: its arrays unpack to more than"):
+        pool_for(your_config(tmp_path / "bomb.npz"))
