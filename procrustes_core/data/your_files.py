@@ -45,6 +45,10 @@ def parse_file(path: Any, label: str | None = None, drop: tuple[str, ...] = ()):
 
     found = _path(path)
     where = f"data_path={shown_path(str(path))}"
+    table = not found.is_dir() and found.name.lower().endswith(TABLE_SUFFIXES)
+    if (label is not None or drop) and not table:
+        setting = "data_label" if label is not None else "data_drop"
+        raise ProcrustesError(f"{where}: {setting} names a CSV column; an NPZ or an image folder has none")
     if found.is_dir():
         from .images import read_image_folder
 
