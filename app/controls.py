@@ -133,7 +133,9 @@ def _data_box(limits: Limits) -> None:
         def dataset_label(name: str) -> str:
             return f"{name} (needs a data folder)" if name in TORCHVISION and limits.data_dir is None else name
 
-        _bind("dataset", lambda k, **event: box.selectbox(words.label("dataset"), field_rule("dataset").options,
+        # a learner's own file comes through an upload, never a server path: 'your-data' is not offered here
+        offered = [name for name in field_rule("dataset").options if name != "your-data"]
+        _bind("dataset", lambda k, **event: box.selectbox(words.label("dataset"), offered,
                                                           key=k, format_func=dataset_label, help=help_of("dataset"),
                                                           **event))
     if not hidden("data", "imbalance", "profile"):

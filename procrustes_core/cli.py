@@ -11,16 +11,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .cli_args import OneLineParser, choice_arg, integer_arg
-from .config import TrainConfig, field_help, field_names, field_rule, parse_json
+from .cli_data import add_datasets_command, tell_data, your_data_settings
+from .config import Names, TrainConfig, field_help, field_names, field_rule, parse_json
 from .errors import ProcrustesError, TrainingDiverged, shown, shown_path
 from .extras import require
 from .files import atomic_write_text, check_not_input, check_output_file, read_limited
 from .methods.catalogue import KINDS
+from .methods.listing import KIND_TITLES, method_knobs, methods_json, methods_markdown, methods_text  # noqa: F401
 
-ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"]}
-KIND_TITLES = {"loss": "Losses", "sampler": "Samplers", "mixer": "Mixers", "schedule": "Schedules",
-               "post-hoc": "Post-hoc steps", "augmentation": "Augmentation", "network": "Network variants",
-               "transfer": "Transfer and decoupling"}
+ALIASES = {"mfw_strength": ["--strength"], "mfw_layer": ["--layer"], "data_path": ["--data"],
+           "data_label": ["--label"], "data_drop": ["--drop"]}
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CONFIG_BYTES = 2**20  # a settings file: a few hundred bytes in practice
 DEFAULT_PORT = 8501
@@ -35,8 +35,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         choices = getattr(rule, "options", None)
         shown = getattr(default, name)
         suffix = f" {{{','.join(choices)}}}" if choices else ""
+        repeated = {"action": "append"} if isinstance(rule, Names) else {}  # --drop A --drop B
         parser.add_argument(*flags, dest=name, default=None, metavar=name.upper() if not choices else "",
-                            help=f"{help_text}{suffix} (default: {shown})".replace("%", "%%"))
+                            help=f"{help_text}{suffix} (default: {shown})".replace("%", "%%"), **repeated)
     parser.add_argument("--config", dest="config_file", default=None,
                         help="JSON file of settings; flags given on the command line override it")
     parser.add_argument("--preset", default=None,
@@ -60,6 +61,7 @@ def config_from_args(args: argparse.Namespace, base: dict | None = None) -> Trai
         data[name] = field_rule(name).parse(getattr(args, name))
     if "mixer" not in data and any(name.startswith("mfw_") for name in flags):
         data["mixer"] = "mfw"  # --strength 0.9 (or another MFW flag) asks for major feature weakening
+    your_data_settings(data, flags)
     return TrainConfig.from_dict(data)
 
 
@@ -80,6 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     counts = ", ".join(str(c) for c in trainer.data.counts)
     print(f"{config.dataset}: {len(trainer.data.y_train)} training samples, counts [{counts}]; "
           f"device {trainer.device}", file=sys.stderr)
+    tell_data(trainer.data)
     bar = tqdm(total=trainer.total_epochs, unit="epoch", file=sys.stderr, disable=args.quiet)
     told = 0
 
@@ -152,7 +155,8 @@ def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
 
 def train_inputs(args: argparse.Namespace, config: TrainConfig) -> list[tuple[str, str | None]]:
     """The files a training reads, named as its outputs' errors name them."""
-    return [("settings file (--config)", args.config_file), ("checkpoint (--init-checkpoint)", config.init_checkpoint)]
+    return [("settings file (--config)", args.config_file), ("checkpoint (--init-checkpoint)", config.init_checkpoint),
+            ("data file (--data)", config.data_path or None)]
 
 
 def parse_seeds(text: str, first: int) -> list[int]:
@@ -273,61 +277,6 @@ def cmd_app(args: argparse.Namespace) -> int:
 def cmd_lessons(args: argparse.Namespace) -> int:
     require("jupyterlab")
     return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(ROOT / "lessons")])
-
-
-def method_knobs(name: str) -> dict:
-    """What selecting method ``name`` gives each of its knobs: the defaults once its settings are applied."""
-    from .methods.catalogue import METHODS, method_settings
-
-    selected = TrainConfig().replace(**method_settings(name))
-    return {knob: getattr(selected, knob) for knob in METHODS[name].params}
-
-
-def methods_text(kind: str | None = None) -> str:
-    """Every method grouped by kind: name, one line, formula, how to select it, and its knobs' values then."""
-    from .methods.catalogue import KINDS, methods_of
-
-    lines = []
-    for k in KINDS if kind is None else (kind,):
-        lines.append(KIND_TITLES[k].upper())
-        for m in methods_of(k):
-            select = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in m.settings.items())
-            knobs = ", ".join(f"{name}={value}" for name, value in method_knobs(m.name).items())
-            lines.append(f"  {m.name:18s} {m.description}")
-            lines.append(f"  {'':18s}   formula: {m.formula}")
-            lines.append(f"  {'':18s}   select:  {select}" + (f"   (then {knobs})" if knobs else ""))
-            if m.reference:
-                lines.append(f"  {'':18s}   source:  {m.reference}")
-        lines.append("")
-    lines.append("A run combines one loss, one sampler, one mixer, loss-weight schedules and post-hoc steps, "
-                 "an augmentation, network variants and a transfer step, and corrects for the class prior at most "
-                 "once.")
-    return "\n".join(lines)
-
-
-def methods_json() -> str:
-    from .methods.catalogue import METHODS
-
-    rows = [{"name": m.name, "kind": m.kind, "description": m.description, "formula": m.formula,
-             "settings": m.settings, "knobs": method_knobs(m.name), "corrects_prior": m.corrects_prior,
-             "reference": m.reference} for m in METHODS.values()]
-    return json.dumps(rows, indent=1, ensure_ascii=False)
-
-
-def methods_markdown() -> str:
-    """The tables of docs/methods.md: one per kind, a row per method (the page embeds this output)."""
-    from .methods.catalogue import KINDS, methods_of
-
-    parts = []
-    for kind in KINDS:
-        rows = [f"### {KIND_TITLES[kind]}", "", "| name | what it does | formula | select with | knobs then |",
-                "|---|---|---|---|---|"]
-        for m in methods_of(kind):
-            select = " ".join(f"`{key}={value}`" for key, value in m.settings.items())
-            knobs = ", ".join(f"`{name}={value}`" for name, value in method_knobs(m.name).items()) or "—"
-            rows.append(f"| `{m.name}` | {m.description} | {m.formula} | {select} | {knobs} |")
-        parts.append("\n".join(rows))
-    return "\n\n".join(parts) + "\n"
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
@@ -455,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--address", default=None, help="Ray cluster address to join (default: start a local Ray)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
+    add_datasets_command(sub)
     lessons = sub.add_parser("lessons", help="open JupyterLab on the lessons")
     lessons.set_defaults(func=cmd_lessons)
     return parser

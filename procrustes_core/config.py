@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from .data.registry import dataset_names
 from .errors import ProcrustesError, shown
+from .jsontext import MAX_JSON_DEPTH, nesting_depth, parse_json  # noqa: F401  (re-exported: they lived here)
 from .names import (  # noqa: F401  (MAX_SEEDS and check_seeds: re-exported, seeds were validated here before)
     ATTENTIONS,
     AUGMENT_CLASSES,
@@ -212,11 +213,33 @@ class Flag:
         return "1" if value else "0"
 
 
-def _field(default: Any, rule: Any, help: str) -> Any:
-    factory = (lambda: list(default)) if isinstance(default, list) else None
-    if factory:
-        return field(default_factory=factory, metadata={"rule": rule, "help": help})
-    return field(default=default, metadata={"rule": rule, "help": help})
+@dataclass(frozen=True)
+class Names:
+    """A list of names (CSV columns), each a non-empty text; in a link, a JSON list."""
+
+    def check(self, name: str, value: Any) -> list[str]:
+        if isinstance(value, (list, tuple)) and len(value) <= MAX_CLASSES and all(
+                isinstance(v, str) and 0 < len(v) <= MAX_TEXT for v in value):
+            return list(value)
+        raise ProcrustesError(f"{name}={shown(value)}: expected a list of at most {MAX_CLASSES} names")
+
+    def parse(self, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        try:
+            return json.loads(text) if text.startswith("[") and len(text) <= MAX_TEXT * 4 else ([text] if text else [])
+        except ValueError:
+            return text
+
+    def format(self, value: list[str]) -> str:
+        return json.dumps(value, ensure_ascii=False) if value else ""
+
+
+def _field(default: Any, rule: Any, help: str, in_link: bool = True) -> Any:
+    meta = {"rule": rule, "help": help, "in_link": in_link}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 DATASETS = dataset_names()  # data/registry.py: one entry per dataset (the names registered on import)
@@ -228,7 +251,8 @@ class TrainConfig:
 
     # data and imbalance
     dataset: str = _field("mnist1d", Registered(dataset_names), "dataset to train on")
-    profile: str = _field("step", Choice(("longtail", "exp", "step", "custom")), "imbalance profile")
+    profile: str = _field("step", Choice(("longtail", "exp", "step", "custom", "natural")),
+                         "imbalance profile (natural: the data's own)")
     ratio: float = _field(100.0, Number(lo=1, hi=10_000), "largest / smallest class size")
     counts: list[int] | None = _field(None, Counts(), "per-class training counts (profile custom)")
     n_max: int | None = _field(None, Number(lo=1, hi=MAX_COUNT, integer=True, optional=True),
@@ -246,6 +270,11 @@ class TrainConfig:
                                    "seed of the imbalanced subset (empty: same as seed)")
     data_dir: str | None = _field(None, Text(), "folder of torchvision datasets")
     download: bool = _field(False, Flag(), "let torchvision download a missing dataset")
+    data_path: str | None = _field(None, Text(), "your data (dataset your-data): a CSV, an NPZ of x and y, or a "
+                                   "folder of class sub-folders of images; never in a link", in_link=False)
+    data_label: str | None = _field(None, Text(), "the CSV's label column (empty: one named label, target or class)")
+    data_drop: list[str] = _field([], Names(), "CSV columns left out (free text, identifiers)")
+    data_hash: str | None = _field(None, Text(), "content hash your data must have (a link names them by it)")
     # model
     model: str = _field("auto", Choice(MODELS), "network (auto: the dataset's usual one)")
     width: int = _field(32, Number(lo=4, hi=1024, integer=True), "channels / hidden units of the model")
@@ -335,6 +364,8 @@ class TrainConfig:
             setattr(self, f.name, f.metadata["rule"].check(f.name, getattr(self, f.name)))
         if self.profile == "custom" and self.counts is None:
             raise ProcrustesError("counts=None: profile 'custom' needs explicit per-class counts")
+        if self.dataset == "your-data" and self.data_path is None and self.data_hash is None:
+            raise ProcrustesError("data_path=None: dataset 'your-data' needs the path of your data (--data PATH)")
 
     # ------------------------------------------------------------ round trips
 
@@ -380,7 +411,7 @@ class TrainConfig:
         pairs = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if changed_only and value == getattr(default, f.name):
+            if (changed_only and value == getattr(default, f.name)) or not f.metadata["in_link"]:
                 continue
             pairs.append((f.name, f.metadata["rule"].format(value)))
         return urlencode(pairs)
@@ -399,7 +430,7 @@ class TrainConfig:
             items = list(query.items())
         else:
             raise ProcrustesError(f"query={shown(query)}: expected a query string or a mapping of settings")
-        rules = {f.name: f.metadata["rule"] for f in fields(cls)}
+        rules = {f.name: f.metadata["rule"] for f in fields(cls) if f.metadata["in_link"]}  # a link names no path
         data = {}
         for key, raw in items:
             if key not in rules:
@@ -415,47 +446,6 @@ class TrainConfig:
 
 
 MAX_QUERY_FIELDS = 1_000  # a link with more parameters than this is not a link to a run
-MAX_JSON_DEPTH = 64  # nesting of JSON arrays / objects a settings or run file may have
-
-
-def parse_json(text: Any, what: str) -> Any:
-    """``json.loads`` that raises only ``ProcrustesError`` (``'{what}: not valid JSON (why)'``): bad
-    UTF-8, deep nesting and numbers of more than 4300 digits (Python's int → str limit) included."""
-    if not isinstance(text, (str, bytes, bytearray)):
-        raise ProcrustesError(f"{what}={shown(text)}: expected JSON text")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ProcrustesError(f"{what}: not valid JSON ({err.msg} at line {err.lineno})") from None
-    except UnicodeDecodeError as err:
-        raise ProcrustesError(f"{what}: not valid JSON (not UTF-8 text: byte {err.object[err.start]:#04x} "
-                              f"at position {err.start})") from None
-    except RecursionError:
-        raise ProcrustesError(f"{what}: not valid JSON (nested deeper than Python reads)") from None
-    except ValueError as err:  # int() past 4300 digits
-        reason = "a number of more than 4300 digits" if "digits" in str(err) else shown(str(err))
-        raise ProcrustesError(f"{what}: not valid JSON ({reason})") from None
-    if nesting_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise ProcrustesError(f"{what}: not valid (nested deeper than {MAX_JSON_DEPTH} levels)")
-    return data
-
-
-def nesting_depth(value: Any, stop: int) -> int:
-    """How deeply lists and dicts nest in ``value`` (a scalar: 0), counted without recursion and
-    given up once past ``stop``."""
-    deepest, level = 0, [(value, 1)]
-    while level:
-        item, depth = level.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > stop:
-            return deepest
-        level.extend((child, depth + 1) for child in children)
-    return deepest
-
-
 def _unknown(name: Any) -> ProcrustesError:
     return ProcrustesError(f"unknown setting {shown(name)}: expected one of {', '.join(field_names())}")
 

@@ -335,10 +335,19 @@ def test_an_augmentation_is_shown_on_a_few_minor_class_samples():
     assert figure is not None and len(figure["data"]) >= 8  # four samples, each before and after
 
 
-def test_a_link_cannot_point_the_server_at_one_of_its_files():
-    at = new_app({"init_checkpoint": "/etc/passwd"}).run()
-    assert "set by the server, not by a link" in at.warning[0].value
-    assert config_of(at).init_checkpoint is None
+@pytest.mark.parametrize("field", ["init_checkpoint", "data_path"])
+def test_a_link_cannot_point_the_server_at_one_of_its_files(field):
+    at = new_app({field: "/etc/passwd", **({"dataset": "your-data"} if field == "data_path" else {})}).run()
+    assert any("set by the server, not by a link" in w.value for w in at.warning)
+    assert getattr(config_of(at), field) is None and config_of(at).dataset != "your-data"
+
+
+def test_the_expert_panel_offers_no_server_path_and_no_your_data_choice():
+    at = new_app(TINY).run()
+    at.toggle(key="w_expert").set_value(True).run()
+    labels = [w.label for w in [*at.text_input, *at.text_area]]
+    assert not any("your data" in label.lower() for label in labels), labels
+    assert "your-data" not in at.selectbox(key="w_dataset").options
 
 
 def test_the_live_charts_files_are_made_once_and_never_left_half_written(tmp_path):

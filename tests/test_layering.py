@@ -11,7 +11,8 @@ CORE = Path(__file__).resolve().parents[1] / "procrustes_core"
 PACKAGE = "procrustes_core"
 
 # Below the config: what a run's settings may name, torch-free (the config validates against them).
-DECLARATIONS = {"_lazy", "errors", "files", "names", "data.registry", "data.loaders"}
+DECLARATIONS = {"_lazy", "errors", "files", "names", "jsontext", "data.registry", "data.loaders", "data.shipped",
+                "data.split", "data.tables", "data.images", "data.your_files"}
 STAGES = ["declarations", "config", "data", "models", "methods", "analysis", "training", "figures", "fronts"]
 # The one import of a later stage, made inside a function when called and kept for the public API:
 # TrainConfig.with_methods applies the catalogue's settings of named methods.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -85,20 +86,49 @@ def outline(config: TrainConfig) -> Outline:
 
 @functools.lru_cache(maxsize=8)
 def load_pool(dataset: str, n_samples: int = 20_000, toy_shape: str = "spiral",
-              data_dir: str | None = None, download: bool = False) -> Pool:
-    """The balanced dataset before imbalance, by its registry entry's loader (cached in memory for all
-    runs of this process). Class names are the files' own where the files name them."""
+              data_dir: str | None = None, download: bool = False, data_path: str | None = None,
+              data_label: str | None = None, data_drop: tuple[str, ...] = (), data_hash: str | None = None,
+              stamp: tuple = ()) -> Pool:
+    """The dataset before imbalance, by its registry entry's loader (cached in memory for all runs of this
+    process; ``stamp`` tells a changed file apart). Class names are the files' own where the files name them."""
     entry = dataset_entry(dataset)
-    pool = entry.load(LoadOptions(n_samples, toy_shape, data_dir, download))
+    pool = entry.load(LoadOptions(n_samples, toy_shape, data_dir, download, data_path, data_label, data_drop,
+                                  data_hash))
     expected = len(entry.class_names(toy_shape))
-    if pool.num_classes != expected:
+    if pool.num_classes != expected and not entry.from_path:
         raise ProcrustesError(f"dataset={dataset!r}: the files hold {pool.num_classes} classes, the dataset has "
                               f"{expected}")
     return pool
 
 
 def pool_for(config: TrainConfig) -> Pool:
-    return load_pool(config.dataset, config.n_samples, config.toy_shape, config.data_dir, config.download)
+    if not dataset_entry(config.dataset).from_path:
+        return load_pool(config.dataset, config.n_samples, config.toy_shape, config.data_dir, config.download)
+    return load_pool(config.dataset, data_path=config.data_path, data_label=config.data_label,
+                     data_drop=tuple(config.data_drop), data_hash=config.data_hash, stamp=_stamp(config.data_path))
+
+
+def _stamp(path: str | None) -> tuple:
+    """When a file (or an image folder and its class folders) last changed, and its size."""
+    try:
+        found = Path(str(path)).expanduser()
+        items = [found, *sorted(found.iterdir())] if found.is_dir() else [found]
+        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in items)
+    except (OSError, ValueError):
+        return ()  # the loader names what is wrong with the path
+
+
+def class_names_for(config: TrainConfig) -> list[str]:
+    """The class names of a run's dataset: the registry's, or your file's (read once, then cached)."""
+    if dataset_entry(config.dataset).from_path:
+        return list(pool_for(config).class_names)
+    return list(dataset_entry(config.dataset).class_names(config.toy_shape))
+
+
+def per_class_test_samples(config: TrainConfig) -> list[int]:
+    """Test samples per class of a run (the test split is balanced: the same number in every class)."""
+    found = outline(config)
+    return [found.test_per_class] * found.num_classes
 
 
 def counts_for(config: TrainConfig, pool: Pool | Outline | None = None) -> list[int]:
@@ -108,6 +138,12 @@ def counts_for(config: TrainConfig, pool: Pool | Outline | None = None) -> list[
         available, num_classes = np.asarray(pool.available), pool.num_classes
     else:
         available, num_classes = np.bincount(pool.y_train, minlength=pool.num_classes), pool.num_classes
+    if config.profile == "natural":  # the data's own imbalance, every class less its validation samples
+        left = available - config.val_per_class
+        if left.min() < 1:
+            raise ProcrustesError(f"val_per_class={config.val_per_class}: leaves no training samples (at most "
+                                  f"{int(available.min()) - 1})")
+        return [int(min(c, config.n_max or c)) for c in left]
     n_max = config.n_max or int(available.min()) - config.val_per_class
     if n_max < 1:
         raise ProcrustesError(

@@ -33,6 +33,7 @@ class Pool:
     y_test: np.ndarray
     class_names: list[str]
     kind: str  # "signal" (1-D sequence), "vector" (2-D points) or "image"
+    content_hash: str = ""  # a file's SHA-256 (your own data): how a link names them
 
     @property
     def num_classes(self) -> int:

