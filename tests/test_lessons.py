@@ -309,18 +309,71 @@ def comparison(a, b):
     return paired_comparison(a, b, list(range(len(a))), "ERM + LA", "MFW + LA")
 
 
-def test_check_conclusion_wants_size_wins_and_a_direction_that_fits_the_interval():
+def test_check_conclusion_grades_each_field_and_never_accepts_a_contradiction(capsys):
     up = comparison([0.60, 0.61, 0.62, 0.60, 0.61], [0.63, 0.64, 0.64, 0.63, 0.65])
-    mean = up.mean
-    assert checks.check_conclusion(f"MFW + LA beat ERM + LA by {mean:.1f} points on {up.wins} of 5 seeds.", up)
-    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA on {up.wins} of 5 seeds.", up)  # no size
-    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA by {mean:.1f} points.", up)  # no win count
-    assert not checks.check_conclusion(f"A difference of {mean:.1f} points on {up.wins} of 5 seeds.", up)
-    assert not checks.check_conclusion(3, up)
+    right = {"direction": "higher", "difference": round(up.mean, 1), "wins": up.wins, "beyond_noise": True,
+             "reasoning": "chosen on validation, confirmed on fresh seeds"}
+    assert up.beyond_noise and checks.check_conclusion(right, up)
+    assert "not graded" in said(capsys)
+    assert not checks.check_conclusion({**right, "beyond_noise": "within"}, up)  # an interval above 0
+    assert not checks.check_conclusion({**right, "direction": "lower"}, up)
+    assert not checks.check_conclusion({**right, "difference": -right["difference"]}, up)
+    assert not checks.check_conclusion({**right, "wins": up.wins - 1}, up)
+    assert not checks.check_conclusion({**right, "beyond_noise": "not within noise"}, up)  # not read as a word
+    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA by {up.mean:.1f} points on {up.wins} of 5 seeds, "
+                                       "which is within seed noise", up)  # free text is not graded as right
+    assert "dict" in said(capsys)
+    assert not checks.check_conclusion(None, up) and not checks.check_conclusion({"direction": "higher"}, up)
+    # the case: +0.6 [−2.0, +3.2] claimed as "clearly beyond seed noise"
+    noise = comparison([0.600, 0.620, 0.590, 0.615, 0.605], [0.616, 0.594, 0.624, 0.611, 0.615])
+    _, lo, hi = noise.interval
+    assert lo < 0 < hi and not noise.beyond_noise
+    claim = {"direction": "higher", "difference": round(noise.mean, 1), "wins": noise.wins, "beyond_noise": True,
+             "reasoning": "MFW beats ERM + LA, clearly beyond seed noise"}
+    assert not checks.check_conclusion(claim, noise)
+    assert "interval" in said(capsys)
+    assert checks.check_conclusion({**claim, "beyond_noise": "within seed noise"}, noise)
+
+
+def test_check_verdict_reads_only_the_two_verdicts():
+    up = comparison([0.60, 0.61, 0.62, 0.60, 0.61], [0.63, 0.64, 0.64, 0.63, 0.65])
+    assert checks.check_verdict(up, "beyond noise") and checks.check_verdict(up, True)
+    for contradiction in ("not beyond noise", "within noise", "no", "noise", False):
+        assert not checks.check_verdict(up, contradiction)
     noise = comparison([0.60, 0.62, 0.61, 0.63, 0.60], [0.61, 0.61, 0.62, 0.62, 0.60])
-    text = f"MFW + LA was higher by {noise.mean:.1f} points, on {noise.wins} of 5 seeds."
-    assert not checks.check_conclusion(text, noise)  # a gain claimed where the interval contains 0
-    assert checks.check_conclusion(text.replace("was higher by", "differed by") + " That is within seed noise.", noise)
+    assert checks.check_verdict(noise, "within seed noise")
+    for contradiction in ("beyond noise, not within noise", "yes", "real", True):
+        assert not checks.check_verdict(noise, contradiction)
+
+
+def test_holm_adjusts_p_values_as_computed_by_hand():
+    from scipy import stats
+
+    from procrustes_core.analysis.compare import holm, paired_p_value
+
+    family = [comparison([0.60, 0.61, 0.62, 0.60, 0.61], b) for b in (
+        [0.63, 0.64, 0.64, 0.63, 0.65], [0.61, 0.62, 0.63, 0.60, 0.63], [0.60, 0.62, 0.61, 0.61, 0.60])]
+    d = np.array(family[1].differences)
+    t = d.mean() / (d.std(ddof=1) / np.sqrt(5))
+    assert paired_p_value(family[1]) == pytest.approx(2 * stats.t.sf(abs(t), 4))
+    p = [paired_p_value(c) for c in family]
+    order = np.argsort(p)  # by hand: m · p_(1), then max(previous, (m − 1) · p_(2)), then max(…, p_(3))
+    by_hand = {}
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (3 - rank) * p[i]))
+        by_hand[i] = running
+    verdicts = holm(family)
+    assert [v.adjusted_p for v in verdicts] == pytest.approx([by_hand[i] for i in range(3)])
+    assert all(v.adjusted_p >= v.p_value for v in verdicts)
+    # uncorrected, the second is beyond noise at 95 %; corrected for three comparisons it is not
+    assert family[1].beyond_noise and p[1] * 2 >= 0.05 and not verdicts[1].beyond_noise
+    assert verdicts[0].beyond_noise
+    assert "after Holm's correction for 3 comparisons" in verdicts[1].sentence()
+    assert verdicts[1].sentence().startswith(family[1].sentence().rsplit(" — ", 1)[0])
+    assert holm(family[:1])[0].adjusted_p == pytest.approx(p[0])  # one comparison: nothing to correct
+    with pytest.raises(Exception, match="no comparisons"):
+        holm([])
 
 
 def test_checks_of_direction_and_size(capsys):
