@@ -346,6 +346,18 @@ def test_check_verdict_reads_only_the_two_verdicts():
         assert not checks.check_verdict(noise, contradiction)
 
 
+def test_check_prediction_grades_against_the_mean_over_seeds_with_its_interval(capsys):
+    # one seed far above the others: graded on the mean over the seeds, not on any one of them
+    seeds = comparison([0.60, 0.60, 0.60, 0.60, 0.60], [0.70, 0.61, 0.62, 0.61, 0.61])
+    mean, lo, hi = seeds.interval
+    assert checks.check_prediction(seeds, round(mean, 1), tolerance=1)
+    assert f"mean over 5 seeds is {mean:+.1f} [{lo:+.1f}, {hi:+.1f}]" in said(capsys)
+    assert not checks.check_prediction(seeds, 10.0, tolerance=1)  # the first seed's figure, far from the mean
+    assert lo + 0.1 < mean - 1 and checks.check_prediction(seeds, lo + 0.1, tolerance=1)  # inside the interval
+    assert not checks.check_prediction(seeds, -mean, tolerance=1)
+    assert "direction" in said(capsys)
+
+
 def test_holm_adjusts_p_values_as_computed_by_hand():
     from scipy import stats
 

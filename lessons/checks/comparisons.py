@@ -185,10 +185,13 @@ def _safe(test: Any, value: float) -> bool:
 # ---------------------------------------------------------------- any lesson: predictions and comparisons
 
 
-def check_prediction(measured: float, prediction: Any, what: str = "the change", unit: str = "points",
-                     tolerance: float = 5.0) -> bool:
+def check_prediction(measured: float | PairedComparison, prediction: Any, what: str = "the change",
+                     unit: str = "points", tolerance: float = 5.0) -> bool:
     """Predict-then-run: a prediction written before the cell that measured ``measured``. Right when it
-    has the measured direction and is within ``tolerance`` of its size."""
+    has the measured direction and is within ``tolerance`` of its size. ``measured`` is best a paired
+    comparison over seeds: the prediction is then graded against the mean over the seeds, and one that
+    lies inside the mean's 95 % interval is right too (the seeds cannot tell it from the mean) — one
+    seed is a picture, not a claim."""
     value = _number(prediction)
     if prediction is not None and value is None:
         print(f"{WRONG}: write your prediction as one number ({unit}).")
@@ -197,16 +200,23 @@ def check_prediction(measured: float, prediction: Any, what: str = "the change",
         print(f"{MISSING}: write your prediction of {what} (a number, in {unit}) before you run the cell that "
               "measures it.")
         return False
-    same_direction = np.sign(value) == np.sign(measured) or (abs(measured) <= tolerance and abs(value) <= tolerance)
-    if same_direction and abs(value - measured) <= tolerance:
-        print(f"{RIGHT}: you predicted {value:+g} {unit}; the run measured {measured:+.1f}. Direction and size.")
+    if isinstance(measured, PairedComparison):
+        mean, lo, hi = measured.interval
+        said = f"the mean over {measured.n} seeds is {mean:+.1f} [{lo:+.1f}, {hi:+.1f}]"
+    else:
+        mean, lo, hi = float(measured), math.nan, math.nan
+        said = f"the run measured {mean:+.1f}"
+    inside = lo <= value <= hi
+    same_direction = np.sign(value) == np.sign(mean) or (abs(mean) <= tolerance and abs(value) <= tolerance)
+    if inside or (same_direction and abs(value - mean) <= tolerance):
+        print(f"{RIGHT}: you predicted {value:+g} {unit}; {said}. Direction and size.")
         return True
     if not same_direction:
-        print(f"{WRONG}: you predicted {value:+g} {unit}, the run measured {measured:+.1f}: the direction differs. "
-              "What did your prediction leave out?")
+        print(f"{WRONG}: you predicted {value:+g} {unit}; {said}: the direction differs. What did your prediction "
+              "leave out?")
         return False
-    print(f"{WRONG}: the direction was right ({value:+g} vs {measured:+.1f} {unit}) but the size is off by "
-          f"{abs(value - measured):.1f}; more than {tolerance:g} {unit}.")
+    print(f"{WRONG}: the direction was right ({value:+g} {unit}; {said}) but the size is off by "
+          f"{abs(value - mean):.1f}; more than {tolerance:g} {unit}.")
     return False
 
 
