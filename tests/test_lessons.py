@@ -358,6 +358,17 @@ def test_check_prediction_grades_against_the_mean_over_seeds_with_its_interval(c
     assert "direction" in said(capsys)
 
 
+def test_check_times_prediction_grades_a_ratio_against_the_mean_over_seeds(capsys):
+    ratios = [3.0, 4.0, 5.0, 4.0, 4.0, 30.0]  # one seed far out: the mean, not that seed, is graded
+    mean = float(np.mean(ratios))
+    assert checks.check_times_prediction(ratios, mean * 1.3)
+    assert "mean over 6 seeds" in said(capsys)
+    assert not checks.check_times_prediction([3.0, 4.0, 5.0, 4.0, 4.0], 30.0)
+    assert "too high" in said(capsys)
+    assert not checks.check_times_prediction(ratios[:5], 0.5) and not checks.check_times_prediction(ratios, None)
+    assert not checks.check_times_prediction(ratios, -2)
+
+
 def test_holm_adjusts_p_values_as_computed_by_hand():
     from scipy import stats
 

@@ -282,3 +282,25 @@ def check_half_width(values: Sequence[float], answer: Any, confidence: float = 0
                   [(1.96 * sd / math.sqrt(len(x)), "that uses the normal 1.96; with few seeds use Student's t."),
                    (sd, "that is one seed's spread; the mean of n seeds varies less, by √n."),
                    (1.96 * sd, "divide by √n: the interval is of the mean.")], close(1e-4))
+
+
+def check_times_prediction(values: Sequence[float], prediction: Any, what: str = "the ratio",
+                           factor: float = math.sqrt(2)) -> bool:
+    """Predict-then-run for a ratio ("how many times larger"), graded against the mean over seeds of
+    ``values``: right within a ``factor`` either way of the mean, or inside the mean's 95 % interval."""
+    value = _number(prediction)
+    if prediction is not None and (value is None or value <= 0):
+        print(f"{WRONG}: write your prediction as one positive number (times).")
+        return False
+    if value is None:
+        print(f"{MISSING}: write your prediction of {what} (a number of times) before you run the cell that "
+              "measures it.")
+        return False
+    mean, lo, hi = mean_interval(values)
+    said = f"the mean over {len(values)} seeds is {mean:.1f}× [{lo:.1f}, {hi:.1f}]"
+    if mean / factor <= value <= mean * factor or lo <= value <= hi:
+        print(f"{RIGHT}: you predicted {value:g}×; {said}.")
+        return True
+    print(f"{WRONG}: you predicted {value:g}×; {said}: too {'high' if value > mean else 'low'} by more than a factor "
+          f"{factor:.2g}. What did your prediction leave out?")
+    return False
