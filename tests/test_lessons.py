@@ -167,6 +167,75 @@ def test_lessons_choose_on_validation():
                 assert "value=\"balanced_acc\"" not in cell.source, path.name
 
 
+def code_cells(number: str) -> list[str]:
+    import nbformat
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith(number))
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_knobs_are_judged_on_validation_and_the_test_split_is_opened_once_on_fresh_seeds():
+    """Lessons 4 and 10: every knob a learner turns is judged on validation; the test split is read only
+    where the chosen setting is trained on fresh seeds."""
+    cells = code_cells("04")
+    assert all("val_balanced_acc" in c for c in cells if "train_live(" in c)  # the live figure a learner tunes by
+    on_seeds = [c for c in cells if "compare_runs_paired(seeds[" in c]
+    assert on_seeds and all('metric="val_balanced_acc"' in c for c in on_seeds)
+    final = [c for c in cells if "FRESH_SEEDS" in c and "train_seeds(" in c]
+    assert final and "chosen_tau" in final[0]  # τ chosen on validation is the one used at the end
+    cells = code_cells("10")
+    reads_test = [c for c in cells if "x_test, y_test)" in c]
+    assert reads_test and all("FRESH_SEEDS" in c for c in reads_test)
+
+
+def test_no_exercise_asks_for_a_value_its_own_cell_builds():
+    """An exercise's answer is written before the cell that computes it (predict, run, explain): no cell
+    both builds a comparison and asks for its value, and lesson 5 asks which methods correct the prior
+    before its catalogue answers it."""
+    for path in NOTEBOOKS:
+        cells = code_cells(path.name[:2])
+        for cell in cells:
+            builds = "paired_comparison(" in cell or "compare_runs_paired(" in cell
+            asks = any(f"{check}(" in cell for check in ("check_difference", "check_verdict", "check_wins"))
+            assert not (builds and asks and "= None" in cell), (path.name, cell[:80])
+    cells = code_cells("05")
+    asked = next(i for i, c in enumerate(cells) if "my_correctors = None" in c)
+    assert asked < next(i for i, c in enumerate(cells) if "catalogue = " in c)
+
+
+def test_lessons_that_compare_many_settings_correct_with_holm_and_confirm_the_winner_on_fresh_seeds():
+    for number in ("05", "07", "09"):
+        assert any("holm(" in c for c in code_cells(number)), number
+    cells = code_cells("05")
+    chosen = next(i for i, c in enumerate(cells) if "best = " in c)
+    assert any("FRESH_SEEDS" in c and "train_seeds(" in c for c in cells[chosen:])
+
+
+def test_predictions_of_the_first_lessons_are_graded_on_several_seeds():
+    """Lessons 1–3 grade each prediction against a comparison or values over seeds, never one run."""
+    import re
+
+    for number in ("01", "02", "03"):
+        cells = code_cells(number)
+        for i, cell in enumerate(cells):
+            for first in re.findall(r"check_(?:times_)?prediction\(([^,]+),", cell):
+                name = first.strip()
+                assert re.fullmatch(r"[a-z_]+", name), (number, name)  # a comparison or a list, not arithmetic
+                bound = [c for c in cells[:i + 1] if re.search(rf"\b{name} = ", c)]
+                assert bound and "seeds" in bound[-1], (number, name)
+    assert not any("resample_to_prior" in c for c in code_cells("01"))  # two samples per minor class
+
+
+def test_lessons_do_not_repeat_retracted_claims():
+    import nbformat
+
+    for path in NOTEBOOKS:
+        text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        for claim in ("Two causes", "two causes", "all classes progress together", "training effort",
+                      "barely changes how", "≈ 12 s", "about 15 s", "narrower\nthan one seed's spread by about"):
+            assert claim not in text, (path.name, claim)
+
+
 # ---------------------------------------------------------------- the checks accept right, reject wrong
 
 
