@@ -167,6 +167,75 @@ def test_lessons_choose_on_validation():
                 assert "value=\"balanced_acc\"" not in cell.source, path.name
 
 
+def code_cells(number: str) -> list[str]:
+    import nbformat
+
+    path = next(p for p in NOTEBOOKS if p.name.startswith(number))
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_knobs_are_judged_on_validation_and_the_test_split_is_opened_once_on_fresh_seeds():
+    """Lessons 4 and 10: every knob a learner turns is judged on validation; the test split is read only
+    where the chosen setting is trained on fresh seeds."""
+    cells = code_cells("04")
+    assert all("val_balanced_acc" in c for c in cells if "train_live(" in c)  # the live figure a learner tunes by
+    on_seeds = [c for c in cells if "compare_runs_paired(seeds[" in c]
+    assert on_seeds and all('metric="val_balanced_acc"' in c for c in on_seeds)
+    final = [c for c in cells if "FRESH_SEEDS" in c and "train_seeds(" in c]
+    assert final and "chosen_tau" in final[0]  # τ chosen on validation is the one used at the end
+    cells = code_cells("10")
+    reads_test = [c for c in cells if "x_test, y_test)" in c]
+    assert reads_test and all("FRESH_SEEDS" in c for c in reads_test)
+
+
+def test_no_exercise_asks_for_a_value_its_own_cell_builds():
+    """An exercise's answer is written before the cell that computes it (predict, run, explain): no cell
+    both builds a comparison and asks for its value, and lesson 5 asks which methods correct the prior
+    before its catalogue answers it."""
+    for path in NOTEBOOKS:
+        cells = code_cells(path.name[:2])
+        for cell in cells:
+            builds = "paired_comparison(" in cell or "compare_runs_paired(" in cell
+            asks = any(f"{check}(" in cell for check in ("check_difference", "check_verdict", "check_wins"))
+            assert not (builds and asks and "= None" in cell), (path.name, cell[:80])
+    cells = code_cells("05")
+    asked = next(i for i, c in enumerate(cells) if "my_correctors = None" in c)
+    assert asked < next(i for i, c in enumerate(cells) if "catalogue = " in c)
+
+
+def test_lessons_that_compare_many_settings_correct_with_holm_and_confirm_the_winner_on_fresh_seeds():
+    for number in ("05", "07", "09"):
+        assert any("holm(" in c for c in code_cells(number)), number
+    cells = code_cells("05")
+    chosen = next(i for i, c in enumerate(cells) if "best = " in c)
+    assert any("FRESH_SEEDS" in c and "train_seeds(" in c for c in cells[chosen:])
+
+
+def test_predictions_of_the_first_lessons_are_graded_on_several_seeds():
+    """Lessons 1–3 grade each prediction against a comparison or values over seeds, never one run."""
+    import re
+
+    for number in ("01", "02", "03"):
+        cells = code_cells(number)
+        for i, cell in enumerate(cells):
+            for first in re.findall(r"check_(?:times_)?prediction\(([^,]+),", cell):
+                name = first.strip()
+                assert re.fullmatch(r"[a-z_]+", name), (number, name)  # a comparison or a list, not arithmetic
+                bound = [c for c in cells[:i + 1] if re.search(rf"\b{name} = ", c)]
+                assert bound and "seeds" in bound[-1], (number, name)
+    assert not any("resample_to_prior" in c for c in code_cells("01"))  # two samples per minor class
+
+
+def test_lessons_do_not_repeat_retracted_claims():
+    import nbformat
+
+    for path in NOTEBOOKS:
+        text = " ".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        for claim in ("Two causes", "two causes", "all classes progress together", "training effort",
+                      "barely changes how", "≈ 12 s", "about 15 s", "narrower\nthan one seed's spread by about"):
+            assert claim not in text, (path.name, claim)
+
+
 # ---------------------------------------------------------------- the checks accept right, reject wrong
 
 
@@ -309,18 +378,94 @@ def comparison(a, b):
     return paired_comparison(a, b, list(range(len(a))), "ERM + LA", "MFW + LA")
 
 
-def test_check_conclusion_wants_size_wins_and_a_direction_that_fits_the_interval():
+def test_check_conclusion_grades_each_field_and_never_accepts_a_contradiction(capsys):
     up = comparison([0.60, 0.61, 0.62, 0.60, 0.61], [0.63, 0.64, 0.64, 0.63, 0.65])
-    mean = up.mean
-    assert checks.check_conclusion(f"MFW + LA beat ERM + LA by {mean:.1f} points on {up.wins} of 5 seeds.", up)
-    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA on {up.wins} of 5 seeds.", up)  # no size
-    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA by {mean:.1f} points.", up)  # no win count
-    assert not checks.check_conclusion(f"A difference of {mean:.1f} points on {up.wins} of 5 seeds.", up)
-    assert not checks.check_conclusion(3, up)
+    right = {"direction": "higher", "difference": round(up.mean, 1), "wins": up.wins, "beyond_noise": True,
+             "reasoning": "chosen on validation, confirmed on fresh seeds"}
+    assert up.beyond_noise and checks.check_conclusion(right, up)
+    assert "not graded" in said(capsys)
+    assert not checks.check_conclusion({**right, "beyond_noise": "within"}, up)  # an interval above 0
+    assert not checks.check_conclusion({**right, "direction": "lower"}, up)
+    assert not checks.check_conclusion({**right, "difference": -right["difference"]}, up)
+    assert not checks.check_conclusion({**right, "wins": up.wins - 1}, up)
+    assert not checks.check_conclusion({**right, "beyond_noise": "not within noise"}, up)  # not read as a word
+    assert not checks.check_conclusion(f"MFW + LA beat ERM + LA by {up.mean:.1f} points on {up.wins} of 5 seeds, "
+                                       "which is within seed noise", up)  # free text is not graded as right
+    assert "dict" in said(capsys)
+    assert not checks.check_conclusion(None, up) and not checks.check_conclusion({"direction": "higher"}, up)
+    # the issue's case: +0.6 [−2.0, +3.2] claimed as "clearly beyond seed noise"
+    noise = comparison([0.600, 0.620, 0.590, 0.615, 0.605], [0.616, 0.594, 0.624, 0.611, 0.615])
+    _, lo, hi = noise.interval
+    assert lo < 0 < hi and not noise.beyond_noise
+    claim = {"direction": "higher", "difference": round(noise.mean, 1), "wins": noise.wins, "beyond_noise": True,
+             "reasoning": "MFW beats ERM + LA, clearly beyond seed noise"}
+    assert not checks.check_conclusion(claim, noise)
+    assert "interval" in said(capsys)
+    assert checks.check_conclusion({**claim, "beyond_noise": "within seed noise"}, noise)
+
+
+def test_check_verdict_reads_only_the_two_verdicts():
+    up = comparison([0.60, 0.61, 0.62, 0.60, 0.61], [0.63, 0.64, 0.64, 0.63, 0.65])
+    assert checks.check_verdict(up, "beyond noise") and checks.check_verdict(up, True)
+    for contradiction in ("not beyond noise", "within noise", "no", "noise", False):
+        assert not checks.check_verdict(up, contradiction)
     noise = comparison([0.60, 0.62, 0.61, 0.63, 0.60], [0.61, 0.61, 0.62, 0.62, 0.60])
-    text = f"MFW + LA was higher by {noise.mean:.1f} points, on {noise.wins} of 5 seeds."
-    assert not checks.check_conclusion(text, noise)  # a gain claimed where the interval contains 0
-    assert checks.check_conclusion(text.replace("was higher by", "differed by") + " That is within seed noise.", noise)
+    assert checks.check_verdict(noise, "within seed noise")
+    for contradiction in ("beyond noise, not within noise", "yes", "real", True):
+        assert not checks.check_verdict(noise, contradiction)
+
+
+def test_check_prediction_grades_against_the_mean_over_seeds_with_its_interval(capsys):
+    # one seed far above the others: graded on the mean over the seeds, not on any one of them
+    seeds = comparison([0.60, 0.60, 0.60, 0.60, 0.60], [0.70, 0.61, 0.62, 0.61, 0.61])
+    mean, lo, hi = seeds.interval
+    assert checks.check_prediction(seeds, round(mean, 1), tolerance=1)
+    assert f"mean over 5 seeds is {mean:+.1f} [{lo:+.1f}, {hi:+.1f}]" in said(capsys)
+    assert not checks.check_prediction(seeds, 10.0, tolerance=1)  # the first seed's figure, far from the mean
+    assert lo + 0.1 < mean - 1 and checks.check_prediction(seeds, lo + 0.1, tolerance=1)  # inside the interval
+    assert not checks.check_prediction(seeds, -mean, tolerance=1)
+    assert "direction" in said(capsys)
+
+
+def test_check_times_prediction_grades_a_ratio_against_the_mean_over_seeds(capsys):
+    ratios = [3.0, 4.0, 5.0, 4.0, 4.0, 30.0]  # one seed far out: the mean, not that seed, is graded
+    mean = float(np.mean(ratios))
+    assert checks.check_times_prediction(ratios, mean * 1.3)
+    assert "mean over 6 seeds" in said(capsys)
+    assert not checks.check_times_prediction([3.0, 4.0, 5.0, 4.0, 4.0], 30.0)
+    assert "too high" in said(capsys)
+    assert not checks.check_times_prediction(ratios[:5], 0.5) and not checks.check_times_prediction(ratios, None)
+    assert not checks.check_times_prediction(ratios, -2)
+
+
+def test_holm_adjusts_p_values_as_computed_by_hand():
+    from scipy import stats
+
+    from procrustes_core.analysis.compare import holm, paired_p_value
+
+    family = [comparison([0.60, 0.61, 0.62, 0.60, 0.61], b) for b in (
+        [0.63, 0.64, 0.64, 0.63, 0.65], [0.61, 0.62, 0.63, 0.60, 0.63], [0.60, 0.62, 0.61, 0.61, 0.60])]
+    d = np.array(family[1].differences)
+    t = d.mean() / (d.std(ddof=1) / np.sqrt(5))
+    assert paired_p_value(family[1]) == pytest.approx(2 * stats.t.sf(abs(t), 4))
+    p = [paired_p_value(c) for c in family]
+    order = np.argsort(p)  # by hand: m · p_(1), then max(previous, (m − 1) · p_(2)), then max(…, p_(3))
+    by_hand = {}
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (3 - rank) * p[i]))
+        by_hand[i] = running
+    verdicts = holm(family)
+    assert [v.adjusted_p for v in verdicts] == pytest.approx([by_hand[i] for i in range(3)])
+    assert all(v.adjusted_p >= v.p_value for v in verdicts)
+    # uncorrected, the second is beyond noise at 95 %; corrected for three comparisons it is not
+    assert family[1].beyond_noise and p[1] * 2 >= 0.05 and not verdicts[1].beyond_noise
+    assert verdicts[0].beyond_noise
+    assert "after Holm's correction for 3 comparisons" in verdicts[1].sentence()
+    assert verdicts[1].sentence().startswith(family[1].sentence().rsplit(" — ", 1)[0])
+    assert holm(family[:1])[0].adjusted_p == pytest.approx(p[0])  # one comparison: nothing to correct
+    with pytest.raises(Exception, match="no comparisons"):
+        holm([])
 
 
 def test_checks_of_direction_and_size(capsys):

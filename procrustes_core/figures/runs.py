@@ -44,11 +44,12 @@ METRIC_TITLES = {
     "recall": "Test recall",
     "f1": "Test F1",
     "balanced_acc": "Balanced test accuracy",
+    "val_balanced_acc": "Balanced validation accuracy",
     "accuracy": "Test accuracy (overall)",
 }
 AXIS_TITLES = {"train_acc": "accuracy", "test_acc": "accuracy", "grad_norm": "gradient norm (log scale)",
-               "loss": "cross-entropy (log scale)", "balanced_acc": "accuracy", "accuracy": "accuracy",
-               "precision": "precision", "recall": "recall", "f1": "F1"}
+               "loss": "cross-entropy (log scale)", "balanced_acc": "accuracy", "val_balanced_acc": "accuracy",
+               "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1"}
 PHASE_COLORS = {"under-fit": "rgba(239,59,44,0.10)", "over-fit": "rgba(128,0,128,0.08)"}
 # below the epoch axis's title, each entry as wide as its text (a fixed share of a narrow chart cut them)
 LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0, font=dict(size=10))
