@@ -156,11 +156,10 @@ def test_pages_get_frozen_views_whose_status_is_an_enum_equal_to_its_word():
 
 
 def _wait(service, job):
+    """The job's view once it has ended (polled; pytest's timeout bounds a job that never ends)."""
     import time
 
-    deadline = time.monotonic() + 120
     while service.view(job).training:
-        assert time.monotonic() < deadline, "the job did not end"
         time.sleep(0.05)
     return service.view(job)
 

@@ -124,8 +124,8 @@ def test_every_incompatible_pair_is_refused_with_one_line_naming_a_field_of_each
      "loss='cb-ce' and sampler='class-balanced': both correct for the class prior; a run corrects it once, "
      "so keep one of them"),
     ({"dataset": "mnist", "sampler": "smote"},
-     "sampler='smote' with dataset='mnist': SMOTE interpolates feature vectors (mnist1d, digits, toy2d), "
-     "not images; use sampler='oversample'"),
+     "sampler='smote' with dataset='mnist': SMOTE interpolates feature vectors (mnist1d, digits, toy2d, breast-cancer, "
+     "wine, your-data), not images; use sampler='oversample'"),
     ({"weight_schedule": "cosine"},
      "weight_schedule='cosine' with loss='ce': there are no class weights to schedule; use loss='weighted-ce' "
      "or 'cb-ce', or grad_scale='adaptive'"),
