@@ -9,6 +9,7 @@ import signal
 import threading
 
 import pytest
+from test_service import until
 
 from procrustes_core import TrainConfig
 from procrustes_core.analysis.history import EpochRecord
@@ -148,20 +149,12 @@ def test_pages_get_frozen_views_whose_status_is_an_enum_equal_to_its_word():
         with pytest.raises(dataclasses.FrozenInstanceError):
             view.job.tasks[0].status = Status.STOPPED
         assert isinstance(view.job.tasks, tuple)
-        finished = _wait(service, job)
+        until(lambda: not service.view(job).training)
+        finished = service.view(job)
         assert finished.status is Status.FINISHED and all(t.status == "finished" for t in finished.job.tasks)
         assert [t.seed for t in finished.job.runs()[0]] == [0, 1]
     finally:
         service.close()
-
-
-def _wait(service, job):
-    """The job's view once it has ended (polled; pytest's timeout bounds a job that never ends)."""
-    import time
-
-    while service.view(job).training:
-        time.sleep(0.05)
-    return service.view(job)
 
 
 def test_the_recalibration_observer_scores_re_estimated_batchnorm_and_leaves_the_network_as_it_was():
