@@ -5,11 +5,16 @@ pool, or a Ray cluster when ``RAY_ADDRESS`` names one) and draws what its events
 The service queues by owner, and the owner is the browser (its cookie's id), not the tab: a learner
 with several tabs gets one share of the slots, not one per tab. A browser whose every tab has closed
 is noticed within a second and its trainings are stopped.
+
+It also keeps what a class shares on this server: the name each browser's learner typed, and the preset a
+teacher pushed to every session (each session loads it at the top of its next run: ``class_view.py``).
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -68,3 +73,69 @@ def owner() -> str:
         with _lock:
             _sessions.setdefault(found, set()).add(tab)
     return found
+
+
+# ------------------------------------------------------------------ the class: names and a pushed preset
+# Kept in this process, like the service: every session of the server reads them at the top of its run.
+
+MAX_NAME = 40
+
+
+@dataclass(frozen=True)
+class ClassPreset:
+    """A preset a teacher pushed to every session: its link's query parameters (settings, hidden controls,
+    seeds) and its title; ``version`` grows with every push or clear, so a session sees each change once."""
+
+    params: dict[str, str]
+    title: str
+    version: int
+
+
+_class_lock = threading.Lock()
+_class: dict[str, Any] = {"version": 0, "preset": None}
+_names: dict[str, str] = {}  # owner (a browser) → the name its learner typed
+
+
+def push_class_preset(params: dict[str, str], title: str) -> ClassPreset:
+    """Make ``params`` (a link's query parameters) every session's class preset, from its next run on."""
+    with _class_lock:
+        _class["version"] += 1
+        _class["preset"] = ClassPreset(dict(params), title, _class["version"])
+        return _class["preset"]
+
+
+def clear_class_preset() -> None:
+    """End the class preset: sessions keep their settings and show every control again."""
+    with _class_lock:
+        if _class["preset"] is not None:
+            _class["version"] += 1
+            _class["preset"] = None
+
+
+def class_preset() -> tuple[int, ClassPreset | None]:
+    """The class preset's version (0: never pushed) and the preset, or None when there is none now."""
+    with _class_lock:
+        return _class["version"], _class["preset"]
+
+
+def clean_name(text: object) -> str:
+    """A typed name as the class table shows it: printable characters, single spaces, at most ``MAX_NAME``."""
+    words = "".join(c if c.isprintable() else " " for c in str(text or "")).split()
+    return " ".join(words)[:MAX_NAME].strip()
+
+
+def set_learner_name(owner_id: str, name: object) -> str:
+    """Remember the name a browser's learner typed (an empty one forgets it); returns the name kept."""
+    found = clean_name(name)
+    with _class_lock:
+        if found:
+            _names[owner_id] = found
+        else:
+            _names.pop(owner_id, None)
+    return found
+
+
+def learner_names() -> dict[str, str]:
+    """Every browser's typed name, by owner."""
+    with _class_lock:
+        return dict(_names)

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/streamlit_app.py` from a fre
 
 import streamlit as st  # noqa: E402
 
-from app import controls, state, store  # noqa: E402
+from app import classroom, controls, state, store  # noqa: E402
 from app.limits import Limits, is_teacher_key, read_limits  # noqa: E402
 from app.presets import PRESETS  # noqa: E402
 from app.service import service  # noqa: E402
@@ -84,6 +84,7 @@ def main() -> None:
     store.browser_id()
     store.set_cookie_once()
     open_teacher = read_session_link(limits)
+    classroom.follow_class_preset(limits)  # a preset the teacher pushed since this session's last run
     pages = [
         st.Page(HERE / "views" / "playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
@@ -99,6 +100,7 @@ def main() -> None:
     page = st.navigation(pages)
     if open_teacher and teacher is not None and page is not teacher:
         st.switch_page(teacher)
+    classroom.name_box(limits)
     controls.sidebar(limits)
     state.mirror_to_url()
     st.html(STYLE)

@@ -161,6 +161,13 @@ class TrainingService:
         with self._lock:
             return list(self._finished)
 
+    @property
+    def seconds_per_flop(self) -> float | None:
+        """Seconds a slot has taken per priced FLOP of the trainings finished so far (a running mean), or
+        None before the first one finished (a teacher's capacity note)."""
+        with self._lock:
+            return self._seconds_per_flop
+
     def busy_workers(self) -> int:
         """Workers computing right now (a stopped task's worker counts until it reports idle)."""
         with self._lock:
