@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from procrustes_core import ProcrustesError, RunHistory
+from procrustes_core import ProcrustesError, RunHistory, TrainConfig
 from procrustes_core.analysis.compare import PairedComparison, mean_interval, paired_comparison
 from procrustes_core.analysis.seeds import final_score
-from procrustes_core.methods.catalogue import baseline_of
+from procrustes_core.methods.catalogue import METHODS, baseline_of
 from procrustes_core.training.jobs import JobView
 
 from .runner import run_label
@@ -38,6 +38,15 @@ def _rows(owner: str, preset: str, history: RunHistory, pair: str) -> list[dict[
             for h in scored]
 
 
+def pair_key(config: TrainConfig) -> str:
+    """What a run trained on — its data, network, optimisation and seed, every method and method knob off —
+    so that runs of two methods on the same data and seed pair."""
+    default = TrainConfig()
+    knobs = {key: getattr(default, key) for m in METHODS.values() if not (m.kind == "network" and not m.corrects_prior)
+             for key in m.params if hasattr(default, key)}
+    return baseline_of(config).replace(**knobs).to_query()
+
+
 def scored_runs(views: Sequence[JobView], finished: Sequence[Mapping[str, Any]] = ()) -> pd.DataFrame:
     """One row per training that ran all its epochs, and per post-hoc variant scored on it: who trained it
     (``owner``), under which preset, the run's method (``run``, e.g. "MFW 0.9 + LA 1"), the seed, and its
@@ -52,7 +61,7 @@ def scored_runs(views: Sequence[JobView], finished: Sequence[Mapping[str, Any]] 
             if history is None or not history.finished:
                 continue
             held.add((view.job.owner, view.job.tag, task.label, task.seed))
-            rows += _rows(view.job.owner, view.job.tag, history, baseline_of(history.config).to_query())
+            rows += _rows(view.job.owner, view.job.tag, history, pair_key(history.config))
     for summary in finished:
         key = (summary.get("owner"), summary.get("tag"), summary.get("label"), summary.get("seed"))
         if summary.get("status") != "finished" or key in held:
@@ -117,7 +126,7 @@ def class_csv(table: pd.DataFrame) -> str:
     """The learner table as CSV text; a typed name that a spreadsheet would run as a formula is quoted."""
     safe = table.copy()
     for column in safe.columns:
-        if safe[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = [f"'{v}" if isinstance(v, str) and v.startswith(SPREADSHEET_FORMULA) else v
                             for v in safe[column]]
     return safe.to_csv(index=False, float_format="%.2f")
