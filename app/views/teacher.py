@@ -101,7 +101,7 @@ if pushed is None:
     st.caption("No class preset: each learner has their own settings.")
 else:
     st.success(f"Every learner's session follows **{pushed.title}** (from its next run on).")
-choice = st.selectbox("Preset", [OWN, *PRESETS], format_func=lambda k: k if k == OWN else PRESETS[k].title,
+choice = st.selectbox("Preset to push", [OWN, *PRESETS], format_func=lambda k: k if k == OWN else PRESETS[k].title,
                       key="push_choice")
 own = state.current()
 chosen = read_link(own.link() if choice == OWN else {"preset": choice}, limits)
