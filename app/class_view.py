@@ -27,6 +27,8 @@ from procrustes_core.training.jobs import JobView
 from .runner import run_label
 
 RUN_COLUMNS = ["owner", "preset", "run", "seed", "pair", "balanced_acc", "tail_test_acc", "tail"]
+MAX_SCORED = 50_000  # finished trainings whose rows are kept between refreshes of the teacher's page
+_scored: dict[tuple[str, int], list[dict[str, Any]]] = {}
 SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell starting so is run as a formula by spreadsheets
 
 
@@ -61,7 +63,14 @@ def scored_runs(views: Sequence[JobView], finished: Sequence[Mapping[str, Any]] 
             if history is None or not history.finished:
                 continue
             held.add((view.job.owner, view.job.tag, task.label, task.seed))
-            rows += _rows(view.job.owner, view.job.tag, history, pair_key(history.config))
+            key = (view.job.id, task.serial)
+            found = _scored.get(key)  # a finished training's scores never change: scored once, not every refresh
+            if found is None:
+                found = _rows(view.job.owner, view.job.tag, history, pair_key(history.config))
+                if len(_scored) >= MAX_SCORED:
+                    _scored.clear()
+                _scored[key] = found
+            rows += found
     for summary in finished:
         key = (summary.get("owner"), summary.get("tag"), summary.get("label"), summary.get("seed"))
         if summary.get("status") != "finished" or key in held:
