@@ -1,5 +1,6 @@
 """Each session's side of a class (a server with a teacher key): the name box a learner types into, and the
-class preset a teacher pushed, loaded at the top of the session's next run with a one-line notice."""
+class preset a teacher pushed, loaded at the top of the session's next run with a one-line notice (an open page
+asks every few seconds, so a push reaches it untouched)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .url_state import read_link
 
 SEEN = "_class_preset_seen"  # the class preset's version this session has loaded
 NAME = "w_learner_name"
+WATCH_SECONDS = 3.0  # how often an open learner page asks whether the teacher pushed or ended a class preset
 
 
 def _learner_session(limits: Limits) -> bool:
@@ -40,6 +42,15 @@ def follow_class_preset(limits: Limits) -> None:
             box.info("Your teacher ended the class preset: every control is back.")
     if preset is not None:
         box.info(f"Your teacher set the class preset **{preset.title}** for everyone.")
+    with box:
+        _watch()
+
+
+@st.fragment(run_every=WATCH_SECONDS)
+def _watch() -> None:
+    """An open page that nobody touches still follows the class: a push or an end reruns the whole page."""
+    if class_preset()[0] != st.session_state.get(SEEN):
+        st.rerun()
 
 
 def _name_typed() -> None:
