@@ -213,7 +213,7 @@ def test_the_capacity_note_is_the_class_work_over_the_slots():
 
     at = teacher_page(push_choice=TAG)
     at.number_input(key="capacity_learners").set_value(30).run()
-    at.number_input(key="capacity_seeds").set_value(3).run()
+    at.number_input(key=f"capacity_seeds_{TAG}").set_value(3).run()
     trainer = service(read_limits())
     flops = trainer.price(read_link({"preset": TAG}, read_limits()).config, 3).flops
     rate = trainer.seconds_per_flop or 1 / DEFAULT_FLOPS_PER_SECOND
@@ -285,3 +285,11 @@ def test_runs_of_two_methods_pair_on_the_same_data_and_seed_only():
     assert class_view.pair_key(erm) == class_view.pair_key(mfw)
     assert class_view.pair_key(erm) != class_view.pair_key(mfw.replace(seed=5))
     assert class_view.pair_key(erm) != class_view.pair_key(mfw.replace(ratio=20))
+
+
+def test_the_capacity_note_plans_for_the_class_preset_once_one_is_pushed():
+    at = teacher_page(push_choice="classroom-strength")
+    at.button(key="push").click().run()
+    seeds = [w for w in at.number_input if w.key.startswith("capacity_seeds_")]
+    assert [w.value for w in seeds] == [PRESETS["classroom-strength"].seeds]
+    assert "For the class preset: " in texts(at)

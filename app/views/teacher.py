@@ -65,7 +65,9 @@ def results() -> None:
     st.caption("Each learner's **mean over all their seeds** with its 95 % interval (a t-interval over the seeds; "
                "one seed has none). Every seed counts: a lucky seed cannot stand for a learner's result. A run "
                "with logit adjustment (+ LA) is scored on the same trained models as the run without.")
-    st.dataframe(class_view.shown_table(table), hide_index=True)
+    shown = class_view.shown_table(table)
+    st.dataframe(shown, hide_index=True, column_config={
+        name: st.column_config.NumberColumn(format="%.1f") for name in shown.columns if name.endswith("mean (%)")})
     st.download_button("Download the class's results (CSV)", class_view.class_csv(table), key="teacher_csv",
                        file_name=f"class-results-{preset or 'own-settings'}.csv", mime="text/csv", on_click="ignore")
     st.subheader("The class's paired verdict")
@@ -128,7 +130,7 @@ seen = {v.job.owner for v in trainer.jobs()} | set(learner_names())
 cols = st.columns(3)
 learners = cols[0].number_input("Learners", 1, 1000, value=max(1, len(seen)), key="capacity_learners",
                                 help=f"{len(seen)} learners seen on this server so far.")
-plan_seeds = cols[1].number_input("Seeds each", 1, most, key="capacity_seeds",
+plan_seeds = cols[1].number_input("Seeds each", 1, most, key=f"capacity_seeds_{pushed.version if pushed else choice}",
                                   value=min(plan.seeds or limits.budget.seeds_within(plan.config, 3), most))
 cols[2].metric("Slots (the service's)", trainer.slots)
 try:
