@@ -94,14 +94,18 @@ def _percent_interval(values: Sequence[float]) -> tuple[float, float, float]:
 def learner_table(runs: pd.DataFrame, names: Mapping[str, str], preset: str) -> pd.DataFrame:
     """Each learner's result per run under ``preset``: the MEAN over their seeds with its 95 % t-interval
     (NaN on one seed), in percent — every seed counts, the best one is never picked. A seed trained twice on
-    the same settings is one training (training is deterministic): its scores are averaged first."""
+    the same settings is one training (training is deterministic): its scores are averaged first. Two learners
+    who typed the same name are told apart by the start of their browser's id."""
     chosen = runs[runs["preset"] == preset]
+    typed = {owner: learner_name(owner, names) for owner in chosen["owner"].unique()}
+    taken = pd.Series(list(typed.values())).value_counts()
+    shown = {owner: name if taken[name] == 1 else f"{name} · {owner[:4]}" for owner, name in typed.items()}
     rows = []
     for (owner, run), group in chosen.groupby(["owner", "run"], sort=False):
         per_seed = group.groupby(group["pair"].fillna(group["seed"].astype(str)), sort=True).agg(
             seed=("seed", "first"), balanced=("balanced_acc", "mean"), tail=("tail_test_acc", "mean"))
         balanced, tail = _percent_interval(per_seed["balanced"]), _percent_interval(per_seed["tail"])
-        rows.append({"learner": learner_name(owner, names), "run": run, "seeds": len(per_seed),
+        rows.append({"learner": shown[owner], "run": run, "seeds": len(per_seed),
                      "seed list": " ".join(str(s) for s in sorted(per_seed["seed"])),
                      "balanced accuracy (%)": balanced[0], "balanced low (%)": balanced[1],
                      "balanced high (%)": balanced[2], "tail group": group["tail"].iloc[0],

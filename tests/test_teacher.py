@@ -293,3 +293,9 @@ def test_the_capacity_note_plans_for_the_class_preset_once_one_is_pushed():
     seeds = [w for w in at.number_input if w.key.startswith("capacity_seeds_")]
     assert [w.value for w in seeds] == [PRESETS["classroom-strength"].seeds]
     assert "For the class preset: " in texts(at)
+
+
+def test_two_learners_who_typed_the_same_name_stay_two_rows_told_apart():
+    runs = _runs([("a" * 32, ERM, 0, 0.5), ("b" * 32, ERM, 0, 0.6)])
+    table = class_view.learner_table(runs, {"a" * 32: "Sam", "b" * 32: "Sam"}, TAG)
+    assert table["learner"].tolist() == ["Sam · aaaa", "Sam · bbbb"]
