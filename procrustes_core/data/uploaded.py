@@ -25,7 +25,7 @@ from ..errors import ProcrustesError, shown
 from ..files import atomic_write_bytes
 from .images import IMAGE_SUFFIXES, read_image_folder
 from .split import MAX_CLASSES
-from .tables import LABEL_NAMES, parse_npz
+from .tables import LABEL_NAMES, ZIP_ERRORS, parse_npz
 
 UNPACK_PREFIX = ".unpack-"  # a zip being unpacked: removed if the server stopped part-way
 CHUNK = 1 << 20
@@ -140,6 +140,8 @@ def find_stored(folder: Path, content_hash: str) -> Path | None:
 def _member_path(info: zipfile.ZipInfo, where: str) -> PurePosixPath | None:
     """A member's path inside the folder, or None for one to skip; a dangerous one is one line."""
     raw = info.filename
+    if not raw:  # a damaged entry with no name
+        return None
     named = shown(raw, 80)
     if "\x00" in raw or "\\" in raw:
         raise ProcrustesError(f"{where}: member {named} has a backslash or NUL in its path")
@@ -205,7 +207,7 @@ def _unpack(archive: zipfile.ZipFile, planned, into: Path, where: str, caps: Upl
 def _store_images(data: bytes, where: str, folder: Path, caps: UploadCaps) -> StoredData:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+    except (*ZIP_ERRORS, ValueError) as err:
         raise ProcrustesError(f"{where}: not a readable zip ({shown(str(err), 60, quote=False)})") from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -218,11 +220,13 @@ def _store_images(data: bytes, where: str, folder: Path, caps: UploadCaps) -> St
             planned = _planned(archive, where, caps)
             try:
                 _unpack(archive, planned, temp, where, caps)
-            except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+            except ProcrustesError:
+                raise
+            except OSError as err:  # writing here failed (a damaged member raises the errors below)
+                raise ProcrustesError(f"{where}: cannot be unpacked here ({err.strerror or err})") from None
+            except (*ZIP_ERRORS, ValueError) as err:
                 raise ProcrustesError(f"{where}: a member cannot be unpacked ({shown(str(err), 60, quote=False)})"
                                       ) from None
-            except OSError as err:
-                raise ProcrustesError(f"{where}: cannot be unpacked here ({err.strerror or err})") from None
         _x, _labels, _names, digest = read_image_folder(temp, where)
         target = folder / digest
         if target.is_dir():
