@@ -25,7 +25,7 @@ import streamlit as st
 from procrustes_core import ProcrustesError
 from procrustes_core.data.uploaded import MB, StoredData, UploadCaps, csv_columns, find_stored, store_upload
 from procrustes_core.data.your_files import NAME
-from procrustes_core.errors import shown
+from procrustes_core.errors import shown, shown_path
 
 from . import state, store
 from .limits import Limits, _env_number
@@ -148,8 +148,9 @@ def _what_it_holds(box) -> None:
     try:
         names, counts = class_names_for(config), counts_for(config)
         tests = per_class_test_samples(config)
-    except ProcrustesError as err:
-        box.error(str(err))
+    except ProcrustesError as err:  # named by the upload, never by the server's path
+        found = current()
+        box.error(str(err).replace(f"data_path={shown_path(config.data_path)}", found.name if found else "your data"))
         return
     classes = ", ".join(f"{name} {count}" for name, count in zip(names, counts))
     box.caption(f"{len(names)} classes to train: {classes}. Test samples per class: "

@@ -102,23 +102,12 @@ def store_upload(data: bytes, name: str, folder: Path, caps: UploadCaps = Upload
 
 
 def csv_columns(data: bytes, where: str, gz: bool = False) -> tuple[str, ...]:
-    """A CSV's columns, read from its first line (the rows are read when a run uses it), or one line."""
-    import pandas as pd
+    """A CSV's columns, once the whole table reads (not ragged, not empty); or one line."""
+    from .tables import _read_frame, _text, _unpacked
 
-    from .tables import _text, _unpacked
-
-    text = _text(_unpacked(data, where, gz), where)
-    if not text.strip():
-        raise ProcrustesError(f"{where}: empty file")
-    try:
-        frame = pd.read_csv(io.StringIO(text), nrows=2, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError, MemoryError) as err:
-        raise ProcrustesError(f"{where}: not a readable CSV ({shown(str(err).strip(), 80, quote=False)})") from None
-    columns = tuple(str(c) for c in frame.columns)
+    columns = tuple(_read_frame(_text(_unpacked(data, where, gz), where), where).columns)
     if len(columns) < 2:
         raise ProcrustesError(f"{where}: one column only; a CSV needs a label column and feature columns")
-    if len(frame) == 0:
-        raise ProcrustesError(f"{where}: a header but no rows")
     return columns
 
 
