@@ -195,3 +195,10 @@ def _touch(folder: Path) -> None:
         os.utime(folder.parent)
     except OSError:
         pass
+
+
+def natural_ratio_note(config) -> None:
+    """On a page that varies the ratio: say that data kept at their natural imbalance ignore it."""
+    if config is not None and config.profile == "natural":
+        st.info("The data keep their natural imbalance (profile natural), so every ratio here trains the same "
+                "data: choose a step or long-tailed profile in the sidebar to subsample them to each ratio.")

@@ -151,3 +151,47 @@ def test_training_on_an_uploaded_csv_names_its_classes_in_the_results():
     assert list(table["class"]) == ["cat", "dog"] and list(table["test samples"]) == [6, 6]
     confusion = chart(at, "Test confusion matrix")
     assert list(confusion["data"][0]["x"]) == ["cat", "dog"]
+
+
+def test_compare_trains_both_settings_on_the_uploaded_data():
+    at = uploaded("pets.csv", pets_csv(150))
+    at.switch_page("views/compare.py").run()
+    assert not at.exception and at.sidebar.file_uploader(key="w_your_data") is not None
+    assert at.selectbox(key="w_dataset").options[-1] == "your data (pets.csv)"
+    at.number_input(key="compare_seeds").set_value(2)
+    at.button(key="train_trio").click().run()
+    wait(at, "compare")
+    assert not at.exception and not at.error
+    job = at.session_state["jobs"]["compare"]
+    from app.service import service
+
+    tasks = service(at.session_state["limits"]).view(job).job.tasks
+    assert tasks and all(t.history.class_names == ["cat", "dog"] for t in tasks)
+    assert all(t.history.config.data_hash == config_of(at).data_hash for t in tasks)
+
+
+def test_sweep_on_uploaded_data_reshapes_them_by_each_ratio():
+    at = uploaded("pets.csv", pets_csv(150))
+    at.selectbox(key="w_profile").select("step").run()
+    at.switch_page("views/sweep.py").run()
+    assert not at.exception
+    at.multiselect(key="sweep_ratios").set_value([1.0, 10.0])
+    at.multiselect(key="sweep_strengths").set_value([0.0])
+    at.number_input(key="sweep_epochs").set_value(1)
+    at.number_input(key="sweep_seeds").set_value(1)
+    at.button(key="sweep_start").click().run()
+    wait(at, "sweep")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    from app.service import service
+
+    tasks = service(at.session_state["limits"]).view(at.session_state["jobs"]["sweep"]).job.tasks
+    # 100 cats and 50 dogs, 10 of each to test: step subsamples the 40 training dogs' count for every class
+    assert sorted(tuple(t.history.counts) for t in tasks) == [(40, 4), (40, 40)]
+
+
+def test_the_sweep_says_that_a_natural_imbalance_ignores_the_ratio():
+    at = uploaded("pets.csv", pets_csv())
+    at.switch_page("views/sweep.py").run()
+    assert any("every ratio here trains the same data" in i.value for i in at.info)
+    at.selectbox(key="w_profile").select("step").run()
+    assert not any("every ratio here trains the same data" in i.value for i in at.info)
