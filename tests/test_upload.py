@@ -283,3 +283,43 @@ def test_fuzz_any_upload_is_kept_or_one_line_with_nothing_left(tmp_path_factory,
         store_upload(data, name, folder)
     except ProcrustesError as err:
         assert "\n" not in str(err) and left_on_disk(folder) == []
+
+
+# ---------------------------------------------------------------- kept with the browser's runs
+
+
+def test_a_browsers_uploaded_data_count_towards_the_store_size_and_expire_with_it(tmp_path):
+    import os
+
+    from app import store
+
+    now = 1_000_000.0
+    old, new = tmp_path / ("a" * 32), tmp_path / ("b" * 32)
+    store_upload(CSV, "pets.csv", old / store.DATA)
+    (new / "run.json").parent.mkdir()
+    (new / "run.json").write_bytes(b"x" * 10)
+    for folder, used in ((old, now - 100), (new, now)):
+        os.utime(folder, (used, used))
+    assert store.tidy(tmp_path, len(CSV) + 5, None, now=now) == ["a" * 32]  # its data made it too big
+    store_upload(CSV, "pets.csv", new / store.DATA)
+    os.utime(new, (now - 40 * 86_400,) * 2)
+    assert store.tidy(tmp_path, None, 30 * 86_400, now=now) == ["b" * 32] and not new.exists()
+
+
+def test_start_up_removes_a_zip_unpacking_cut_short_but_not_one_under_way(tmp_path):
+    import os
+
+    from app import store
+    from procrustes_core.data.uploaded import UNPACK_PREFIX
+
+    now = 1_000_000.0
+    data = tmp_path / ("c" * 32) / store.DATA
+    killed, running = data / f"{UNPACK_PREFIX}old", data / f"{UNPACK_PREFIX}new"
+    for folder in (killed, running):
+        (folder / "cat").mkdir(parents=True)
+        (folder / "cat" / "1.png").write_bytes(png(1))
+    kept = store_upload(CSV, "pets.csv", data)
+    os.utime(killed, (now - 3_600,) * 2)
+    os.utime(running, (now - 5,) * 2)
+    store.prepare(tmp_path, now=now)
+    assert not killed.exists() and running.exists() and kept.path.exists()
