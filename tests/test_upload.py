@@ -323,3 +323,14 @@ def test_start_up_removes_a_zip_unpacking_cut_short_but_not_one_under_way(tmp_pa
     os.utime(running, (now - 5,) * 2)
     store.prepare(tmp_path, now=now)
     assert not killed.exists() and running.exists() and kept.path.exists()
+
+
+def test_the_command_line_refuses_smote_on_an_image_folder_in_one_line(tmp_path, capsys):
+    from procrustes_core.cli import main
+
+    folder = store_upload(image_zip(), "pets.zip", tmp_path).path
+    out = tmp_path / "run.json"
+    assert main(["train", "--data", str(folder), "--sampler", "smote", "--epochs", "1", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "sampler='smote' with dataset='your-data': SMOTE interpolates feature vectors" in error
+    assert "\n" not in error and not out.exists()
