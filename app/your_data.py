@@ -34,6 +34,7 @@ from .uploads import read_uploads
 KEY = "your_data"  # this session's upload in use (a StoredData)
 CHOICE = "your_data_columns"  # its label and dropped columns, kept while another dataset is picked
 MESSAGE = "your_data_message"  # why a link's data are not here, until the next upload
+SUMMARY = "your_data_summary"  # (the config's query, its classes, training counts, test samples) or (query, refusal)
 TYPES = ["csv", "gz", "npz", "zip"]
 CLEARED = {"data_path": None, "data_hash": None, "data_label": None, "data_drop": []}
 
@@ -145,13 +146,20 @@ def _what_it_holds(box) -> None:
     config = state.current().valid_config()
     if config is None:
         return
-    try:
-        names, counts = class_names_for(config), counts_for(config)
-        tests = per_class_test_samples(config)
-    except ProcrustesError as err:  # named by the upload, never by the server's path
-        found = current()
-        box.error(str(err).replace(f"data_path={shown_path(config.data_path)}", found.name if found else "your data"))
+    key = config.to_query()  # read once per setting of the session: the server's pool cache is shared and small
+    known = st.session_state.get(SUMMARY)
+    if known is None or known[0] != key:
+        try:
+            known = (key, class_names_for(config), counts_for(config), per_class_test_samples(config))
+        except ProcrustesError as err:  # named by the upload, never by the server's path
+            found = current()
+            known = (key, str(err).replace(f"data_path={shown_path(config.data_path)}",
+                                           found.name if found else "your data"))
+        st.session_state[SUMMARY] = known
+    if len(known) == 2:
+        box.error(known[1])
         return
+    names, counts, tests = known[1:]
     classes = ", ".join(f"{name} {count}" for name, count in zip(names, counts))
     box.caption(f"{len(names)} classes to train: {classes}. Test samples per class: "
                 + ", ".join(f"{name} {n}" for name, n in zip(names, tests)) + " (a balanced test set).")
