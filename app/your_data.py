@@ -22,7 +22,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from procrustes_core import ProcrustesError
+from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.data.uploaded import MB, StoredData, UploadCaps, csv_columns, find_stored, store_upload
 from procrustes_core.data.your_files import NAME
 from procrustes_core.errors import shown, shown_path
@@ -36,6 +36,7 @@ CHOICE = "your_data_columns"  # its label and dropped columns, kept while anothe
 MESSAGE = "your_data_message"  # why a link's data are not here, until the next upload
 SUMMARY = "your_data_summary"  # (the config's query, its classes, training counts, test samples) or (query, refusal)
 TYPES = ["csv", "gz", "npz", "zip"]
+DEFAULT_DATASET = TrainConfig().dataset  # where a page falls back when your data are not here
 CLEARED = {"data_path": None, "data_hash": None, "data_label": None, "data_drop": []}
 
 
@@ -70,10 +71,15 @@ def picker_label(name: str) -> str | None:
     return f"your data ({found.name})" if name == NAME and found is not None else None
 
 
+def _first_label(found: StoredData) -> str | None:
+    """A CSV's label until one is chosen: a column called label, target or class, else the last column."""
+    return found.default_label or (found.columns[-1] if found.columns else None)
+
+
 def _use(found: StoredData) -> None:
     """Train on a new upload from now on, with its natural imbalance."""
     st.session_state[KEY] = found
-    st.session_state[CHOICE] = (found.default_label or (found.columns[-1] if found.columns else None), [])
+    st.session_state[CHOICE] = (_first_label(found), [])
     st.session_state.pop(MESSAGE, None)
     state.current().settings.update(dataset=NAME, profile="natural")
 
@@ -89,7 +95,7 @@ def _from_link(folder: Path) -> None:
         st.session_state[MESSAGE] = (f"data_hash={shown(wanted[:16] + ('…' if len(wanted) > 16 else ''))}: this "
                                      "server holds no data of that hash for this browser (a link names your data, "
                                      "it never carries them) — upload the file to train on it")
-        settings.update(dataset=state.AppState().settings["dataset"], **CLEARED)
+        settings.update(dataset=DEFAULT_DATASET, **CLEARED)
         return
     try:
         columns = csv_columns(path.read_bytes(), "data") if path.is_file() and ".csv" in path.name else ()
@@ -98,8 +104,8 @@ def _from_link(folder: Path) -> None:
     form = "images" if path.is_dir() else "npz" if path.name.endswith(".npz") else "csv"
     found = StoredData(f"{path.name[:12]}…", path, path.name.split(".")[0], form, columns)
     st.session_state[KEY] = found
-    st.session_state[CHOICE] = (settings.get("data_label") or found.default_label, list(settings.get("data_drop")
-                                                                                        or []))
+    drop = list(settings.get("data_drop") or [])
+    st.session_state[CHOICE] = (settings.get("data_label") or _first_label(found), drop)
 
 
 def _sync() -> None:
@@ -108,7 +114,7 @@ def _sync() -> None:
     found = current()
     if settings["dataset"] != NAME or found is None:
         if settings["dataset"] == NAME:  # the upload expired from the server
-            settings["dataset"] = state.AppState().settings["dataset"]
+            settings["dataset"] = DEFAULT_DATASET
         settings.update(CLEARED)
         return
     label, drop = st.session_state.get(CHOICE, (None, []))

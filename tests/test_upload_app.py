@@ -103,6 +103,12 @@ def test_a_link_to_data_this_browser_uploaded_trains_on_them_again():
     config = config_of(at)
     assert (config.dataset, config.data_hash, config.data_label) == ("your-data", digest, "shop")
     assert Path(config.data_path).read_bytes() == pets_csv() and not at.sidebar.warning
+    for key in ("app_state", "your_data"):  # the same link without a label: the CSV's last column again
+        del at.session_state[key]
+    at.query_params.pop("data_label")
+    at.run()
+    assert config_of(at).data_label == "kind" and chart(at, "Training samples per class")["data"][0]["x"] == ["cat",
+                                                                                                             "dog"]
 
 
 @pytest.mark.parametrize("name, data, expected", [
