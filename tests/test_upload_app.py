@@ -201,3 +201,15 @@ def test_the_sweep_says_that_a_natural_imbalance_ignores_the_ratio():
     assert any("every ratio here trains the same data" in i.value for i in at.info)
     at.selectbox(key="w_profile").select("step").run()
     assert not any("every ratio here trains the same data" in i.value for i in at.info)
+
+
+def test_an_upload_over_the_servers_size_cap_is_one_line(monkeypatch):
+    monkeypatch.setenv("PROCRUSTES_MAX_DATA_MB", "1")
+    big = pets_csv(60_000)
+    assert len(big) > 1_000_000
+    at = uploaded("big.csv", big)
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert len(errors) == 1 and errors[0].startswith("big.csv: ") and "more than the 1 MB" in errors[0]
+    assert not any(o.startswith("your data") for o in at.selectbox(key="w_dataset").options)
+    assert not list((Path(at.session_state["limits"].store_folder) / at.session_state["browser_id"]).glob("data/*"))

@@ -243,7 +243,7 @@ def check_combination(config: TrainConfig) -> None:
     """Raise a one-line ``ProcrustesError`` naming the fields if ``config`` combines contradicting methods."""
     dataset = dataset_entry(config.dataset)
     kind = dataset.kind or (path_kind(config.data_path) if dataset.from_path else "")  # your data: the file's
-    if config.sampler in SYNTHETIC and (not dataset.interpolable or kind == "image"):
+    if config.sampler in SYNTHETIC and (not dataset.interpolable or (dataset.from_path and kind == "image")):
         vectors = ", ".join(name for name, entry in DATASETS.items() if entry.interpolable)
         raise ProcrustesError(f"sampler={config.sampler!r} with dataset={config.dataset!r}: SMOTE interpolates "
                               f"feature vectors ({vectors}), not images; use sampler='oversample'")
