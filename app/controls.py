@@ -25,7 +25,7 @@ from procrustes_core.config import field_rule
 from procrustes_core.data.registry import DATASETS
 from procrustes_core.methods.catalogue import METHODS
 
-from . import state, words
+from . import state, words, your_data
 from .limits import Limits
 from .presets import PRESETS, preset_key
 from .url_state import SERVER_FIELDS, read_link
@@ -129,12 +129,15 @@ def _preset_box(limits: Limits) -> None:
 def _data_box(limits: Limits) -> None:
     box = st.sidebar
     settings = state.current().settings
+    your_data.sidebar_box(limits, show=not hidden("data", "dataset"))  # an upload: 'your-data' offered after it
     if not hidden("data", "dataset"):
         def dataset_label(name: str) -> str:
+            if your_data.picker_label(name):
+                return your_data.picker_label(name)
             return f"{name} (needs a data folder)" if name in TORCHVISION and limits.data_dir is None else name
 
-        # a learner's own file comes through an upload, never a server path: 'your-data' is not offered here
-        offered = [name for name in field_rule("dataset").options if name != "your-data"]
+        # a learner's own file comes through an upload, never a server path: 'your-data' only after one
+        offered = your_data.picker_names([name for name in field_rule("dataset").options if name != "your-data"])
         _bind("dataset", lambda k, **event: box.selectbox(words.label("dataset"), offered,
                                                           key=k, format_func=dataset_label, help=help_of("dataset"),
                                                           **event))

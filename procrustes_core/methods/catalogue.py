@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import TrainConfig
 from ..data.registry import DATASETS, dataset_entry
+from ..data.your_files import path_kind
 from ..errors import ProcrustesError, shown
 from ..names import (  # noqa: F401  (re-exported: the catalogue's names were declared here before)
     ATTENTIONS,
@@ -241,11 +242,11 @@ def prior_corrections(config: TrainConfig) -> list[str]:
 def check_combination(config: TrainConfig) -> None:
     """Raise a one-line ``ProcrustesError`` naming the fields if ``config`` combines contradicting methods."""
     dataset = dataset_entry(config.dataset)
-    if config.sampler in SYNTHETIC and not dataset.interpolable:
+    kind = dataset.kind or (path_kind(config.data_path) if dataset.from_path else "")  # your data: the file's
+    if config.sampler in SYNTHETIC and (not dataset.interpolable or (dataset.from_path and kind == "image")):
         vectors = ", ".join(name for name, entry in DATASETS.items() if entry.interpolable)
         raise ProcrustesError(f"sampler={config.sampler!r} with dataset={config.dataset!r}: SMOTE interpolates "
                               f"feature vectors ({vectors}), not images; use sampler='oversample'")
-    kind = dataset.kind  # empty for your own data: the augmentation checks the file's kind when built
     if kind and kind not in AUGMENTS[config.augment]:
         needs = " or ".join(k + "s" for k in AUGMENTS[config.augment])
         raise ProcrustesError(f"augment={config.augment!r}: needs {needs}, dataset {config.dataset!r} holds {kind}s")
