@@ -47,7 +47,10 @@ def _adopt(kind: str, limits: Limits) -> str | None:
         return None
     looked.add(kind)
     mine = owner()
-    found = [v.job.id for v in service(limits).jobs() if v.job.owner == mine and v.job.kind == kind]
+    try:
+        found = [v.job.id for v in service(limits).jobs() if v.job.owner == mine and v.job.kind == kind]
+    except ProcrustesError:  # no training service (said on the page in one line): nothing to return to
+        return None
     if found:
         _jobs()[kind] = found[-1]  # the service holds jobs in the order they came: the last is the latest
         return found[-1]

@@ -51,12 +51,18 @@ cols[3].number_input("LA τ", 0.0, max(3.0, tau), value=tau, step=0.25,
                      key="compare_tau", help="Post-hoc logit adjustment scored on the same models.")
 
 
+def shown_name(choice: str) -> str:
+    """A method as verdicts name it: ERM, MFW, focal, ..."""
+    return {"mfw": "MFW", "erm": "ERM"}.get(choice, choice)
+
+
 def pair() -> None:
     """Train pressed: A and B on the same seeds, each also scored with logit adjustment."""
     base = state.config()
     a, b = st.session_state.compare_a, st.session_state.compare_b
     try:
-        runs = [(f"A: {a}", setting(base, a)), (f"B: {b}", setting(base, b))]
+        names = (shown_name(a), shown_name(b)) if a != b else (f"A: {shown_name(a)}", f"B: {shown_name(b)}")
+        runs = [(names[0], setting(base, a)), (names[1], setting(base, b))]
     except ProcrustesError as err:
         st.session_state.compare_problem = f"These settings cannot be compared this way: {err}"
         return
@@ -129,9 +135,14 @@ def verdicts(view) -> None:
                 continue
             st.markdown(f"**{found.sentence()}.**")
             st.plotly_chart(paired_figure(found), key=f"paired-{a_name}-{group}", config={"displayModeBar": False})
-            frame = pd.DataFrame(found.rows())
-            st.dataframe(frame.style.format({a_name: "{:.3f}", b_name: "{:.3f}", "difference": "{:+.1f} points"}),
-                         hide_index=True)
+            st.dataframe(verdict_table(found), hide_index=True)
+
+
+def verdict_table(found) -> pd.DataFrame:
+    """Each seed's scores and difference, all in one unit: B's column first, as the sentence reads."""
+    return pd.DataFrame([{"seed": row["seed"], f"{found.b} (%)": round(row[found.b] * 100, 1),
+                          f"{found.a} (%)": round(row[found.a] * 100, 1),
+                          f"{found.b} − {found.a} (points)": round(row["difference"], 1)} for row in found.rows()])
 
 
 view = runner.view(KIND, limits)
@@ -150,7 +161,6 @@ if SAVED.exists():
             saved = saved_results(str(SAVED), SAVED.stat().st_mtime)
             st.caption(saved.get("caption", ""))
             st.dataframe(pd.DataFrame(saved.get("rows", [])), hide_index=True)
-            st.caption(f"Regenerate with `{saved.get('command', 'python benchmarks/fidelity.py')}`.")
         except (OSError, ValueError, KeyError) as err:
             st.warning(f"The saved results ({SAVED.name}) could not be read: {err}")
 
