@@ -17,7 +17,7 @@ from app.components.live import (
     statements_for,
     status_line,
 )
-from app.components.run_view import class_count_chart, final_results
+from app.components.run_view import class_count_chart, final_results, sampled
 from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.predictions import QUESTIONS, grade
 from procrustes_core.analysis.seeds import mean_history
@@ -144,14 +144,6 @@ if config is not None and config.augment != "none":
                        f"{config.augment_prob:g}.")
         except ProcrustesError as err:
             st.error(str(err))
-
-
-def sampled(counts: list[int], per_class: int = 40) -> str:
-    """How many training samples per class the feature view draws, as it is: 40 of each class that has them,
-    all of a smaller one."""
-    if min(counts) >= per_class:
-        return f"{per_class} training samples per class"
-    return f"{per_class} training samples of each class that has them, all {min(counts)} of the smallest"
 
 
 def beyond_accuracy(task: TaskView) -> None:
