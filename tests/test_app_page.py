@@ -146,3 +146,16 @@ def test_the_feature_view_says_40_per_class_only_where_every_class_has_40():
 
     assert sampled([500, 500, 40]) == "40 training samples per class"
     assert sampled([500, 16]) == "40 training samples of each class that has them, all 16 of the smallest"
+
+
+def test_each_narrator_sentence_stands_alone_even_when_it_comes_first():
+    import re
+
+    from procrustes_core.analysis.narrator import narrate
+
+    history = run(TrainConfig(n_samples=3000, ratio=100, width=8, epochs=6, threads=1))
+    said = narrate(history, finished=True)
+    assert any(s.kind == "gradients" for s in said)  # the sentence that used to lean on the one before it
+    for statement in said:
+        opening = re.sub(r"^Epoch \d+: ", "", statement.text).split()[0].lower()
+        assert opening not in ("their", "they", "it", "its", "this", "these"), statement.text
