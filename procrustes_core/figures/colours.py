@@ -38,7 +38,8 @@ NEUTRAL = "#8c8c8c"
 GAIN_LOSS_SCALE = [[0.0, LOSS], [0.25, "#c2a5cf"], [0.5, "#f7f7f7"], [0.75, "#a6dba0"], [1.0, GAIN]]
 
 # Phases are a thin strip along the top of a chart, in neutral tints (the curves keep their colours).
-PHASE_TINTS = {"under-fit": "rgba(120,120,120,0.30)", "over-fit": "rgba(60,60,60,0.45)"}
+PHASE_TINTS = {"under-fit": "rgba(0,0,0,0.08)", "over-fit": "rgba(0,0,0,0.20)"}
+PHASE_TEXT = "#333333"
 
 # Decision regions: one distinct hue per class, where the colour of a region is all that names its class.
 CLASS_HUES = ["#1f77b4", "#ff7f0e", "#17becf", "#e377c2", "#8c564b", "#bcbd22", "#7f7f7f", "#393b79", "#c49c94",

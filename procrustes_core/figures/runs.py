@@ -26,7 +26,7 @@ GROUP_PALETTES = GROUP_SHADES
 CLASS_HUES = colours.CLASS_HUES
 METHOD_COLORS = METHOD_COLOURS
 METRIC_TITLES = {
-    "train_acc": "Training accuracy (un-mixed training set)",
+    "train_acc": "Training accuracy (un-mixed)",
     "test_acc": "Test accuracy",
     "grad_norm": "Feature-gradient norm ‖∂loss/∂h‖",
     "loss": "Training loss per class",
@@ -146,7 +146,7 @@ def _phase_marks(history: RunHistory) -> tuple[list, list]:
         if (phase.last_epoch - phase.first_epoch + 1) / total >= 0.12:
             notes.append(dict(x=(phase.first_epoch + phase.last_epoch) / 2, y=sum(PHASE_STRIP) / 2, xref="x",
                               yref="paper", yanchor="middle", text=phase.name, showarrow=False,
-                              font=dict(size=10, color="white")))
+                              font=dict(size=10, color=colours.PHASE_TEXT)))
     return shapes, notes
 
 
@@ -253,18 +253,19 @@ def seed_band_curves(histories: Sequence[RunHistory], metric: str = "train_acc",
     traces = []
     for group in first.groups:
         color = group_color(group)
-        for i, history in enumerate(histories):
+        for history in histories:
             if not history.records:
                 continue
             traces.append(_scatter(x=[r.epoch for r in history.records], y=history.group_series(metric)[group],
                                    mode="lines", line=dict(color=_alpha(color, 0.45), width=1),
-                                   name=f"{group}: each seed", legendgroup=group, showlegend=i == 0,
+                                   name=f"{group}: seed {history.config.seed}", legendgroup=group, showlegend=False,
                                    hovertemplate=f"seed {history.config.seed} ({plain(group)}): %{{y:.3g}}"
                                                  "<extra></extra>"))
         xs, mean, _, _ = band(histories, metric, group, kind)
-        traces.append(_scatter(x=xs, y=mean, mode=_mode(markers), name=f"{group} classes: mean of {len(histories)}",
+        traces.append(_scatter(x=xs, y=mean, mode=_mode(markers),
+                               name=f"{group} classes: mean (bold), each seed (thin)", legendgroup=group,
                                line=dict(color=color, width=3.5, dash="dash" if group == first.tail else "solid"),
-                               marker=dict(size=5), legendgroup=group))
+                               marker=dict(size=5)))
     return _figure(traces, _layout((title or METRIC_TITLES.get(metric, metric)) + f" — {len(histories)} seeds",
                                    metric, height=height, epochs=epochs or first.config.epochs,
                                    marks=_join(_phase_marks(mean_history(histories)), marks)))
@@ -423,9 +424,12 @@ def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "bal
         traces.append(_scatter(x=xs, y=mean, mode="lines", name=plain(name), legendgroup=name,
                                line=dict(color=color, dash=dash, width=3.5)))
     seeds = max((len(h) for h in series.values()), default=1)
-    suffix = f" — {seeds} seeds: thin, each seed; bold, their mean" if seeds > 1 else ""
-    layout = _layout(metric_title(metric) + suffix, base, height=340)
+    layout = _layout(metric_title(metric) + (f" — {seeds} seeds" if seeds > 1 else ""), base, height=340)
     layout["title"]["font"] = dict(size=13)
+    if seeds > 1:
+        layout["annotations"] = [dict(text="thin: each seed · bold: their mean", x=0, y=1.0, xref="paper",
+                                      yref="paper", yanchor="bottom", showarrow=False,
+                                      font=dict(size=10, color="#555"))]
     return _figure(traces, layout)
 
 
