@@ -42,13 +42,16 @@ def server_limits() -> Limits:
 
 
 # The first line clears Streamlit's header bar (nothing is cut under it). On a phone (columns stack there) the
-# live block shows the narrator's column before the charts, so Train and the narrator are in view at once.
+# live block shows the narrator's column before the charts, and Train, Stop and Reset share one row, so Train
+# and the narrator are in view at once.
 STYLE = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 3.9rem; padding-bottom: 2rem; }
 [data-testid="stSidebarContent"] [data-testid="stVerticalBlock"] { gap: 0.55rem; }
 [data-testid="stStatusWidget"] { visibility: hidden; }  /* the page's own Stop is the one that stops training */
 @media (max-width: 640px) {
   .st-key-live-block [data-testid="stHorizontalBlock"] { flex-direction: column-reverse; }
+  .st-key-train-row [data-testid="stHorizontalBlock"] { flex-flow: row wrap; }
+  .st-key-train-row [data-testid="stColumn"]:nth-child(n+3) { min-width: 0 !important; flex: 1 1 0 !important; }
 }
 </style>"""
 # A projector: no sidebar, no header bar, large type; the charts and the narrator fill one screen.

@@ -188,7 +188,7 @@ def other_pages(browser, url: str, link: str, shots: Path) -> dict:
     page.get_by_role("link", name="Compare").click()
     button = main(page).get_by_role("button", name="Train A and B on the same seeds")
     button.wait_for(timeout=60_000)
-    seeds = main(page).get_by_label("Seeds").input_value()
+    seeds = main(page).get_by_role("spinbutton", name="Seeds").input_value()
     started = time.monotonic()
     button.click()
     page.get_by_text("The verdict, seed by seed").wait_for(timeout=WAIT_S * 1000)

@@ -69,9 +69,8 @@ def test_one_seed_draws_one_curve_per_class_and_the_narrator_speaks():
 def test_several_seeds_draw_each_seed_thin_and_each_groups_mean_bold():
     at = trained(seeds="3")
     figure = chart(at, "Test accuracy")
-    assert figure["layout"]["title"]["text"].endswith("3 seeds")
     names = [t["name"] for t in figure["data"]]
-    assert any("each seed (thin)" in n and "mean (bold)" in n for n in names)
+    assert any("each seed (thin)" in n and "mean of 3 (bold)" in n for n in names)
     assert len([t for t in figure["data"] if "seed" in t["name"] and t["line"]["width"] == 1]) == 3 * 2  # per group
     assert not [t for t in figure["data"] if t.get("fill")]  # no band painted over the axis
     assert "3 trainings" in texts(at)

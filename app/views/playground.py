@@ -113,17 +113,21 @@ def draw(current) -> None:
             tasks = run_tasks(current)
             statements = statements_for(tasks, finished=not current.training)
             st.caption(status_line(current))
+        # the narrator first (a phone shows it before the charts), in a box that keeps the progress chart's
+        # place however many sentences it holds
+        said = st.container()
         if not projector:
             draw_progress(tasks, "playground")  # there from the start (empty), so its first figure draws at once
         if current is not None:
-            for error in {t.error for t in current.job.tasks if t.error}:
-                st.error(error)
-            for warning in {w for t in tasks for w in t.history.warnings}:
-                st.warning(warning)
-            draw_statements(statements)
-            note = la_note([t.history for t in tasks if t.history is not None and t.history.records])
-            if note:
-                st.caption(note)
+            with said:
+                for error in {t.error for t in current.job.tasks if t.error}:
+                    st.error(error)
+                for warning in {w for t in tasks for w in t.history.warnings}:
+                    st.warning(warning)
+                draw_statements(statements)
+                note = la_note([t.history for t in tasks if t.history is not None and t.history.records])
+                if note:
+                    st.caption(note)
         if config is not None and not projector:
             class_count_chart(config)
     with curves_column:

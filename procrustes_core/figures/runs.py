@@ -44,6 +44,10 @@ PHASE_COLORS = PHASE_TINTS
 # below the epoch axis's title, each entry as wide as its text (a fixed share of a narrow chart cut them)
 LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0, font=dict(size=10))
 MARGIN = dict(t=72, b=56, l=56, r=16)
+# A curve's legend sits at the bottom of the figure, under the epoch axis's title however many rows it wraps
+# into (placed on the plot's own height, a wrapped legend climbed onto that title)
+CURVE_LEGEND = dict(LEGEND_BELOW, yref="container", y=0.0, yanchor="bottom")
+CURVE_MARGIN = dict(MARGIN, b=92)
 
 
 def plain(text: str) -> str:
@@ -94,8 +98,8 @@ def _layout(title: str, metric: str, height: int = 340, legend: bool = True, epo
     if epochs:
         xaxis["range"] = [0.5, epochs + 0.5]
     return dict(title=dict(text=title, y=0.97, x=0.01, xref="container", xanchor="left", font=dict(size=15)),
-                yaxis=yaxis, xaxis=xaxis, height=height, margin=MARGIN,
-                legend=LEGEND_BELOW, showlegend=legend, uirevision="keep", shapes=list(marks[0]),
+                yaxis=yaxis, xaxis=xaxis, height=height, margin=CURVE_MARGIN if legend else MARGIN,
+                legend=CURVE_LEGEND, showlegend=legend, uirevision="keep", shapes=list(marks[0]),
                 annotations=list(marks[1]))
 
 
@@ -246,7 +250,7 @@ def seed_band_curves(histories: Sequence[RunHistory], metric: str = "train_acc",
                      height: int = 340, markers: bool = True) -> go.Figure:
     """Per group, each seed's group mean as a thin line and the mean over seeds as a bold one, in the
     group's colour (blue major, orange minor): the spread of the seeds reads as the spread of the thin
-    lines. ``kind`` is kept for callers of the former band (the thin lines show both kinds at once)."""
+    lines; the legend names the count of seeds. ``kind`` is kept for callers of the former band."""
     from ..analysis.seeds import band, mean_history
 
     first = histories[0]
@@ -263,11 +267,11 @@ def seed_band_curves(histories: Sequence[RunHistory], metric: str = "train_acc",
                                                  "<extra></extra>"))
         xs, mean, _, _ = band(histories, metric, group, kind)
         traces.append(_scatter(x=xs, y=mean, mode=_mode(markers),
-                               name=f"{group} classes: mean (bold), each seed (thin)", legendgroup=group,
+                               name=f"{group}: mean of {len(histories)} (bold), each seed (thin)", legendgroup=group,
                                line=dict(color=color, width=3.5, dash="dash" if group == first.tail else "solid"),
                                marker=dict(size=5)))
-    return _figure(traces, _layout((title or METRIC_TITLES.get(metric, metric)) + f" — {len(histories)} seeds",
-                                   metric, height=height, epochs=epochs or first.config.epochs,
+    return _figure(traces, _layout(title or METRIC_TITLES.get(metric, metric), metric, height=height,
+                                   epochs=epochs or first.config.epochs,
                                    marks=_join(_phase_marks(mean_history(histories)), marks)))
 
 
