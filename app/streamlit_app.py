@@ -51,6 +51,7 @@ STYLE = """<style>
 @media (max-width: 640px) {
   .st-key-live-block [data-testid="stHorizontalBlock"] { flex-direction: column-reverse; }
   .st-key-train-row [data-testid="stHorizontalBlock"] { flex-flow: row wrap; }
+  .st-key-train-row [data-testid="stColumn"]:nth-child(-n+2) { flex: 1 1 100% !important; }
   .st-key-train-row [data-testid="stColumn"]:nth-child(n+3) { min-width: 0 !important; flex: 1 1 0 !important; }
 }
 </style>"""

@@ -173,7 +173,8 @@ def phone_walk(browser, url: str, link: str, shots: Path) -> dict:
         status = wait_status(page, ("Stopped", "Finished"), after)
     context.close()
     return {"sidebar_open_at_start": sidebar_open, "train_button": train,
-            "train_in_first_screen": bool(train and train["y"] + train["height"] <= PHONE[1]),
+            "train_in_first_screen": bool(train and train["y"] + train["height"] <= PHONE[1]
+                                          and train["x"] >= 0 and train["x"] + train["width"] <= PHONE[0]),
             "narrator_top_px": narrator_top, "charts_top_px": charts_top,
             "narrator_before_charts": narrator_top is not None and charts_top is not None
             and narrator_top < charts_top,

@@ -267,6 +267,9 @@ def test_compare_trains_a_and_b_on_the_same_seeds_and_states_a_paired_verdict(tm
     names = {t["name"] for t in chart(at, "Balanced test accuracy")["data"] if t.get("name")}
     assert {"ERM", "ERM + LA", "MFW", "MFW + LA"} <= names
     assert verdict.sentence().startswith("MFW + LA vs ERM + LA: ")  # the method tested first, as everywhere
+    table = at.dataframe[0].value  # the first tab's seeds: every score in %, the difference in points
+    assert list(table.columns) == ["seed", "MFW + LA (%)", "ERM + LA (%)", "MFW + LA − ERM + LA (points)"]
+    assert table["MFW + LA (%)"].between(0, 100).all() and table["ERM + LA (%)"].between(0, 100).all()
 
 
 def test_uploaded_run_files_are_checked_and_shown_as_plain_text():

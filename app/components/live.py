@@ -38,7 +38,7 @@ def refresh_seconds(view: JobView | None, live_jobs: int) -> float:
     return min(seconds, SLOWEST_REFRESH_SECONDS)
 CURVES = ("train_acc", "test_acc", "grad_norm", "loss")
 CURVE_HEIGHT = 335
-PROJECTOR_CURVE_HEIGHT = 345  # two rows of charts and the page's head within 900 pixels
+PROJECTOR_CURVE_HEIGHT = 330  # two rows of charts and the page's head within 900 pixels
 
 
 def live_fragment(kind: str, draw: Callable[[JobView | None], None]) -> None:

@@ -138,10 +138,15 @@ def verdicts(view) -> None:
             st.dataframe(verdict_table(found), hide_index=True)
 
 
+def percent(score: float | None) -> float | None:
+    """A 0–1 score as the pages show scores: a percentage with one decimal (differences are in points)."""
+    return None if score is None else round(score * 100, 1)
+
+
 def verdict_table(found) -> pd.DataFrame:
     """Each seed's scores and difference, all in one unit: B's column first, as the sentence reads."""
-    return pd.DataFrame([{"seed": row["seed"], f"{found.b} (%)": round(row[found.b] * 100, 1),
-                          f"{found.a} (%)": round(row[found.a] * 100, 1),
+    return pd.DataFrame([{"seed": row["seed"], f"{found.b} (%)": percent(row[found.b]),
+                          f"{found.a} (%)": percent(row[found.a]),
                           f"{found.b} − {found.a} (points)": round(row["difference"], 1)} for row in found.rows()])
 
 
@@ -189,8 +194,9 @@ else:
         left, right = st.columns(2)
         left.plotly_chart(compare_runs(histories, "balanced_acc"), key="overlay-balanced")
         right.plotly_chart(compare_runs(histories, f"test_acc:{tails[-1]}"), key="overlay-tail")
-        rows = [{"run": name, "epochs": len(h.records), "balanced accuracy": h.last.balanced_acc if h.last else None,
-                 f"{h.tail}-class test accuracy": h.last.group_test_acc.get(h.tail) if h.last else None,
+        rows = [{"run": name, "epochs": len(h.records),
+                 "balanced accuracy (%)": percent(h.last.balanced_acc) if h.last else None,
+                 f"{h.tail}-class test accuracy (%)": percent(h.last.group_test_acc.get(h.tail)) if h.last else None,
                  "ended early": h.stopped or ""}  # a diverged run says so, and why
                 for name, h in histories.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True)

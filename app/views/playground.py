@@ -103,7 +103,7 @@ def draw(current) -> None:
         curves_column, side = st.columns([2.2, 1.3] if projector else [3, 1.15], gap="medium")
     with side:
         if current is None:
-            st.info("Press **Train**. Four charts grow on the left epoch by epoch: training accuracy per class "
+            st.info("Press **Train**. Four charts grow epoch by epoch: training accuracy per class "
                     "(on the un-mixed training set), test accuracy, the feature gradient ‖∂loss/∂h‖ and the loss; "
                     "with several seeds, each seed a thin line and the mean of each group a bold one. They grow once "
                     "per epoch, after its evaluation pass; here, the epoch in progress is drawn several times a "
