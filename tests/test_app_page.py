@@ -159,3 +159,17 @@ def test_each_narrator_sentence_stands_alone_even_when_it_comes_first():
     for statement in said:
         opening = re.sub(r"^Epoch \d+: ", "", statement.text).split()[0].lower()
         assert opening not in ("their", "they", "it", "its", "this", "these"), statement.text
+
+
+def test_a_browser_whose_tab_closed_keeps_its_training_for_a_reloads_grace_only(monkeypatch):
+    from app import service as app_service
+
+    connected = {"yes": True}
+    monkeypatch.setattr(app_service, "session_alive", lambda owner: connected["yes"])
+    monkeypatch.setattr(app_service, "_last_alive", {})
+    assert app_service.alive_or_reloading("browser-1", now=100.0)
+    connected["yes"] = False  # the tab reloads: gone for a moment
+    assert app_service.alive_or_reloading("browser-1", now=100.0 + app_service.RELOAD_GRACE_SECONDS - 1)
+    assert not app_service.alive_or_reloading("browser-1", now=100.0 + app_service.RELOAD_GRACE_SECONDS + 1)
+    assert "browser-1" not in app_service._last_alive  # forgotten: the map does not grow
+    assert not app_service.alive_or_reloading("never-seen", now=100.0)
