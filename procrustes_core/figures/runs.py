@@ -1,10 +1,11 @@
-"""Figures of runs: per-class curves (one seed) or group bands (several), gradients, loss, class counts,
-confusion, run comparison, paired verdicts, sweep heatmaps and the feature view — Plotly builders
-shared by the app, the lessons and the report.
+"""Figures of runs: per-class curves (one seed) or group curves (several: each seed thin, the mean bold),
+gradients, loss, class counts, confusion and run comparison — Plotly builders shared by the app, the
+lessons and the report (paired verdicts and sweep heatmaps: ``verdicts.py``; colours: ``colours.py``).
 
-House rules: plain titles and axis titles with units, legends below the plot, phase labels above it
-(never on the curves), decade ticks on log axes (10⁻³, 10⁻², ...), accuracy axes fixed to 0–1 and
-the epoch axis fixed to the whole run so a live chart does not jump.
+House rules: plain titles and axis titles with units, legends at the figure's foot, phases as a thin strip
+above the plot with the narrator's numbered marks above it (never on the curves, never on each other),
+decade ticks on log axes (10⁻³, 10⁻², ...), accuracy axes fixed to 0–1 and the epoch axis fixed to the
+whole run so a live chart does not jump.
 """
 
 from __future__ import annotations
