@@ -36,12 +36,30 @@ def start(kind: str, runs: Sequence[tuple[str, TrainConfig]], limits: Limits, se
     except ProcrustesError as err:
         return str(err)
     _jobs()[kind] = job
-    st.session_state.setdefault("kept", set())
+    return None
+
+
+def _adopt(kind: str, limits: Limits) -> str | None:
+    """This browser's latest job of a page, once per session and page: a reload (a new session of the same
+    browser) returns to the training it started, running or finished, instead of losing it."""
+    looked = st.session_state.setdefault("_adopted", set())
+    if kind in looked:
+        return None
+    looked.add(kind)
+    mine = owner()
+    try:
+        found = [v.job.id for v in service(limits).jobs() if v.job.owner == mine and v.job.kind == kind]
+    except ProcrustesError:  # no training service (said on the page in one line): nothing to return to
+        return None
+    if found:
+        _jobs()[kind] = found[-1]  # the service holds jobs in the order they came: the last is the latest
+        return found[-1]
     return None
 
 
 def view(kind: str, limits: Limits) -> JobView | None:
-    job = _jobs().get(kind)
+    """The service's record of the page's job now (this browser's latest, after a reload), or None."""
+    job = _jobs().get(kind) or _adopt(kind, limits)
     if job is None:
         return None
     try:
@@ -81,12 +99,21 @@ def task_label(task: TaskView) -> str:
     return f"{task.label} · seed {task.seed}"
 
 
+@st.cache_resource(show_spinner=False)
+def _kept_jobs() -> dict[str, None]:
+    """The jobs whose runs are in the store already, for the whole server: a reload that returns to a
+    finished job must not keep its runs twice (an ordered set, bounded)."""
+    return {}
+
+
 def keep(found: JobView, limits: Limits) -> None:
     """Put a finished job's runs (and their post-hoc variants) in this browser's run store, once."""
-    kept = st.session_state.setdefault("kept", set())
+    kept = _kept_jobs()
     if found.job.id in kept:
         return
-    kept.add(found.job.id)
+    kept[found.job.id] = None
+    while len(kept) > 10_000:
+        del kept[next(iter(kept))]
     for task in found.job.tasks:
         if task.history is None or not task.history.records:
             continue

@@ -4,7 +4,8 @@ Trainings never run in a page's script thread: a page submits them to the servic
 pool, or a Ray cluster when ``RAY_ADDRESS`` names one) and draws what its events have brought so far.
 The service queues by owner, and the owner is the browser (its cookie's id), not the tab: a learner
 with several tabs gets one share of the slots, not one per tab. A browser whose every tab has closed
-is noticed within a second and its trainings are stopped.
+is noticed within a second, and its trainings are stopped once ``RELOAD_GRACE_SECONDS`` have passed
+with no tab (a reload opens a new tab, which returns to the training: ``runner.view``).
 
 It also keeps what a class shares on this server: the name each browser's learner typed, and the preset a
 teacher pushed to every session (each session loads it at the top of its next run: ``class_view.py``).
@@ -13,6 +14,7 @@ teacher pushed to every session (each session loads it at the top of its next ru
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +31,12 @@ from .st_internals import session_id
 STEP_EVENT_SECONDS = 0.1
 
 
+# A reload closes a browser's tab and opens a new one a moment later: its trainings wait this long for it.
+RELOAD_GRACE_SECONDS = 20.0
+
 _lock = threading.Lock()
 _sessions: dict[str, set[str]] = {}  # owner (a browser) → the ids of its sessions (tabs) seen so far
+_last_alive: dict[str, float] = {}  # owner → when a tab of it was last seen connected
 
 
 def session_alive(owner: str) -> bool:
@@ -47,11 +53,27 @@ def session_alive(owner: str) -> bool:
     return bool(alive)
 
 
+def alive_or_reloading(owner: str, now: float | None = None) -> bool:
+    """Whether a tab of this owner is connected, or was within ``RELOAD_GRACE_SECONDS`` (a reload's new tab
+    is on its way): the service stops an owner's trainings only when this is False."""
+    now = time.monotonic() if now is None else now
+    if session_alive(owner):
+        with _lock:
+            _last_alive[owner] = now
+        return True
+    with _lock:
+        seen = _last_alive.get(owner)
+        if seen is not None and now - seen > RELOAD_GRACE_SECONDS:
+            del _last_alive[owner]  # the map does not grow with every browser that ever came
+            seen = None
+    return seen is not None
+
+
 @st.cache_resource(show_spinner=False)
 def _service(limits: Limits) -> TrainingService:
     return TrainingService(workers=limits.max_trainings, backend="ray" if limits.ray_address else "local",
                            budget=limits.budget, owner_slots=limits.session_slots, address=limits.ray_address,
-                           owner_alive=session_alive, abandon_seconds=90.0, every_seconds=STEP_EVENT_SECONDS)
+                           owner_alive=alive_or_reloading, abandon_seconds=90.0, every_seconds=STEP_EVENT_SECONDS)
 
 
 def service(limits: Limits) -> TrainingService:

@@ -40,6 +40,7 @@ class AppState:
     seeds: int | None = None  # None: as many as the budget allows
     message: str | None = None  # what was done with the link's bad values, until the learner trains
     teacher_key: str | None = None  # this server's key, from ``teacher=KEY`` or typed; never in the link
+    view: str | None = None  # "projector": charts and narrator on one screen in large type
     _checked: tuple[str, TrainConfig | ProcrustesError] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -52,7 +53,7 @@ class AppState:
             link.problems.append("teacher: not this server's key — ignored")
             teacher = None
         preset = preset_name(link.preset) if link.preset else None  # a former name: today's
-        return cls(link.config.to_dict(), preset, link.hide, link.seeds, link.message, teacher)
+        return cls(link.config.to_dict(), preset, link.hide, link.seeds, link.message, teacher, link.view)
 
     def load(self, config: TrainConfig, hide: tuple[str, ...] | None = None, seeds: int | None = None,
              preset: str | None = None) -> None:
@@ -91,7 +92,12 @@ class AppState:
     def link(self) -> dict[str, str]:
         """The query parameters of this state: what the address bar shows, so it can be shared."""
         config = self.valid_config()
-        return link_params(config, self.hide, self.seeds, self.preset) if config is not None else {}
+        return link_params(config, self.hide, self.seeds, self.preset, self.view) if config is not None else {}
+
+    @property
+    def projector(self) -> bool:
+        """Whether the page is shown for a projector: charts and narrator on one screen in large type."""
+        return self.view == "projector"
 
 
 def started() -> bool:

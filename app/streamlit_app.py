@@ -30,7 +30,7 @@ unwatch_torch_classes()
 log = logging.getLogger("procrustes.app")
 
 st.set_page_config(page_title="Procrustes — imbalanced deep learning", page_icon=":material/balance:", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")  # a phone opens on the page, not the sidebar
 
 
 def server_limits() -> Limits:
@@ -41,11 +41,33 @@ def server_limits() -> Limits:
         return Limits()
 
 
+# The first line clears Streamlit's header bar (nothing is cut under it). On a phone (columns stack there) the
+# live block shows the narrator's column before the charts, and Train, Stop and Reset share one row, so Train
+# and the narrator are in view at once.
 STYLE = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.9rem; padding-bottom: 2rem; }
 [data-testid="stSidebarContent"] [data-testid="stVerticalBlock"] { gap: 0.55rem; }
 [data-testid="stStatusWidget"] { visibility: hidden; }  /* the page's own Stop is the one that stops training */
+@media (max-width: 640px) {
+  .st-key-live-block [data-testid="stHorizontalBlock"] { flex-direction: column-reverse; }
+  .st-key-train-row [data-testid="stHorizontalBlock"] { flex-flow: row wrap; }
+  .st-key-train-row [data-testid="stColumn"]:nth-child(-n+2) { flex: 1 1 100% !important; }
+  .st-key-train-row [data-testid="stColumn"]:nth-child(n+3) { min-width: 0 !important; flex: 1 1 0 !important; }
+}
 </style>"""
+# A projector: no sidebar, no header bar, large type; the charts and the narrator fill one screen.
+PROJECTOR_STYLE = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding-top: 1rem; max-width: 100%; }
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] button { font-size: 1.35rem; }
+.st-key-live-block p { font-size: 1.6rem; line-height: 1.35; }
+</style>"""
+# Pages that set their own data and methods: the sidebar shows what of it they use instead of its controls.
+OWN_SETTINGS = {
+    "Decision boundary": "This page trains 2-D points with its own shape, imbalance, epochs and methods (set above "
+                         "its charts). Of the Playground's settings it keeps only the network's width and "
+                         "normalisation, the optimiser, learning rate, batch size and seed.",
+}
 
 
 def notes() -> None:
@@ -101,9 +123,13 @@ def main() -> None:
     if open_teacher and teacher is not None and page is not teacher:
         st.switch_page(teacher)
     classroom.name_box(limits)
-    controls.sidebar(limits)
+    own = OWN_SETTINGS.get(page.title)
+    if own:
+        st.sidebar.info(own)
+    else:
+        controls.sidebar(limits)
     state.mirror_to_url()
-    st.html(STYLE)
+    st.html(STYLE + (PROJECTOR_STYLE if state.current().projector else ""))
     notes()
     try:
         page.run()

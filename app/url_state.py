@@ -1,9 +1,10 @@
 """The experiment in the URL: read a link's settings leniently, and mirror the settings back into it.
 
 A link holds ``preset=NAME`` (start from a built-in preset), the settings that differ from it (or
-from the defaults), ``hide=a,b`` (controls a teacher hides) and ``seeds=N`` (empty: as many as the
-budget allows). A bad value never stops the page: it is named in one line that says what was done
-instead (the default kept, or the server's cap used: ``Budget.clamp``, the caps the service checks).
+from the defaults), ``hide=a,b`` (controls a teacher hides), ``seeds=N`` (empty: as many as the
+budget allows) and ``view=projector`` (charts and narrator in large type, for a class's screen). A bad
+value never stops the page: it is named in one line that says what was done instead (the default
+kept, or the server's cap used: ``Budget.clamp``, the caps the service checks).
 The app's state (``state.py``) is read from here once and written back here on every run.
 """
 
@@ -20,7 +21,8 @@ from .presets import PRESETS
 
 SERVER_FIELDS = ("data_dir", "download", "threads", "init_checkpoint", "data_path")  # the operator's, never a link's
 CONTROL_GROUPS = ("presets", "data", "imbalance", "method", "mfw", "la", "zoo", "advanced", "expert", "seeds")
-PAGE_KEYS = ("preset", "hide", "seeds", "teacher")
+PAGE_KEYS = ("preset", "hide", "seeds", "teacher", "view")
+VIEWS = ("projector",)  # ``view=projector``: charts and narrator on one screen, in large type
 MAX_VALUE_SHOWN = 40
 
 
@@ -39,6 +41,7 @@ class LinkState:
     problems: list[str] = field(default_factory=list)
     preset: str | None = None
     seeds: int | None = None
+    view: str | None = None
 
     @property
     def message(self) -> str | None:
@@ -87,6 +90,10 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
         else:
             problems.append(f"seeds={shorten(raw)!r}: expected a whole number from 1 to {limits.budget.max_seeds} — "
                             "the budget's default used")
+    view = params.get("view") or None
+    if view is not None and view not in VIEWS:
+        problems.append(f"view={shorten(view)!r}: expected {', '.join(VIEWS)} — the usual page shown")
+        view = None
     unknown = [k for k in params if k not in PAGE_KEYS and k not in field_names()]
     if unknown:
         problems.append(f"{shorten(unknown[0])!r}: not a setting — ignored")
@@ -112,7 +119,7 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
     problems += [f"{shorten(message)} — default {getattr(default, key)!r} kept" for key, _, message in failed]
     config, lowered = limits.budget.clamp(TrainConfig.from_query(good))  # the service's own caps
     problems += lowered
-    return LinkState(config, hide, problems, preset, seeds)
+    return LinkState(config, hide, problems, preset, seeds, view)
 
 
 def _pairs(config: TrainConfig) -> dict[str, str]:
@@ -122,7 +129,7 @@ def _pairs(config: TrainConfig) -> dict[str, str]:
 
 
 def link_params(config: TrainConfig, hide: tuple[str, ...] = (), seeds: int | None = None,
-                preset: str | None = None) -> dict[str, str]:
+                preset: str | None = None, view: str | None = None) -> dict[str, str]:
     """The query parameters that describe ``config``, the hidden controls, the seeds and the preset it
     started from — only what differs from that preset (or from the defaults): ``read_link`` of them gives
     the same back."""
@@ -134,4 +141,6 @@ def link_params(config: TrainConfig, hide: tuple[str, ...] = (), seeds: int | No
         params["hide"] = ",".join(hide)
     if seeds != (start.seeds if start else None):
         params["seeds"] = str(int(seeds)) if seeds else ""  # empty: as many as the budget allows
+    if view:
+        params["view"] = view
     return params

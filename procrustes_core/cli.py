@@ -179,6 +179,9 @@ def seed_path(out: Path, seed: int) -> Path:
     return out.with_name(f"{out.stem}-seed{seed}{out.suffix or '.json'}")
 
 
+VERDICT_NAMES = {"erm": "ERM", "mfw": "MFW"}  # a verdict names a method as the pages do
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Train A and B on the same seeds, score both with and without logit adjustment, print the verdicts."""
     from .methods.catalogue import METHODS, baseline_of
@@ -202,10 +205,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     found = run_seeds(configs, seeds, workers=args.workers, variants={"LA": PostHoc(la_tau=args.la_tau_compare)})
     a, b = found[args.a], found[args.b]
     verdicts = []
-    for variant, suffix in ((None, ""), ("LA", f" + LA τ={args.la_tau_compare:g}")):
+    names = {name: VERDICT_NAMES.get(name, name) for name in (args.a, args.b)}
+    print(f"B vs A on each metric: B − A in points, the seeds B is ahead on; LA is τ = {args.la_tau_compare:g}")
+    for variant, suffix in ((None, ""), ("LA", " + LA")):
         for metric, group in (("balanced_acc", None), ("test_acc", a[0].tail)):
-            result = compare_runs_paired(a, b, args.a + suffix, args.b + suffix, metric=metric, group=group,
-                                         a_variant=variant, b_variant=variant)
+            result = compare_runs_paired(a, b, names[args.a] + suffix, names[args.b] + suffix, metric=metric,
+                                         group=group, a_variant=variant, b_variant=variant)
+            result.metric = "balanced test accuracy" if group is None else f"test accuracy of the {group} classes"
             verdicts.append(result.to_dict())
             print(f"{result.metric}: {result.sentence()}")
     if out is not None:

@@ -66,12 +66,13 @@ def test_one_seed_draws_one_curve_per_class_and_the_narrator_speaks():
     assert threshold is not None and all(0 <= y <= 1 for t in threshold["data"] for y in t["y"] if y is not None)
 
 
-def test_several_seeds_draw_group_means_with_a_band_labelled_as_such():
+def test_several_seeds_draw_each_seed_thin_and_each_groups_mean_bold():
     at = trained(seeds="3")
     figure = chart(at, "Test accuracy")
-    assert figure["layout"]["title"]["text"].endswith("3 seeds")
     names = [t["name"] for t in figure["data"]]
-    assert any("95 % interval" in n for n in names) and any("mean of 3" in n for n in names)
+    assert any("each seed (thin)" in n and "mean of 3 (bold)" in n for n in names)
+    assert len([t for t in figure["data"] if "seed" in t["name"] and t["line"]["width"] == 1]) == 3 * 2  # per group
+    assert not [t for t in figure["data"] if t.get("fill")]  # no band painted over the axis
     assert "3 trainings" in texts(at)
 
 
@@ -264,7 +265,11 @@ def test_compare_trains_a_and_b_on_the_same_seeds_and_states_a_paired_verdict(tm
     verdict = compare_runs_paired(a, b, a_name, b_name, a_variant="LA", b_variant="LA")
     assert f"**{verdict.sentence()}.**" in [m.value for m in at.markdown]  # the core's verdict, as it is
     names = {t["name"] for t in chart(at, "Balanced test accuracy")["data"] if t.get("name")}
-    assert {"A: ERM", "A: ERM + LA", "B: mfw", "B: mfw + LA"} <= names
+    assert {"ERM", "ERM + LA", "MFW", "MFW + LA"} <= names
+    assert verdict.sentence().startswith("MFW + LA vs ERM + LA: ")  # the method tested first, as everywhere
+    table = at.dataframe[0].value  # the first tab's seeds: every score in %, the difference in points
+    assert list(table.columns) == ["seed", "MFW + LA (%)", "ERM + LA (%)", "MFW + LA − ERM + LA (points)"]
+    assert table["MFW + LA (%)"].between(0, 100).all() and table["ERM + LA (%)"].between(0, 100).all()
 
 
 def test_uploaded_run_files_are_checked_and_shown_as_plain_text():
@@ -302,7 +307,10 @@ def test_sweep_page_shows_the_saved_grid_and_trains_a_live_one():
     at.button(key="sweep_start").click().run()
     wait(at, "sweep")
     assert not at.exception and not at.error
-    assert "At ratio 10" in texts(at)
+    said = [m.value for m in at.markdown if "vs ERM + LA" in m.value]
+    assert len(said) == 2  # the saved grid's verdict and the live one's, in one order and one unit
+    assert all(" points" in line and "MFW " in line.split(" vs ")[0] for line in said)
+    assert "At imbalance ratio 10, balanced test accuracy: MFW 0.9 + LA vs ERM + LA: " in texts(at)
     assert len([c for c in charts(at) if "gain over strength 0" in c["layout"]["title"]["text"]]) == 4
 
 

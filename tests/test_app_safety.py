@@ -333,9 +333,11 @@ def test_trainings_belong_to_the_browser_not_the_tab():
     first.session_state["browser_id"] = ID
     first.run()
     first.button(key="train").click().run()
-    second = new_app(TINY)  # another tab of the same browser
+    second = new_app(TINY)  # another tab of the same browser (or a reload): it returns to the browser's training
     second.session_state["browser_id"] = ID
     second.run()
+    assert second.session_state["jobs"]["playground"] == first.session_state["jobs"]["playground"]
+    wait(second)
     second.button(key="train").click().run()
     wait(second)
     limits = second.session_state["limits"]

@@ -133,7 +133,8 @@ def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server, shots)
     page.get_by_role("link", name="Decision boundary").click()
     main(page).get_by_role("button", name="Train both").click()
     page.get_by_text("Replay: epoch").wait_for(timeout=WAIT)
-    page.wait_for_function(f"() => ({PLOTS})().some(p => p.title.startsWith('MFW'))", timeout=30_000)
+    page.wait_for_function(f"() => ({PLOTS})().some(p => p.title.startsWith('MFW'))"
+                           f" && ({PLOTS})().some(p => p.title.startsWith('ERM + LA: epoch'))", timeout=30_000)
     titles = [p["title"] for p in plots(page)]
     assert any(t.startswith("ERM + LA: epoch") for t in titles) and any(t.startswith("MFW") for t in titles)
     page.screenshot(path=str(shots / "app_boundary.png"))

@@ -153,6 +153,11 @@ def test_compare_trains_a_and_b_on_the_same_seeds_and_prints_paired_verdicts(tmp
     assert main(["compare", *[f for f in TINY if f != "--quiet"], "--seeds", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("seed noise") == 4  # balanced and minor-class accuracy, with and without LA
+    # every metric in one order (the method tested first) and one unit, as the app's verdicts read
+    assert "balanced test accuracy: MFW vs ERM: " in printed
+    assert "test accuracy of the minor classes: MFW + LA vs ERM + LA: " in printed
+    verdicts = [line for line in printed.splitlines() if "seed noise" in line]
+    assert all(" vs " in line and " points" in line for line in verdicts) and "differs" not in printed
     saved = json.loads(out.read_text())
     assert saved["seeds"] == [0, 1] and len(saved["verdicts"]) == 4 and saved["verdicts"][0]["n"] == 2
 

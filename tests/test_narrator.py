@@ -41,7 +41,7 @@ def test_the_narrator_tells_the_story_with_the_runs_own_numbers():
     under = said[0]
     assert under.epoch == 2
     assert under.text == "Epoch 2: minor classes at 0 % training accuracy vs 95 % for major — under-fit."
-    assert said[1].text.startswith("Epoch 2: their feature gradients are 87× larger")
+    assert said[1].text.startswith("Epoch 2: the minor classes' feature gradients are 87× larger")
     assert said[3].text == "Epoch 4: minor training 92 %, test 19 % — over-fit."
     assert "prior" in kinds  # no post-hoc step and the minor classes far behind at the end
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from procrustes_core.analysis.history import RunHistory
 from procrustes_core.analysis.narrator import Statement, narrate
 from procrustes_core.analysis.seeds import mean_history
 from procrustes_core.figures.runs import class_curves, epoch_marks, epoch_progress, loss_curve, seed_band_curves
@@ -37,6 +38,7 @@ def refresh_seconds(view: JobView | None, live_jobs: int) -> float:
     return min(seconds, SLOWEST_REFRESH_SECONDS)
 CURVES = ("train_acc", "test_acc", "grad_norm", "loss")
 CURVE_HEIGHT = 335
+PROJECTOR_CURVE_HEIGHT = 330  # two rows of charts and the page's head within 900 pixels
 
 
 def live_fragment(kind: str, draw: Callable[[JobView | None], None]) -> None:
@@ -129,9 +131,10 @@ def cached_spec(key: str, shown, build) -> str:
     return cached[1]
 
 
-def draw_curves(tasks: list[TaskView], key: str, statements: list[Statement]) -> None:
-    """The run's four curves, 2 × 2: per class for one seed, per group with a 95 % band for several; the
-    narrator's epochs marked with their numbers. They change once per epoch (its evaluation pass)."""
+def draw_curves(tasks: list[TaskView], key: str, statements: list[Statement], large: bool = False) -> None:
+    """The run's four curves, 2 × 2: per class for one seed, per group for several (each seed thin, the
+    mean bold); the narrator's epochs marked with their numbers; ``large``: for a projector. They change
+    once per epoch (its evaluation pass)."""
     histories = [t.history for t in tasks if t.history is not None]
     if not histories or not any(h.records for h in histories):
         live_charts(f"{key}-curves", [], columns=2)  # in place already: its first figures draw at once
@@ -140,10 +143,10 @@ def draw_curves(tasks: list[TaskView], key: str, statements: list[Statement]) ->
     numbers = [str(i + 1) for i in range(len(marks))]
     ready = [h for h in histories if h.records]
     shown = (tuple((t.job, t.serial) for t in tasks), len(histories), tuple(len(h.records) for h in histories),
-             tuple(s.epoch for s in marks))
-    drawn = epoch_marks([s.epoch for s in marks], numbers)
+             tuple(s.epoch for s in marks), large)
+    drawn = epoch_marks([s.epoch for s in marks], numbers, span=histories[0].config.epochs)
     live_charts(f"{key}-curves", [(metric, cached_spec(f"{key}-{metric}", shown,
-                                                 lambda metric=metric: _curve(histories, ready, metric, drawn)))
+                                                 lambda metric=metric: _curve(histories, ready, metric, drawn, large)))
                                   for metric in CURVES], columns=2)
 
 
@@ -164,17 +167,42 @@ def draw_progress(tasks: list[TaskView], key: str) -> None:
     live_charts(f"{key}-progress", [("progress", spec)])
 
 
-def _curve(histories, ready, metric: str, marks):
-    """One of the four curves: per class for one seed, per group with a band for several; lines only
-    (markers double the browser's work on every redraw)."""
-    style = dict(marks=marks, height=CURVE_HEIGHT, markers=False)
+def _curve(histories, ready, metric: str, marks, large: bool = False):
+    """One of the four curves: per class for one seed, per group for several (each seed thin, the mean
+    bold); lines only (markers double the browser's work on every redraw); ``large`` type for a projector."""
+    style = dict(marks=marks, height=PROJECTOR_CURVE_HEIGHT if large else CURVE_HEIGHT, markers=False)
     if len(histories) == 1:
-        if metric == "loss":
-            return loss_curve(histories[0], **style)
-        return class_curves(histories[0], metric, **style)
-    if metric == "loss":
-        return loss_curve(mean_history(ready), title=f"Training loss — mean of {len(ready)} seeds", **style)
-    return seed_band_curves(ready, metric, **style)
+        fig = loss_curve(histories[0], **style) if metric == "loss" else class_curves(histories[0], metric, **style)
+    elif metric == "loss":
+        fig = loss_curve(mean_history(ready), title=f"Training loss — mean of {len(ready)} seeds", **style)
+    else:
+        fig = seed_band_curves(ready, metric, **style)
+    if large:
+        fig.layout.font = {"size": 15}
+        fig.layout.title.font = {"size": 19}
+    return fig
+
+
+def la_note(histories: list[RunHistory]) -> str | None:
+    """Why the minor classes' test accuracy can sit above their training accuracy, when it does at the
+    last epoch (the mean over seeds): the two are not measured alike."""
+    if not histories:
+        return None
+    history = mean_history(histories)
+    last, tail = history.last, history.tail
+    if last is None or last.group_test_acc.get(tail, 0.0) <= last.group_train_acc.get(tail, 1.0):
+        return None
+    config = history.config
+    if config.la_tau or config.tau_norm:
+        step = (f"logit adjustment (τ = {config.la_tau:g}), which subtracts {config.la_tau:g}·log(class share) from "
+                "the logits" if config.la_tau else f"τ-normalisation (τ = {config.tau_norm:g}) of the classifier")
+        why = (f"test accuracy is scored after {step} and so moves test predictions towards the minor classes, "
+               "while training accuracy is scored on the un-mixed training set without that post-hoc step")
+    else:
+        why = ("both are scored alike here (evaluation mode, un-mixed, no post-hoc step), so the gap is in the "
+               "samples: a few minor training samples not fitted yet weigh much in a small class")
+    return (f"Why is the {tail} classes' test accuracy ({last.group_test_acc[tail]:.0%}) above their training "
+            f"accuracy ({last.group_train_acc[tail]:.0%})? Because {why}.")
 
 
 def draw_statements(statements: list[Statement], box=None) -> None:

@@ -34,6 +34,14 @@ def class_count_chart(config: TrainConfig, key: str = "class_counts") -> None:
                + f"; the test set is balanced: {found.test_per_class:,} samples of each class.".replace(",", " "))
 
 
+def sampled(counts: list[int], per_class: int = 40) -> str:
+    """How many training samples per class the feature view draws, as it is: 40 of each class that has them,
+    all of a smaller one."""
+    if min(counts) >= per_class:
+        return f"{per_class} training samples per class"
+    return f"{per_class} training samples of each class that has them, all {min(counts)} of the smallest"
+
+
 def formatted_table(history: RunHistory):
     """The per-class table with percentages, as a styled frame."""
     table = per_class_table(history)

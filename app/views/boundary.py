@@ -22,8 +22,9 @@ N_SAMPLES = 4000
 
 st.header("Decision boundary on 2-D data")
 st.caption("Two runs on the same imbalanced toy data and seed: plain training (ERM) and major feature weakening "
-           "(MFW), both with post-hoc logit adjustment. Regions are coloured by the predicted class, one hue per "
-           "class; minor-class training points are the large diamonds. Watch how far the minor regions reach.")
+           "(MFW), both with post-hoc logit adjustment. Regions are coloured by the predicted class, one shade per "
+           "class (blues major, oranges minor); minor-class training points are the large diamonds. Watch how far "
+           "the minor regions reach.")
 config = state.config()
 limits = st.session_state.limits
 cols = st.columns(4)

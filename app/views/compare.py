@@ -40,9 +40,15 @@ def setting(base, choice: str):
     return plain if choice == "ERM" else plain.with_methods(choice)
 
 
+def shown_name(choice: str) -> str:
+    """A method as verdicts name it: ERM, MFW, focal, ..."""
+    return {"mfw": "MFW", "erm": "ERM"}.get(choice, choice)
+
+
 cols = st.columns([1, 1, 1, 1])
-cols[0].selectbox("A", CHOICES, index=0, key="compare_a", help="The baseline.")
-cols[1].selectbox("B", CHOICES, index=CHOICES.index("mfw"), key="compare_b", help="The method tested against A.")
+cols[0].selectbox("A", CHOICES, index=0, key="compare_a", format_func=shown_name, help="The baseline.")
+cols[1].selectbox("B", CHOICES, index=CHOICES.index("mfw"), key="compare_b", format_func=shown_name,
+                  help="The method tested against A.")
 most_seeds = max(2, limits.budget.max_seeds)  # a pairing needs two; a cap of 1 refuses it in one line on Train
 cols[2].number_input("Seeds", 2, most_seeds, value=min(5, most_seeds), key="compare_seeds",
                      help="Each seed is one pair of runs; the interval narrows as seeds are added.")
@@ -56,7 +62,8 @@ def pair() -> None:
     base = state.config()
     a, b = st.session_state.compare_a, st.session_state.compare_b
     try:
-        runs = [(f"A: {a}", setting(base, a)), (f"B: {b}", setting(base, b))]
+        names = (shown_name(a), shown_name(b)) if a != b else (f"A: {shown_name(a)}", f"B: {shown_name(b)}")
+        runs = [(names[0], setting(base, a)), (names[1], setting(base, b))]
     except ProcrustesError as err:
         st.session_state.compare_problem = f"These settings cannot be compared this way: {err}"
         return
@@ -129,9 +136,19 @@ def verdicts(view) -> None:
                 continue
             st.markdown(f"**{found.sentence()}.**")
             st.plotly_chart(paired_figure(found), key=f"paired-{a_name}-{group}", config={"displayModeBar": False})
-            frame = pd.DataFrame(found.rows())
-            st.dataframe(frame.style.format({a_name: "{:.3f}", b_name: "{:.3f}", "difference": "{:+.1f} points"}),
-                         hide_index=True)
+            st.dataframe(verdict_table(found), hide_index=True)
+
+
+def percent(score: float | None) -> float | None:
+    """A 0–1 score as the pages show scores: a percentage with one decimal (differences are in points)."""
+    return None if score is None else round(score * 100, 1)
+
+
+def verdict_table(found) -> pd.DataFrame:
+    """Each seed's scores and difference, all in one unit: B's column first, as the sentence reads."""
+    return pd.DataFrame([{"seed": row["seed"], f"{found.b} (%)": percent(row[found.b]),
+                          f"{found.a} (%)": percent(row[found.a]),
+                          f"{found.b} − {found.a} (points)": round(row["difference"], 1)} for row in found.rows()])
 
 
 view = runner.view(KIND, limits)
@@ -150,7 +167,6 @@ if SAVED.exists():
             saved = saved_results(str(SAVED), SAVED.stat().st_mtime)
             st.caption(saved.get("caption", ""))
             st.dataframe(pd.DataFrame(saved.get("rows", [])), hide_index=True)
-            st.caption(f"Regenerate with `{saved.get('command', 'python benchmarks/fidelity.py')}`.")
         except (OSError, ValueError, KeyError) as err:
             st.warning(f"The saved results ({SAVED.name}) could not be read: {err}")
 
@@ -179,8 +195,9 @@ else:
         left, right = st.columns(2)
         left.plotly_chart(compare_runs(histories, "balanced_acc"), key="overlay-balanced")
         right.plotly_chart(compare_runs(histories, f"test_acc:{tails[-1]}"), key="overlay-tail")
-        rows = [{"run": name, "epochs": len(h.records), "balanced accuracy": h.last.balanced_acc if h.last else None,
-                 f"{h.tail}-class test accuracy": h.last.group_test_acc.get(h.tail) if h.last else None,
+        rows = [{"run": name, "epochs": len(h.records),
+                 "balanced accuracy (%)": percent(h.last.balanced_acc) if h.last else None,
+                 f"{h.tail}-class test accuracy (%)": percent(h.last.group_test_acc.get(h.tail)) if h.last else None,
                  "ended early": h.stopped or ""}  # a diverged run says so, and why
                 for name, h in histories.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True)

@@ -11,12 +11,13 @@ from app.components.live import (
     draw_curves,
     draw_progress,
     draw_statements,
+    la_note,
     live_fragment,
     run_tasks,
     statements_for,
     status_line,
 )
-from app.components.run_view import class_count_chart, final_results
+from app.components.run_view import class_count_chart, final_results, sampled
 from procrustes_core import ProcrustesError, TrainConfig, build_data
 from procrustes_core.analysis.predictions import QUESTIONS, grade
 from procrustes_core.analysis.seeds import mean_history
@@ -41,8 +42,9 @@ def start() -> None:
     """Train pressed (a callback: the job exists before the page is drawn, so Stop is live at once)."""
     current = state.config()
     state.current().message = None  # the link's note has been read: training is the learner's own now
-    st.session_state.prediction = (st.session_state.get("w_question"), st.session_state.get("w_prediction")) \
-        if st.session_state.get("w_predict") else None
+    question = st.session_state.get("w_question")
+    said = st.session_state.get(f"w_prediction_{question}")
+    st.session_state.prediction = (question, said) if question in QUESTIONS and said is not None else None
     try:
         seeds = state.seeds_for(current, limits)
     except ProcrustesError as err:  # e.g. seeds past the largest seed
@@ -52,46 +54,84 @@ def start() -> None:
                                                        seeds=seeds, extras=("features", "probabilities"))
 
 
-head, train_col, stop_col, reset_col = st.columns([2.6, 1, 1, 1], vertical_alignment="bottom")
-with head:
-    st.markdown("#### Playground")
-    if config is not None:
-        try:
-            count = len(state.seeds_for(config, limits))
-            counted = f" · {count} seed{'s' if count > 1 else ''}"
-        except ProcrustesError:  # said in one line when Train is pressed
-            counted = ""
-        st.caption(f"**{runner.run_label(config)}** · {runner.describe(config)} · {config.epochs} epochs{counted}")
-view = buttons(KIND, "Train", start, config is not None, ("train", "stop", "reset"),
-               columns=(train_col, stop_col, reset_col))
+# question → (what the answer is, smallest, largest, step, format): the input asks in the question's own unit
+PREDICTION_INPUTS = {
+    "minor-half": ("epoch", 1, None, 1, "%d"),
+    "minor-test": ("test accuracy, 0 to 1", 0.0, 1.0, 0.05, "%.2f"),
+    "gradient-peak": ("times larger", 1.0, 10_000.0, 1.0, "%g"),
+}
+
+
+def prediction_input(question: str, column, epochs: int) -> None:
+    """The prediction's field for one question, in its unit and range; empty: no prediction to grade."""
+    unit, low, high, step, shown = PREDICTION_INPUTS[question]
+    column.number_input(f"Your prediction ({unit})", min_value=low, max_value=high if high is not None else epochs,
+                        value=None, step=step, format=shown, key=f"w_prediction_{question}",
+                        placeholder="type a number", help="Write it down before you press Train; the page grades "
+                                                          "it against the run when it ends.")
+
+
+def projector_switched() -> None:
+    state.current().view = "projector" if st.session_state.w_projector else None
+
+
+title, switch = st.columns([5, 1], vertical_alignment="bottom")
+title.markdown("#### Playground")
+switch.toggle("Projector view", value=state.current().projector, key="w_projector", on_change=projector_switched,
+              help="Charts and narrator on one screen in large type, for a class's screen (the link keeps it).")
+if config is not None:
+    try:
+        count = len(state.seeds_for(config, limits))
+        counted = f" · {count} seed{'s' if count > 1 else ''}"
+    except ProcrustesError:  # said in one line when Train is pressed
+        counted = ""
+    st.caption(f"**{runner.run_label(config)}** · {runner.describe(config)} · {config.epochs} epochs{counted}")
+with st.container(key="train-row"):
+    ask, answer, train_col, stop_col, reset_col = st.columns([2.6, 1.3, 0.8, 0.8, 0.8], vertical_alignment="bottom")
+    question = ask.selectbox("Predict first", list(QUESTIONS), format_func=lambda k: QUESTIONS[k].text,
+                             key="w_question")
+    prediction_input(question, answer, config.epochs if config is not None else 1)
+    view = buttons(KIND, "Train", start, config is not None, ("train", "stop", "reset"),
+                   columns=(train_col, stop_col, reset_col))
 
 
 def draw(current) -> None:
-    """The live block: the four curves on the left; status, narrator and class counts on the right."""
-    curves_column, side = st.columns([3, 1.15], gap="medium")
+    """The live block: the four curves on the left; status, narrator and class counts on the right (on a
+    phone, where columns stack, the right column comes first: ``STYLE`` in streamlit_app.py)."""
+    projector = state.current().projector
+    with st.container(key="live-block"):
+        curves_column, side = st.columns([2.2, 1.3] if projector else [3, 1.15], gap="medium")
     with side:
         if current is None:
-            st.info("Press **Train**. Four charts grow on the left epoch by epoch: training accuracy per class "
+            st.info("Press **Train**. Four charts grow epoch by epoch: training accuracy per class "
                     "(on the un-mixed training set), test accuracy, the feature gradient ‖∂loss/∂h‖ and the loss; "
-                    "with several seeds, the mean of each group with a 95 % band. They grow once per epoch, after its "
-                    "evaluation pass; here, the epoch in progress is drawn several times a second from its "
-                    "mini-batches. The narrator says here what the run shows as it happens.")
+                    "with several seeds, each seed a thin line and the mean of each group a bold one. They grow once "
+                    "per epoch, after its evaluation pass; here, the epoch in progress is drawn several times a "
+                    "second from its mini-batches. The narrator says here what the run shows as it happens.")
             tasks, statements = [], []
         else:
             tasks = run_tasks(current)
             statements = statements_for(tasks, finished=not current.training)
             st.caption(status_line(current))
-        draw_progress(tasks, "playground")  # there from the start (empty), so its first figure draws at once
+        # the narrator first (a phone shows it before the charts), in a box that keeps the progress chart's
+        # place however many sentences it holds
+        said = st.container()
+        if not projector:
+            draw_progress(tasks, "playground")  # there from the start (empty), so its first figure draws at once
         if current is not None:
-            for error in {t.error for t in current.job.tasks if t.error}:
-                st.error(error)
-            for warning in {w for t in tasks for w in t.history.warnings}:
-                st.warning(warning)
-            draw_statements(statements)
-        if config is not None:
+            with said:
+                for error in {t.error for t in current.job.tasks if t.error}:
+                    st.error(error)
+                for warning in {w for t in tasks for w in t.history.warnings}:
+                    st.warning(warning)
+                draw_statements(statements)
+                note = la_note([t.history for t in tasks if t.history is not None and t.history.records])
+                if note:
+                    st.caption(note)
+        if config is not None and not projector:
             class_count_chart(config)
     with curves_column:
-        draw_curves(tasks, "playground", statements)
+        draw_curves(tasks, "playground", statements, large=projector)
 
 
 live_fragment(KIND, draw)
@@ -109,10 +149,6 @@ if config is not None and config.augment != "none":
         except ProcrustesError as err:
             st.error(str(err))
 
-with st.expander("Predict first: write down what you expect, then train", expanded=False):
-    st.toggle("Ask me before I train", key="w_predict")
-    st.selectbox("Question", list(QUESTIONS), format_func=lambda k: QUESTIONS[k].text, key="w_question")
-    st.number_input("Your prediction", min_value=0.0, value=10.0, step=1.0, key="w_prediction")
 
 def beyond_accuracy(task: TaskView) -> None:
     """Precision–recall per class, the reliability diagram and a threshold for the minor classes, from the
@@ -151,8 +187,8 @@ if view is not None and not view.training:
                 else epochs[0]
             history = with_points[0].history
             st.plotly_chart(feature_view(replay["points"][epochs.index(pick)], replay["labels"], history.groups,
-                                         history.class_names, f"Seed {with_points[0].seed}, epoch {pick}: 40 "
-                                         "training samples per class on the last epoch's two main directions"),
+                                         history.class_names, f"Seed {with_points[0].seed}, epoch {pick}: "
+                                         f"{sampled(history.counts)} on the last epoch's two main directions"),
                             key="feature_view")
             st.caption("One projection for every epoch (the last epoch's principal plane), so what moves between "
                        "epochs moved in the network. Minor classes are diamonds. While MFW is on, major-class "

@@ -87,8 +87,8 @@ def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -
             peak = max(finite, key=lambda e: ratios[where[e]])
             ratio = ratios[where[peak]]
             if ratio > 1.5:
-                found.append(Statement(peak, "gradients", f"Epoch {peak}: their feature gradients are "
-                                                          f"{ratio:.0f}× larger than the {head} classes'."))
+                found.append(Statement(peak, "gradients", f"Epoch {peak}: the {tail} classes' feature gradients "
+                                                          f"are {ratio:.0f}× larger than the {head} classes'."))
         caught = next((e for e in epochs if e > span[1]
                        and caught_up(head_train[where[e]], tail_train[where[e]])), None)
         if caught is not None:

@@ -10,7 +10,8 @@ import torch
 
 from ..analysis.boundary import BoundaryGrid
 from ..data.imbalance import tail_name
-from .runs import CLASS_HUES, LEGEND_BELOW
+from .colours import class_colours
+from .runs import LEGEND_BELOW
 
 
 def _discrete_scale(colors: Sequence[str]) -> list[list]:
@@ -25,14 +26,15 @@ def _discrete_scale(colors: Sequence[str]) -> list[list]:
 def boundary_figure(grid: BoundaryGrid, points: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
                     groups: Mapping[str, Sequence[int]], class_names: Sequence[str] | None = None,
                     title: str | None = None, max_points: int = 1500, seed: int = 0) -> go.Figure:
-    """Decision regions with a distinct hue per class and the training points on top (minor classes as
-    large diamonds); every minor-class point is drawn, the others are thinned to ``max_points`` in all."""
+    """Decision regions with a distinct shade per class (blue major, orange minor) and the training points
+    on top (minor classes as large diamonds); every minor-class point is drawn, the others are
+    thinned to ``max_points`` in all."""
     pts = points.detach().cpu().numpy() if isinstance(points, torch.Tensor) else np.asarray(points)
     ys = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     num_classes = int(max(grid.predicted.max(), ys.max() if len(ys) else 0) + 1)
     num_classes = max(num_classes, max((c for m in groups.values() for c in m), default=0) + 1)
     names = list(class_names or [str(c) for c in range(num_classes)])
-    colors = [CLASS_HUES[c % len(CLASS_HUES)] for c in range(num_classes)]
+    colors = class_colours(groups, num_classes)  # major classes in blues, minor in oranges, each its own shade
     fig = go.Figure(go.Heatmap(
         x=grid.xs, y=grid.ys, z=grid.predicted, zmin=-0.5, zmax=num_classes - 0.5,
         colorscale=_discrete_scale(colors), showscale=False, opacity=0.35, hoverinfo="skip",

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .colours import TREATMENT
 from .runs import GROUP_PALETTES, METRIC_TITLES, class_colors, group_of
 
 
@@ -88,7 +89,7 @@ def signal_mix(x, mixed, labels, lam, partner, indices: Sequence[int], class_nam
                                  legendgroup="partner", line=dict(color="#999999", width=1, dash="dot")),
                       row=row, col=1)
         fig.add_trace(go.Scatter(y=mixed[i], mode="lines", name="after mixing (label kept)", showlegend=first,
-                                 legendgroup="mixed", line=dict(color="#cb181d", width=2, dash="dash")),
+                                 legendgroup="mixed", line=dict(color=TREATMENT, width=2, dash="dash")),
                       row=row, col=1)
     fig.update_layout(title="A mini-batch before and after major feature weakening", height=200 * len(indices) + 80,
                       margin=dict(t=80, b=30, l=40, r=20))
@@ -142,7 +143,7 @@ def augmentation_figure(originals, augmented, labels, class_names: Sequence[str]
         fig.add_trace(go.Scatter(x=originals[:, 0], y=originals[:, 1], mode="markers", name="original",
                                  marker=dict(size=8, color="#08519c")))
         fig.add_trace(go.Scatter(x=augmented[:, 0], y=augmented[:, 1], mode="markers", name="augmented",
-                                 marker=dict(size=8, symbol="x", color="#cb181d")))
+                                 marker=dict(size=8, symbol="x", color=TREATMENT)))
         fig.update_layout(title=title, height=420, margin=dict(t=50, b=40, l=50, r=20))
         return fig
     titles = [f"class {class_names[int(c)]}" for c in labels]
@@ -153,7 +154,7 @@ def augmentation_figure(originals, augmented, labels, class_names: Sequence[str]
             fig.add_trace(go.Scatter(y=originals[row].mean(0), mode="lines", name="original", showlegend=first,
                                      legendgroup="original", line=dict(color="#08519c", width=2)), row=row + 1, col=1)
             fig.add_trace(go.Scatter(y=augmented[row].mean(0), mode="lines", name="augmented", showlegend=first,
-                                     legendgroup="augmented", line=dict(color="#cb181d", width=2, dash="dash")),
+                                     legendgroup="augmented", line=dict(color=TREATMENT, width=2, dash="dash")),
                           row=row + 1, col=1)
         fig.update_layout(title=title, height=170 * n + 80, margin=dict(t=80, b=30, l=40, r=20))
         return fig

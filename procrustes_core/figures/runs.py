@@ -1,10 +1,11 @@
-"""Figures of runs: per-class curves (one seed) or group bands (several), gradients, loss, class counts,
-confusion, run comparison, paired verdicts, sweep heatmaps and the feature view — Plotly builders
-shared by the app, the lessons and the report.
+"""Figures of runs: per-class curves (one seed) or group curves (several: each seed thin, the mean bold),
+gradients, loss, class counts, confusion and run comparison — Plotly builders shared by the app, the
+lessons and the report (paired verdicts and sweep heatmaps: ``verdicts.py``; colours: ``colours.py``).
 
-House rules: plain titles and axis titles with units, legends below the plot, phase labels above it
-(never on the curves), decade ticks on log axes (10⁻³, 10⁻², ...), accuracy axes fixed to 0–1 and
-the epoch axis fixed to the whole run so a live chart does not jump.
+House rules: plain titles and axis titles with units, legends at the figure's foot, phases as a thin strip
+above the plot with the narrator's numbered marks above it (never on the curves, never on each other),
+decade ticks on log axes (10⁻³, 10⁻², ...), accuracy axes fixed to 0–1 and the epoch axis fixed to the
+whole run so a live chart does not jump.
 """
 
 from __future__ import annotations
@@ -18,25 +19,15 @@ import plotly.graph_objects as go
 from ..analysis.history import RunHistory
 from ..analysis.phases import find_phases
 from ..data.imbalance import class_groups, tail_name
+from . import colours
+from .colours import GROUP_SHADES, METHOD_COLOURS, PHASE_TINTS, class_colours
 
-# Head groups in blues, tail groups in reds, the middle in greens: minor classes stand out.
-GROUP_PALETTES = {
-    "all": ["#4c78a8", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#f58518",
-            "#e45756"],
-    "major": ["#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1"],
-    "many": ["#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1"],
-    "medium": ["#00441b", "#006d2c", "#238b45", "#41ab5d", "#74c476"],
-    "minor": ["#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272"],
-    "few": ["#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272"],
-}
-GROUP_PALETTES.update({"top third": GROUP_PALETTES["many"], "middle third": GROUP_PALETTES["medium"],
-                       "bottom third": GROUP_PALETTES["few"]})
-# A distinct hue per class, where classes are told apart by colour alone (decision regions)
-CLASS_HUES = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
-              "#bcbd22"]
-METHOD_COLORS = ["#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#9d755d", "#eeca3b"]
+# The palette lives in colours.py (one colour per role); these names are kept for the fronts that use them.
+GROUP_PALETTES = GROUP_SHADES
+CLASS_HUES = colours.CLASS_HUES
+METHOD_COLORS = METHOD_COLOURS
 METRIC_TITLES = {
-    "train_acc": "Training accuracy (un-mixed training set)",
+    "train_acc": "Training accuracy (un-mixed)",
     "test_acc": "Test accuracy",
     "grad_norm": "Feature-gradient norm ‖∂loss/∂h‖",
     "loss": "Training loss per class",
@@ -50,10 +41,14 @@ METRIC_TITLES = {
 AXIS_TITLES = {"train_acc": "accuracy", "test_acc": "accuracy", "grad_norm": "gradient norm (log scale)",
                "loss": "cross-entropy (log scale)", "balanced_acc": "accuracy", "val_balanced_acc": "accuracy",
                "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1"}
-PHASE_COLORS = {"under-fit": "rgba(239,59,44,0.10)", "over-fit": "rgba(128,0,128,0.08)"}
+PHASE_COLORS = PHASE_TINTS
 # below the epoch axis's title, each entry as wide as its text (a fixed share of a narrow chart cut them)
 LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0, font=dict(size=10))
-MARGIN = dict(t=60, b=56, l=56, r=16)
+MARGIN = dict(t=72, b=56, l=56, r=16)
+# A curve's legend sits at the bottom of the figure, under the epoch axis's title however many rows it wraps
+# into (placed on the plot's own height, a wrapped legend climbed onto that title)
+CURVE_LEGEND = dict(LEGEND_BELOW, yref="container", y=0.0, yanchor="bottom")
+CURVE_MARGIN = dict(MARGIN, b=92)
 
 
 def plain(text: str) -> str:
@@ -63,17 +58,12 @@ def plain(text: str) -> str:
 
 
 def class_colors(groups: Mapping[str, Sequence[int]], num_classes: int) -> list[str]:
-    """A colour per class: shades of blue for major classes, red for minor, green in between."""
-    colors = ["#888888"] * num_classes
-    for name, members in groups.items():
-        palette = GROUP_PALETTES.get(name, GROUP_PALETTES["all"])
-        for i, c in enumerate(members):
-            colors[c] = palette[i % len(palette)]
-    return colors
+    """A colour per class: shades of blue for major classes, orange for minor, grey in between."""
+    return class_colours(groups, num_classes)
 
 
 def group_color(group: str) -> str:
-    return GROUP_PALETTES.get(group, GROUP_PALETTES["all"])[1]
+    return colours.group_colour(group)
 
 
 def group_of(groups: Mapping[str, Sequence[int]]) -> dict[int, str]:
@@ -109,8 +99,8 @@ def _layout(title: str, metric: str, height: int = 340, legend: bool = True, epo
     if epochs:
         xaxis["range"] = [0.5, epochs + 0.5]
     return dict(title=dict(text=title, y=0.97, x=0.01, xref="container", xanchor="left", font=dict(size=15)),
-                yaxis=yaxis, xaxis=xaxis, height=height, margin=MARGIN,
-                legend=LEGEND_BELOW, showlegend=legend, uirevision="keep", shapes=list(marks[0]),
+                yaxis=yaxis, xaxis=xaxis, height=height, margin=CURVE_MARGIN if legend else MARGIN,
+                legend=CURVE_LEGEND, showlegend=legend, uirevision="keep", shapes=list(marks[0]),
                 annotations=list(marks[1]))
 
 
@@ -144,26 +134,50 @@ def class_count_bars(counts: Sequence[int], class_names: Sequence[str] | None = 
                                 yaxis=yaxis, margin=dict(margin), height=height))
 
 
+PHASE_STRIP = (1.0, 1.07)  # the phases' strip, in the paper's height: just above the plot area
+MARK_ROW = 1.07  # the narrator's numbered marks sit on top of the strip, never on its names
+
+
 def _phase_marks(history: RunHistory) -> tuple[list, list]:
-    """The phases shaded, with their names above the plot area, not on the curves: (shapes, annotations)."""
+    """The phases as a thin strip above the plot area with their names in it (the curves stay unpainted):
+    (shapes, annotations). A phase too short for its name keeps the strip; hovering it is not needed to
+    read the chart, whose marks and legend say the rest."""
     shapes, notes = [], []
+    total = max(history.config.epochs, history.records[-1].epoch if history.records else 1, 1)
     for phase in find_phases(history):
-        shapes.append(dict(type="rect", x0=phase.first_epoch - 0.5, x1=phase.last_epoch + 0.5, xref="x", y0=0, y1=1,
-                           yref="y domain", fillcolor=PHASE_COLORS.get(phase.name, "rgba(0,0,0,0.05)"),
-                           line=dict(width=0), layer="below"))
-        notes.append(dict(x=(phase.first_epoch + phase.last_epoch) / 2, y=1.0, xref="x", yref="paper",
-                          yanchor="bottom", text=phase.name, showarrow=False, font=dict(size=10, color="#555")))
+        shapes.append(dict(type="rect", x0=phase.first_epoch - 0.5, x1=phase.last_epoch + 0.5, xref="x",
+                           y0=PHASE_STRIP[0], y1=PHASE_STRIP[1], yref="paper",
+                           fillcolor=PHASE_COLORS.get(phase.name, "rgba(0,0,0,0.2)"), line=dict(width=0)))
+        if (phase.last_epoch - phase.first_epoch + 1) / total >= 0.12:
+            notes.append(dict(x=(phase.first_epoch + phase.last_epoch) / 2, y=sum(PHASE_STRIP) / 2, xref="x",
+                              yref="paper", yanchor="middle", text=phase.name, showarrow=False,
+                              font=dict(size=10, color=colours.PHASE_TEXT)))
     return shapes, notes
 
 
-def epoch_marks(epochs: Sequence[int], labels: Sequence[str]) -> tuple[list, list]:
+def _merged(marks: Sequence[tuple[int, str]], gap: float) -> list[tuple[int, str]]:
+    """Marks closer than ``gap`` epochs joined into one ("1·2" at the first one's epoch), so that their
+    numbers never print over each other."""
+    joined: list[tuple[int, str]] = []
+    for epoch, label in sorted(marks, key=lambda m: m[0]):
+        if joined and epoch - joined[-1][0] < gap:
+            joined[-1] = (joined[-1][0], f"{joined[-1][1]}·{label}")
+        else:
+            joined.append((epoch, label))
+    return joined
+
+
+def epoch_marks(epochs: Sequence[int], labels: Sequence[str], span: int | None = None) -> tuple[list, list]:
     """Numbered marks at epochs (the narrator's statements): thin dotted lines with a number on top, as
-    (shapes, annotations) for a builder's ``marks``."""
+    (shapes, annotations) for a builder's ``marks``; marks closer than a 20th of ``span`` epochs (the run's
+    length) share one number label."""
     marks = [(epoch, label) for epoch, label in zip(epochs, labels) if epoch > 0]
+    gap = (span / 20) if span else 0.0
     shapes = [dict(type="line", x0=epoch, x1=epoch, xref="x", y0=0, y1=1, yref="y domain",
                    line=dict(color="#999", width=1, dash="dot")) for epoch, _ in marks]
-    notes = [dict(x=epoch, y=1.0, xref="x", yref="paper", yanchor="bottom", text=label, showarrow=False,
-                  font=dict(size=10, color="#333"), bgcolor="rgba(255,255,255,0.8)") for epoch, label in marks]
+    notes = [dict(x=epoch, y=MARK_ROW, xref="x", yref="paper", yanchor="bottom", text=label, showarrow=False,
+                  font=dict(size=11, color="#222"), bgcolor="rgba(255,255,255,0.9)")
+             for epoch, label in _merged(marks, gap)]
     return shapes, notes
 
 
@@ -235,24 +249,30 @@ def gradient_curves(history: RunHistory, epochs: int | None = None) -> go.Figure
 def seed_band_curves(histories: Sequence[RunHistory], metric: str = "train_acc", kind: str = "interval",
                      title: str | None = None, epochs: int | None = None, marks: tuple[list, list] = ([], []),
                      height: int = 340, markers: bool = True) -> go.Figure:
-    """Per group, the mean over seeds of a per-class metric with a shaded band (the 95 % interval of
-    the mean, or the spread over seeds), labelled as such."""
-    from ..analysis.seeds import BAND_KINDS, band, mean_history
+    """Per group, each seed's group mean as a thin line and the mean over seeds as a bold one, in the
+    group's colour (blue major, orange minor): the spread of the seeds reads as the spread of the thin
+    lines; the legend names the count of seeds. ``kind`` is kept for callers of the former band."""
+    from ..analysis.seeds import band, mean_history
 
     first = histories[0]
     traces = []
     for group in first.groups:
-        xs, mean, low, high = band(histories, metric, group, kind)
         color = group_color(group)
-        traces.append(_scatter(x=xs + xs[::-1], y=high + low[::-1], mode="lines", fill="toself",
-                               fillcolor=_alpha(color, 0.18), line=dict(width=0), hoverinfo="skip",
-                               name=f"{group}: {BAND_KINDS[kind]}", legendgroup=group,
-                               showlegend=group == first.tail))
-        traces.append(_scatter(x=xs, y=mean, mode=_mode(markers), name=f"{group} classes (mean of {len(histories)})",
-                               line=dict(color=color, width=2, dash="dash" if group == first.tail else "solid"),
-                               marker=dict(size=4), legendgroup=group))
-    return _figure(traces, _layout((title or METRIC_TITLES.get(metric, metric)) + f" — {len(histories)} seeds",
-                                   metric, height=height, epochs=epochs or first.config.epochs,
+        for history in histories:
+            if not history.records:
+                continue
+            traces.append(_scatter(x=[r.epoch for r in history.records], y=history.group_series(metric)[group],
+                                   mode="lines", line=dict(color=_alpha(color, 0.45), width=1),
+                                   name=f"{group}: seed {history.config.seed}", legendgroup=group, showlegend=False,
+                                   hovertemplate=f"seed {history.config.seed} ({plain(group)}): %{{y:.3g}}"
+                                                 "<extra></extra>"))
+        xs, mean, _, _ = band(histories, metric, group, kind)
+        traces.append(_scatter(x=xs, y=mean, mode=_mode(markers),
+                               name=f"{group}: mean of {len(histories)} (bold), each seed (thin)", legendgroup=group,
+                               line=dict(color=color, width=3.5, dash="dash" if group == first.tail else "solid"),
+                               marker=dict(size=5)))
+    return _figure(traces, _layout(title or METRIC_TITLES.get(metric, metric), metric, height=height,
+                                   epochs=epochs or first.config.epochs,
                                    marks=_join(_phase_marks(mean_history(histories)), marks)))
 
 
@@ -381,81 +401,18 @@ def compare_runs(histories: Mapping[str, RunHistory], metric: str = "balanced_ac
     return fig
 
 
-def paired_figure(comparison) -> go.Figure:
-    """Each seed's pair of final scores joined by a line, and the mean difference with its interval."""
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.18,
-                        subplot_titles=(f"{comparison.metric} per seed", f"{comparison.b} − {comparison.a}"))
-    for seed, a, b in zip(comparison.seeds, comparison.a_values, comparison.b_values):
-        fig.add_trace(go.Scatter(x=[comparison.a, comparison.b], y=[a, b], mode="lines+markers", showlegend=False,
-                                 line=dict(color="#54a24b" if b > a else "#e45756", width=1.5),
-                                 hovertemplate=f"seed {seed}: %{{y:.3f}}<extra></extra>"), row=1, col=1)
-    mean, lo, hi = comparison.interval
-    fig.add_trace(go.Scatter(x=[mean], y=["mean"], mode="markers", marker=dict(size=10, color="black"),
-                             error_x=dict(type="data", symmetric=False, array=[hi - mean], arrayminus=[mean - lo]),
-                             showlegend=False, hovertemplate=f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]<extra></extra>"),
-                  row=1, col=2)
-    fig.add_trace(go.Scatter(x=[d * comparison.scale for d in comparison.differences], y=["seeds"] * comparison.n,
-                             mode="markers", marker=dict(size=7, color="#888"), showlegend=False), row=1, col=2)
-    fig.add_vline(x=0, line=dict(color="#555", width=1), row=1, col=2)
-    fig.update_xaxes(title_text=comparison.unit, row=1, col=2)
-    fig.update_yaxes(title_text="score", row=1, col=1)
-    fig.update_layout(height=320, margin=MARGIN)
-    return fig
-
-
-def _axis_label(value) -> str:
-    """A grid value as a heatmap label: numbers as 10 / 0.5, anything else (names, lists) as text."""
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        return f"{value:g}"
-    return plain(str(value))
-
-
-def sweep_heatmap(frame, x: str = "ratio", y: str = "mfw_strength", value: str = "balanced_acc",
-                  title: str | None = None, difference: bool = False, labels: Mapping[str, str] | None = None,
-                  zrange: tuple[float, float] | None = None) -> go.Figure:
-    """Mean of ``value`` over a grid of two settings (a pandas frame with one row per run), on a fixed
-    colour scale (0–1 for accuracies) so cells arriving later are painted on the same scale; with
-    ``difference``, each cell minus the first row's (e.g. strength 0), in points on a diverging scale.
-    Failed runs, with no value, leave their cell empty; settings with names or lists as values work too."""
-    frame = frame.copy()
-    for axis in (x, y):  # lists (counts) cannot be grouped by; their text can
-        if frame[axis].map(lambda v: isinstance(v, (list, tuple, dict))).any():
-            frame[axis] = frame[axis].map(str)
-    table = frame.groupby([y, x])[value].mean().unstack(x).sort_index()
-    z = table.values
-    if difference:
-        z = (z - z[:1]) * 100
-        low, high = zrange or (-10.0, 10.0)
-        scale, text = "RdBu", np.round(z, 1)
-        hover = f"{x} %{{x}}, {y} %{{y}}: %{{z:+.1f}} points<extra></extra>"
-    else:
-        low, high = zrange or (0.0, 1.0)
-        scale, text = "Viridis", np.round(z, 3)
-        hover = f"{x} %{{x}}, {y} %{{y}}: %{{z:.3f}}<extra></extra>"
-    names = labels or {}
-    fig = go.Figure(go.Heatmap(z=z, x=[_axis_label(v) for v in table.columns], y=[_axis_label(v) for v in table.index],
-                               colorscale=scale, zmin=low, zmax=high, text=text, texttemplate="%{text}",
-                               hovertemplate=hover, colorbar=dict(title="points" if difference else "accuracy")))
-    fig.update_layout(title=title or f"{METRIC_TITLES.get(value, value)} over {x} × {y}",
-                      xaxis_title=names.get(x, x), yaxis_title=names.get(y, y), height=380, margin=MARGIN)
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(type="category")
-    return fig
-
-
 def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "balanced_acc",
                   methods: Mapping[str, str] | None = None, variants: Mapping[str, str] | None = None,
                   kind: str = "interval") -> go.Figure:
-    """Several settings over epochs, each the mean over its seeds with a band: a colour per method, a
-    dash per post-hoc variant, legend below. ``metric`` as in ``compare_runs`` (``test_acc:minor``)."""
-    from ..analysis.seeds import BAND_KINDS, band
+    """Several settings over epochs, each seed a thin line and the mean over seeds a bold one: a colour per
+    method (the first the baseline's), a dash per post-hoc variant, legend below. ``metric`` as in
+    ``compare_runs`` (``test_acc:minor``)."""
+    from ..analysis.seeds import band
 
     base, _, group = metric.partition(":")
     colors: dict[str, str] = {}
     dashes: dict[str, str] = {}
-    fig = go.Figure()
+    traces = []
     for name, histories in series.items():
         ready = [h for h in histories if h.records]
         if not ready:
@@ -463,27 +420,33 @@ def compare_bands(series: Mapping[str, Sequence[RunHistory]], metric: str = "bal
         method, variant = (methods or {}).get(name, name), (variants or {}).get(name, "")
         color = colors.setdefault(method, METHOD_COLORS[len(colors) % len(METHOD_COLORS)])
         dash = dashes.setdefault(variant, ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
-        xs, mean, low, high = band(ready, base, group or None, kind)
         if len(ready) > 1:
-            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], mode="lines", fill="toself",
-                                     fillcolor=_alpha(color, 0.12),
-                                     line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
-        fig.add_trace(go.Scatter(x=xs, y=mean, mode="lines+markers", name=plain(name), legendgroup=name,
-                                 line=dict(color=color, dash=dash, width=2), marker=dict(size=4)))
+            traces += [_scatter(x=[r.epoch for r in h.records], y=_series(h, metric), mode="lines", showlegend=False,
+                                line=dict(color=_alpha(color, 0.4), width=1, dash=dash), legendgroup=name,
+                                hovertemplate=f"{plain(name)}, seed {h.config.seed}: %{{y:.3g}}<extra></extra>")
+                       for h in ready]
+        xs, mean, _, _ = band(ready, base, group or None, kind)
+        traces.append(_scatter(x=xs, y=mean, mode="lines", name=plain(name), legendgroup=name,
+                               line=dict(color=color, dash=dash, width=3.5)))
     seeds = max((len(h) for h in series.values()), default=1)
-    suffix = f" — {seeds} seeds, {'95 % band' if kind == 'interval' else 'band: range'}" if seeds > 1 else ""
-    fig.update_layout(_layout(metric_title(metric) + suffix, base, height=340))
-    fig.update_layout(title_font=dict(size=13))
+    layout = _layout(metric_title(metric) + (f" — {seeds} seeds" if seeds > 1 else ""), base, height=340)
+    layout["title"]["font"] = dict(size=13)
     if seeds > 1:
-        fig.add_annotation(text=f"lines: mean over seeds; band: {BAND_KINDS[kind]}", x=0, y=1.0, xref="paper",
-                           yref="paper", yanchor="bottom", showarrow=False, font=dict(size=10, color="#666"))
-    return fig
+        layout["annotations"] = [dict(text="thin: each seed · bold: their mean", x=0, y=1.0, xref="paper",
+                                      yref="paper", yanchor="bottom", showarrow=False,
+                                      font=dict(size=10, color="#555"))]
+    return _figure(traces, layout)
 
 
 def __getattr__(name: str):
-    """``feature_view`` lives in ``features.py``; its old address still finds it."""
+    """``feature_view`` lives in ``features.py``, the verdict figures in ``verdicts.py``; their old address still
+    finds them."""
     if name == "feature_view":
         from .features import feature_view
 
         return feature_view
+    if name in ("paired_figure", "sweep_heatmap"):
+        from . import verdicts
+
+        return getattr(verdicts, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
