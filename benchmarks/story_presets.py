@@ -257,8 +257,8 @@ def report(chosen: dict, confirmed: dict, args) -> str:
              f"## 1. Choosing: {n} validation seeds ({VALIDATION[0]}–{VALIDATION[-1]}), validation split "
              "(30 samples per class)", "",
              "### Plain training (claims a–c)", "",
-             "| setting | (a) under-fit | (b) gradients larger (mean peak) | (c) over-fit | all three | minor train max "
-             "| minor test last | s / 8 seeds |", "|---|---|---|---|---|---|---|---|"]
+             "| setting | (a) under-fit | (b) gradients larger (mean peak) | (c) over-fit | all three | "
+             "minor train max | minor test last | s / 8 seeds |", "|---|---|---|---|---|---|---|---|"]
     for data, r in chosen["plain"].items():
         lines.append(f"| {data} | {r['a']}/{r['n']} | {r['b']}/{r['n']} ({r['gradient_peak'] or 0:.0f}×) | "
                      f"{r['c']}/{r['n']} | {r['abc']}/{r['n']} | {100 * r['tail_train_max']:.0f} % | "
