@@ -31,13 +31,21 @@ def said(found, **kwargs) -> dict:
 def test_an_mfw_run_says_the_gradients_it_balanced_and_the_gap_it_left():
     effect = said(mfw(WEAKENED))["mfw-effect"]
     assert effect.epoch == 2  # the last weakened epoch
-    assert "feature gradients averaged 3.0× the major classes'" in effect.text  # (1.5/0.5 + 1.2/0.4) / 2
+    assert "feature gradients averaged 3.0× the major classes' — close to even" in effect.text  # (3 + 3) / 2
     assert "at epoch 2 the minor classes are at 5 % training accuracy vs 95 % for major" in effect.text
+
+
+def test_gradients_far_from_even_under_mfw_are_not_called_balanced():
+    far = [(0.9, 0.0, 0.85, 0.0, 0.1, 5.0), (0.97, 0.1, 0.9, 0.1, 0.05, 2.0)] + WEAKENED[2:]
+    effect = said(mfw(far))["mfw-effect"].text
+    assert "averaged 45.0× the major classes' — still far from even" in effect and "close to even" not in effect
+    with_baseline = said(mfw(far), baseline=history(PLAIN))["mfw-effect"].text
+    assert "(70× without MFW on the same seeds: MFW did not even them on this run)" in with_baseline
 
 
 def test_with_a_plain_baseline_it_says_mfw_widened_the_gap_when_it_did():
     effect = said(mfw(WEAKENED), baseline=history(PLAIN))["mfw-effect"].text
-    assert "(70× without MFW on the same seeds: MFW evens them)" in effect  # (70 + 70) / 2
+    assert "(70× without MFW on the same seeds: MFW evened them)" in effect  # (70 + 70) / 2
     assert "without MFW: 30 % vs 97 % — the gap is wider with MFW" in effect
 
 
