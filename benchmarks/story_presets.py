@@ -115,10 +115,11 @@ def train(config: dict, seeds: list[int]) -> dict:
     from procrustes_core.training.stacked import run_stacked
 
     torch.set_num_threads(1)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     histories = run_stacked(TrainConfig.from_dict(config), seeds, {"la": PostHoc(la_tau=1.0)})
     seconds = time.perf_counter() - started
     return {"key": key_of(config, seeds), "config": config, "seeds": seeds, "seconds": seconds,
+            "cpu_seconds": time.process_time() - cpu,
             "per_seed": [seed_summary(h) for h in histories]}
 
 
