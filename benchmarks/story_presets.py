@@ -301,6 +301,20 @@ def findings(chosen: dict, confirmed: dict) -> list[str]:
                         / 2 else "MFW does not even the gradients")
                      + (" and narrows the early gap." if mfw["gap_first_quarter"] < erm["gap_first_quarter"] else
                         " and does not narrow the early gap; it holds back the memorising of the few minor samples."))
+    detach = [found for found in (chosen.get("detach"), (confirmed.get("detach") or {}).get("comparison")) if found]
+    if detach:
+        adopt = all(found["beyond_noise"] and found["mean"] > 0 for found in detach) and len(detach) == 2
+        lines.append("- **Partner detached** (`mfw_detach`) at this budget: " + "; ".join(
+            f"{'validation' if i == 0 else 'fresh'}: {found['sentence']}" for i, found in enumerate(detach))
+                     + (" — adopted." if adopt else " — not adopted."))
+    last = chosen.get("last_batch", {})
+    if len(last) == 2:
+        a, b = last.values()
+        lines.append(f"- **A tiny last mini-batch.** The former under-fit-then-over-fit preset (10,000 samples, "
+                     f"40 epochs) ends every epoch with a mini-batch of 7 samples: over-fit on {a['c']}/{a['n']} "
+                     "seeds, "
+                     f"minor training accuracy at most {100 * a['tail_train_max']:.0f} %; with batch 125 (last "
+                     f"mini-batch 100) on {b['c']}/{b['n']}, at most {100 * b['tail_train_max']:.0f} % (section 3).")
     return lines + [""]
 
 
