@@ -329,7 +329,10 @@ def report(chosen: dict, confirmed: dict, args) -> str:
              "(d) is the paired difference MFW + LA − ERM + LA of balanced accuracy (LA: post-hoc logit adjustment "
              "τ = 1 on the same trained models), 95 % interval and seeds won. All seeds of a setting train stacked in "
              "one process on one torch thread; *s / 8 seeds* is that time scaled to 8 seeds "
-             "(the stack's cost grows less than linearly, so this overstates it).", "",
+             "(the stack's cost grows less than linearly, so this overstates it). **Times are wall seconds on a 2-core "
+             "machine shared with other sessions' test runs (load 8–20 while this ran): upper bounds, not the cost on "
+             "an idle core** (benchmarks/results/stacked_seeds.md measured 8 stacked seeds of the 10,000-sample "
+             "setting at 24 CPU seconds; 20,000 samples cost about twice that).", "",
              *findings(chosen, confirmed),
              f"## 1. Choosing: {n} validation seeds ({VALIDATION[0]}–{VALIDATION[-1]}), validation split "
              "(30 samples per class)", "",
@@ -374,7 +377,8 @@ def report(chosen: dict, confirmed: dict, args) -> str:
     last = chosen.get("last_batch", {})
     if last:
         lines += ["", "## 3. A mini-batch of 7 samples at the end of each epoch keeps the minor classes from being "
-                  f"fitted (BatchNorm); seeds {LAST_BATCH_SEEDS[0]}–{LAST_BATCH_SEEDS[-1]}, no validation split", "",
+                  "fitted (on this BatchNorm network; no run without BatchNorm checked it); "
+                  f"seeds {LAST_BATCH_SEEDS[0]}–{LAST_BATCH_SEEDS[-1]}, no validation split", "",
                   "| step-100, 10,000 samples, 40 epochs | (a) | (b) | (c) over-fit | minor train max | "
                   "minor test last |",
                   "|---|---|---|---|---|---|"]
