@@ -334,7 +334,7 @@ def report(chosen: dict, confirmed: dict, args) -> str:
              "an idle core** (benchmarks/results/stacked_seeds.md measured 8 stacked seeds of the 10,000-sample "
              "setting at 24 CPU seconds; 20,000 samples cost about twice that).", "",
              *findings(chosen, confirmed),
-             f"## 1. Choosing: {n} validation seeds ({VALIDATION[0]}–{VALIDATION[-1]}), validation split "
+             f"## 1. Choosing: {n} validation seeds ({args.validation[0]}–{args.validation[-1]}), validation split "
              "(30 samples per class)", "",
              "### Plain training (claims a–c)", "",
              "| setting | (a) under-fit | (b) gradients larger (mean peak) | (c) over-fit | all three | "
