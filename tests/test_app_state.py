@@ -61,15 +61,15 @@ def test_choosing_a_preset_replaces_the_state_and_the_link_names_the_preset():
     from app.presets import PRESETS
 
     at = new_app(TINY).run()
-    at.selectbox(key="w_preset").set_value(PRESETS["underfit-overfit"].title).run()
-    wanted = TrainConfig.from_query(PRESETS["underfit-overfit"].query)
-    assert config_of(at) == wanted and state_of(at).seeds == PRESETS["underfit-overfit"].seeds
-    assert at.number_input(key="w_seeds").value == PRESETS["underfit-overfit"].seeds
-    assert dict(at.query_params) == {"preset": "underfit-overfit"}  # its note comes with a shared link
+    at.selectbox(key="w_preset").set_value(PRESETS["mnist1d-paper"].title).run()
+    wanted = TrainConfig.from_query(PRESETS["mnist1d-paper"].query)
+    assert config_of(at) == wanted and state_of(at).seeds == PRESETS["mnist1d-paper"].seeds
+    assert at.number_input(key="w_seeds").value == PRESETS["mnist1d-paper"].seeds
+    assert dict(at.query_params) == {"preset": "mnist1d-paper"}  # its note comes with a shared link
     default = TrainConfig().epochs
-    assert wanted.epochs != default
+    assert wanted.epochs != default  # the paper preset trains longer than the page's default
     at.number_input(key="w_epochs").set_value(default).run()  # back to the default, away from the preset
-    assert dict(at.query_params) == {"preset": "underfit-overfit", "epochs": str(default)}
+    assert dict(at.query_params) == {"preset": "mnist1d-paper", "epochs": str(default)}
 
 
 def test_a_state_written_into_a_link_reads_back_the_same():

@@ -50,7 +50,7 @@ cols[0].selectbox("A", CHOICES, index=0, key="compare_a", format_func=shown_name
 cols[1].selectbox("B", CHOICES, index=CHOICES.index("mfw"), key="compare_b", format_func=shown_name,
                   help="The method tested against A.")
 most_seeds = max(2, limits.budget.max_seeds)  # a pairing needs two; a cap of 1 refuses it in one line on Train
-cols[2].number_input("Seeds", 2, most_seeds, value=min(5, most_seeds), key="compare_seeds",
+cols[2].number_input("Seeds", 2, most_seeds, value=min(8, most_seeds), key="compare_seeds",
                      help="Each seed is one pair of runs; the interval narrows as seeds are added.")
 tau = float((config.la_tau if config else 0) or 1.0)
 cols[3].number_input("LA τ", 0.0, max(3.0, tau), value=tau, step=0.25,

@@ -85,12 +85,12 @@ config = state.config()
 limits = st.session_state.limits
 cols = st.columns(4)
 cols[0].multiselect("Ratios", LIVE_RATIOS, default=[10.0, 100.0], format_func=lambda v: f"{v:g}", key="sweep_ratios")
-cols[1].multiselect("Strengths", LIVE_STRENGTHS, default=[0.0, 0.9], format_func=lambda v: f"{v:g}",
+cols[1].multiselect("Strengths", LIVE_STRENGTHS, default=[0.0, 0.5], format_func=lambda v: f"{v:g}",
                     key="sweep_strengths")
-cols[2].number_input("Epochs per run", 1, min(50, limits.budget.max_epochs), value=min(20, limits.budget.max_epochs),
+cols[2].number_input("Epochs per run", 1, min(50, limits.budget.max_epochs), value=min(30, limits.budget.max_epochs),
                      key="sweep_epochs")
 most_seeds = limits.budget.max_seeds
-cols[3].number_input("Seeds", 1, min(3, most_seeds), value=min(2, most_seeds), key="sweep_seeds")
+cols[3].number_input("Seeds", 1, most_seeds, value=min(4, most_seeds), key="sweep_seeds")
 your_data.natural_ratio_note(config)  # the grid's ratios reshape only a step or long-tailed profile
 
 

@@ -7,6 +7,11 @@ The paper's story, stated in a learner's run's own numbers:
     caught up   "Epoch 11: the minor classes caught up in training (91 % vs 100 %)."
     over-fit    "Epoch 14: minor training 100 %, test 19 % — over-fit."
     weakening   "MFW weakened the major classes until epoch 15."
+    mfw-effect  "While MFW weakened the major classes (to epoch 15), the minor classes' feature gradients
+                 averaged 49× the major classes' — still far from even; at epoch 15 the minor classes are
+                 at 4 % training accuracy vs 97 % for major (without MFW: ...)."
+    test-above-train  "Epoch 3: the minor classes' test accuracy (45 %) is above their training
+                 accuracy (20 %): ..." and why (post-hoc logit adjustment, or samples not yet fitted)
     balanced    "Without post-hoc logit adjustment the model favours the major classes: ..."
 
 and, where the run does not show a step of the story, a sentence that says so. The app pins these to
@@ -23,6 +28,7 @@ from ..methods.schedules import MAJOR_FITTED, caught_up, strength_at
 from .history import RunHistory
 from .phases import FITTED, OVERFIT_EXCESS_GAP, UNDERFIT_FRACTION, overfit_span, underfit_span
 
+EVEN_RATIO = 3.0  # minor/major feature gradients within this factor read as close to even
 # The under-fit sentence waits until the major classes are fitted (MAJOR_FITTED, the clearest moment);
 # "caught up" is methods.schedules.caught_up, the rule MFW's until-equal schedule stops by.
 
@@ -32,7 +38,8 @@ class Statement:
     """One sentence, the epoch it belongs to (0: the run as a whole), and what it is about."""
 
     epoch: int
-    kind: str  # under-fit | gradients | caught-up | over-fit | weakening | no-under-fit | no-over-fit | prior
+    kind: str  # under-fit | gradients | caught-up | over-fit | weakening | mfw-effect | test-above-train
+    #            | no-under-fit | no-over-fit | prior
     text: str
 
 
@@ -59,9 +66,86 @@ def _weakening(history: RunHistory, epochs: list[int], head: str) -> list[Statem
     return [Statement(min(on[-1], epochs[-1]), "weakening", text)] if on[0] <= epochs[-1] else []
 
 
-def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -> list[Statement]:
+def _mean_ratio(history: RunHistory, epochs: list[int]) -> float:
+    """The minor/major feature-gradient ratio averaged over the evaluated ``epochs`` (nan if none is finite)."""
+    ratios = dict(zip((r.epoch for r in history.records), history.gradient_ratio()))
+    finite = [ratios[e] for e in epochs if e in ratios and math.isfinite(ratios[e])]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def _mfw_effect(history: RunHistory, epochs: list[int], baseline: RunHistory | None) -> list[Statement]:
+    """What weakening did on this run, in its own numbers (and a plain run's on the same seeds, when given).
+    Nothing is assumed: on our BatchNorm network MFW after block 2 evens the feature gradients but widens the
+    early training gap, and at the penultimate features (the default) it evens neither and still gains, by
+    slowing the memorising of the few minor samples (benchmarks/results/story_presets.md, fidelity.md)."""
+    config, head, tail = history.config, history.head, history.tail
+    on = [e for e, r in zip(epochs, history.records) if r.mfw_strength > 0]
+    if config.mixer != "mfw" or not on:
+        return []
+    ratio = _mean_ratio(history, on)
+    if not math.isfinite(ratio):
+        return []
+    last = on[-1]
+    head_train, tail_train = history.head_tail("train_acc")
+    i = epochs.index(last)
+    text = (f"While MFW weakened the {head} classes (to epoch {last}), the {tail} classes' feature gradients "
+            f"averaged {ratio:.1f}× the {head} classes'")
+    plain_gap = None
+    if baseline is not None and baseline.records:
+        base_epochs = [r.epoch for r in baseline.records]
+        base_ratio = _mean_ratio(baseline, on)
+        if math.isfinite(base_ratio):
+            verdict = "MFW evened them" if ratio < base_ratio / 2 else "MFW did not even them on this run"
+            text += f" ({base_ratio:.0f}× without MFW on the same seeds: {verdict})"
+        if last in base_epochs:
+            j = base_epochs.index(last)
+            base_head, base_tail = baseline.head_tail("train_acc")
+            plain_gap = (base_tail[j], base_head[j])
+    text += (f" — {'close to even' if ratio <= EVEN_RATIO else 'still far from even'}; at epoch {last} the "
+             f"{tail} classes are at {_pct(tail_train[i])} training accuracy vs {_pct(head_train[i])} for {head}")
+    if plain_gap is not None:
+        wider = head_train[i] - tail_train[i] > plain_gap[1] - plain_gap[0]
+        text += (f" (without MFW: {_pct(plain_gap[0])} vs {_pct(plain_gap[1])} — the gap is "
+                 f"{'wider' if wider else 'narrower'} with MFW")
+        text += ": weakening slows the fitting of the few minor samples)" if wider else ")"
+    return [Statement(min(last, epochs[-1]), "mfw-effect", text + ".")]
+
+
+def _test_above_train(history: RunHistory) -> list[Statement]:
+    """The first epoch where minor test accuracy sits above minor training accuracy, and why: training accuracy
+    is read from the raw outputs while test accuracy is scored after the post-hoc step; or the few minor
+    training samples are not fitted yet (MFW holds them back)."""
+    config, tail = history.config, history.tail
+    posthoc = config.la_tau > 0 or config.tau_norm > 0
+    weakened = config.mixer == "mfw" and config.mfw_strength > 0
+    if not (posthoc or weakened):  # plain training: a few points either way near 0 % is noise, not a story
+        return []
+    _, tail_train = history.head_tail("train_acc")
+    _, tail_test = history.head_tail("test_acc")
+    found = next(((r.epoch, tr, te) for r, tr, te in zip(history.records, tail_train, tail_test) if te >= tr + 0.05),
+                 None)
+    if found is None:
+        return []
+    epoch, train, test = found
+    text = (f"Epoch {epoch}: the {tail} classes' test accuracy ({_pct(test)}) is above their training accuracy "
+            f"({_pct(train)}): ")
+    if posthoc:
+        text += ("training accuracy is read from the network's raw outputs, test accuracy after the post-hoc "
+                 f"step, which moves decisions towards the {tail} classes")
+    held = weakened and train < FITTED
+    if held:
+        text += ("; and " if posthoc else "") + (f"MFW keeps the network from memorising the few {tail} training "
+                                                 "samples, so they are not fitted")
+    if not posthoc and not held:
+        text += f"the network has not fitted the few {tail} training samples yet"
+    return [Statement(epoch, "test-above-train", text + ".")]
+
+
+def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1,
+            baseline: RunHistory | None = None) -> list[Statement]:
     """Every statement the run supports so far, in epoch order. ``finished``: the run has ended (then
-    the absence of a phase is stated too); by default, when it reached its last epoch."""
+    the absence of a phase is stated too); by default, when it reached its last epoch. ``baseline``: a
+    plain run on the same seeds (Compare's), to set an MFW run's gradients and gap against."""
     if len(history.groups) < 2 or not history.records:
         return []
     finished = history.last.epoch >= history.config.epochs if finished is None else finished
@@ -115,6 +199,8 @@ def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1) -
                       f"{_pct(OVERFIT_EXCESS_GAP)} of the {head} classes'")
         found.append(Statement(0, "no-over-fit", f"No over-fit phase: {reason}."))
     found += _weakening(history, epochs, head)
+    found += _mfw_effect(history, epochs, baseline)
+    found += _test_above_train(history)
     if history.config.la_tau == 0 and history.config.tau_norm == 0 and finished:
         last = history.last
         if last.group_test_acc.get(tail, 0) < last.group_test_acc.get(head, 0) - 0.2:
