@@ -17,6 +17,7 @@ this server does not hold for this browser says so in one line. Operator setting
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.data.uploaded import MB, StoredData, UploadCaps, csv_columns, find_stored, store_upload
 from procrustes_core.data.your_files import NAME
 from procrustes_core.errors import shown, shown_path
+from procrustes_core.training.jobs import JobView
 
 from . import state, store
 from .limits import Limits, _env_number
@@ -69,6 +71,30 @@ def picker_label(name: str) -> str | None:
     """How the picker shows your data: "your data (NAME)"; None for any other dataset."""
     found = current()
     return f"your data ({found.name})" if name == NAME and found is not None else None
+
+
+_DATA_PATH = re.compile(r"data_path=('[^']*'|\"[^\"]*\"|…?[^\s']*'?)")  # a server path as a message names it
+
+
+def learner_text(message: str) -> str:
+    """A message as a learner sees it: the server's path of uploaded data replaced by the upload's name
+    ("pets.csv: line 3 …", as a refused upload reads), so no page shows where the server keeps a file."""
+    found = current()
+    name = found.name if found is not None else "your data"
+    if found is not None:
+        for text in (f"data_path={shown_path(found.path)}", shown_path(found.path), str(found.path)):
+            message = message.replace(text, name)
+        message = re.sub(r"'[^']*" + re.escape(found.path.name) + r"[^']*'", name, message)
+    return _DATA_PATH.sub(name, message)
+
+
+def learner_view(view: JobView | None) -> JobView | None:
+    """A job as a learner sees it: each task's error and reason to stop in ``learner_text``."""
+    if view is None or not any(t.error or t.stop_reason for t in view.job.tasks):
+        return view
+    tasks = tuple(replace(t, error=t.error and learner_text(t.error),
+                          stop_reason=t.stop_reason and learner_text(t.stop_reason)) for t in view.job.tasks)
+    return replace(view, job=replace(view.job, tasks=tasks))
 
 
 def _first_label(found: StoredData) -> str | None:
@@ -158,9 +184,7 @@ def _what_it_holds(box) -> None:
         try:
             known = (key, class_names_for(config), counts_for(config), per_class_test_samples(config))
         except ProcrustesError as err:  # named by the upload, never by the server's path
-            found = current()
-            known = (key, str(err).replace(f"data_path={shown_path(config.data_path)}",
-                                           found.name if found else "your data"))
+            known = (key, learner_text(str(err)))
         st.session_state[SUMMARY] = known
     if len(known) == 2:
         box.error(known[1])
