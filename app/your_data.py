@@ -4,14 +4,9 @@ dropped columns chosen from the CSV's own columns, and the dataset picker's "you
 
 The server's path of the data is set here only, never from a link or a widget (``data_path`` is a
 server field); a link names the data by their content hash (``data_hash``), and a link naming data
-this server does not hold for this browser says so in one line. Operator settings:
-
-| variable | what it caps | default |
-|---|---|---|
-| `PROCRUSTES_MAX_DATA_MB` | one uploaded data file (Streamlit's `server.maxUploadSize` must allow it) | 200 |
-| `PROCRUSTES_MAX_ZIP_MB` | a zip of images, unpacked | 1000 |
-| `PROCRUSTES_MAX_ZIP_FILES` | members of a zip of images | 20000 |
-| `PROCRUSTES_MAX_CLASSES` | class folders of a zip of images | 100 |
+this server does not hold for this browser says so in one line. The caps of one upload
+(``PROCRUSTES_MAX_DATA_MB``, ``_ZIP_MB``, ``_ZIP_FILES``, ``_CLASSES``) are operator settings, read with the
+others in ``limits.py``.
 """
 
 from __future__ import annotations
@@ -24,13 +19,13 @@ from pathlib import Path
 import streamlit as st
 
 from procrustes_core import ProcrustesError, TrainConfig
-from procrustes_core.data.uploaded import MB, StoredData, UploadCaps, csv_columns, find_stored, store_upload
+from procrustes_core.data.uploaded import MB, StoredData, csv_columns, find_stored, store_upload
 from procrustes_core.data.your_files import NAME
 from procrustes_core.errors import shown, shown_path
 from procrustes_core.training.jobs import JobView
 
 from . import state, store
-from .limits import Limits, _env_number
+from .limits import Limits
 from .uploads import read_uploads
 
 KEY = "your_data"  # this session's upload in use (a StoredData)
@@ -40,20 +35,6 @@ SUMMARY = "your_data_summary"  # (the config's query, its classes, training coun
 TYPES = ["csv", "gz", "npz", "zip"]
 DEFAULT_DATASET = TrainConfig().dataset  # where a page falls back when your data are not here
 CLEARED = {"data_path": None, "data_hash": None, "data_label": None, "data_drop": []}
-
-
-def upload_caps() -> UploadCaps:
-    """The caps of one upload, from the operator's environment (a bad value: the default, and one line)."""
-    default = UploadCaps()
-    try:
-        return UploadCaps(
-            max_bytes=_env_number("PROCRUSTES_MAX_DATA_MB", default.max_bytes // MB) * MB,
-            max_unpacked_bytes=_env_number("PROCRUSTES_MAX_ZIP_MB", default.max_unpacked_bytes // MB) * MB,
-            max_members=_env_number("PROCRUSTES_MAX_ZIP_FILES", default.max_members),
-            max_classes=_env_number("PROCRUSTES_MAX_CLASSES", default.max_classes))
-    except ProcrustesError as err:
-        st.sidebar.error(f"Server setting not valid, defaults used: {err}")
-        return default
 
 
 def current() -> StoredData | None:
@@ -201,7 +182,7 @@ def sidebar_box(limits: Limits, show: bool = True) -> None:
     _from_link(folder)
     box = st.sidebar
     if show:
-        caps = upload_caps()
+        caps = limits.upload_caps
         file = box.file_uploader(
             "Your data", type=TYPES, key="w_your_data", max_upload_size=max(1, caps.max_bytes // MB),
             help="A CSV (also .csv.gz) with a label column, an NPZ of arrays x and y, or a zip of a folder of class "
