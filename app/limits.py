@@ -26,7 +26,9 @@
 | `RAY_ADDRESS` | a Ray cluster to train on (every slot a Ray actor) instead of local processes | none |
 
 The data folder and downloads are server settings: a link can never point the server elsewhere. Each
-training runs on one torch thread, so a shared link reproduces its numbers exactly.
+training runs on one torch thread, so a shared link reproduces its numbers exactly. With `RAY_ADDRESS`
+the app offers no upload of your own data and refuses to train them (``RAY_REFUSAL``): an upload is
+kept on the app's machine, where the cluster's machines cannot read it.
 """
 
 from __future__ import annotations
@@ -120,8 +122,16 @@ def is_teacher_key(given: object, limits: Limits) -> bool:
         given.encode("utf-8", "surrogatepass"), limits.teacher_key.encode("utf-8", "surrogatepass"))
 
 
+RAY_REFUSAL = ("dataset='your-data' on this server's Ray cluster (RAY_ADDRESS): your data are kept on the app's "
+               "machine, which the cluster's machines cannot read; train them with procrustes train --data FILE, or on "
+               "a server without RAY_ADDRESS")
+
+
 def server_settings(config: TrainConfig, limits: Limits) -> TrainConfig:
-    """The config with the server's data folder and download permission (never the link's)."""
+    """The config with the server's data folder and download permission (never the link's); your own data
+    are refused on a Ray cluster (``RAY_REFUSAL``: the upload lies in this machine's store only)."""
+    if limits.ray_address and config.dataset == "your-data":
+        raise ProcrustesError(RAY_REFUSAL)
     if config.data_dir == limits.data_dir and config.download == limits.allow_download:
         return config
     return config.replace(data_dir=limits.data_dir, download=limits.allow_download)

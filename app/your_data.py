@@ -181,7 +181,10 @@ def sidebar_box(limits: Limits, show: bool = True) -> None:
     folder = store.data_folder(limits.store_folder)
     _from_link(folder)
     box = st.sidebar
-    if show:
+    if show and limits.ray_address:  # trainings run on other machines, which cannot read this one's store
+        box.caption("Your own data: not on this server, which trains on a Ray cluster (use procrustes train "
+                    "--data FILE on your machine).")
+    elif show:
         caps = limits.upload_caps
         file = box.file_uploader(
             "Your data", type=TYPES, key="w_your_data", max_upload_size=max(1, caps.max_bytes // MB),

@@ -50,3 +50,38 @@ def test_every_operator_setting_is_in_the_limits_table_and_the_readme():
     for name in sorted(variables):
         assert f"| `{name}` |" in table, f"{name} is not in app/limits.py's table"
         assert f"`{name}`" in readme, f"{name} is not in the README's operator settings"
+
+
+# ------------------------------------------------------------------ Ray: the cluster cannot read this machine's store
+
+
+def test_your_data_on_a_ray_cluster_is_refused_in_one_line_and_other_data_pass(tmp_path):
+    from app.limits import RAY_REFUSAL, server_settings
+    from procrustes_core import TrainConfig
+
+    ray = Limits(ray_address="10.0.0.1:6379")
+    mine = TrainConfig(dataset="your-data", data_path=str(tmp_path / "pets.csv"), profile="natural")
+    with pytest.raises(ProcrustesError) as caught:
+        server_settings(mine, ray)
+    assert str(caught.value) == RAY_REFUSAL and "\n" not in RAY_REFUSAL and str(tmp_path) not in RAY_REFUSAL
+    assert server_settings(mine, Limits()) is mine  # local workers read the store
+    assert server_settings(TrainConfig(dataset="digits"), ray).dataset == "digits"
+
+
+def test_a_server_on_a_ray_cluster_offers_no_upload_and_says_why(monkeypatch):
+    pytest.importorskip("ray")
+    import socket
+
+    from app_support import TINY, new_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")  # nobody answers: the page still draws
+    at = new_app(TINY).run()
+    assert not at.exception
+    assert not at.sidebar.get("file_uploader")
+    assert any("Your own data: not on this server, which trains on a Ray cluster" in c.value
+               for c in at.sidebar.caption)
+    monkeypatch.delenv("RAY_ADDRESS")
+    assert new_app(TINY).run().sidebar.file_uploader(key="w_your_data") is not None
