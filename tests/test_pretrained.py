@@ -120,3 +120,12 @@ def test_the_weights_path_never_travels_in_a_link():
     linked = TrainConfig(model="resnet18-pretrained", backbone_weights="/srv/weights/r18.pth", backbone_frozen=True)
     back = TrainConfig.from_query(linked.to_query())
     assert back.backbone_weights is None and back.backbone_frozen and back.model == "resnet18-pretrained"
+
+
+def test_a_pretrained_run_is_priced_at_the_size_its_images_are_resized_to(tmp_path):
+    from procrustes_core.training.budget import price
+
+    small = price(TrainConfig(dataset="digits", model="resnet18-pretrained", backbone_size=32, epochs=1))
+    large = price(TrainConfig(dataset="digits", model="resnet18-pretrained", backbone_size=224, epochs=1))
+    assert small.parameters == large.parameters > 11_000_000
+    assert 40 < large.flops / small.flops < 55  # (224 / 32)² = 49 times the pixels through the convolutions
