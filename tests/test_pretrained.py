@@ -129,3 +129,16 @@ def test_a_pretrained_run_is_priced_at_the_size_its_images_are_resized_to(tmp_pa
     large = price(TrainConfig(dataset="digits", model="resnet18-pretrained", backbone_size=224, epochs=1))
     assert small.parameters == large.parameters > 11_000_000
     assert 40 < large.flops / small.flops < 55  # (224 / 32)² = 49 times the pixels through the convolutions
+
+
+def test_the_app_offers_the_backbones_settings_but_never_its_weights_path():
+    from app_support import TINY, new_app
+
+    at = new_app({**TINY, "model": "resnet18-pretrained", "backbone_size": "64",
+                  "backbone_weights": "/etc/passwd"}).run()
+    at.toggle(key="w_expert").set_value(True).run()
+    assert not at.exception
+    keys = {w.key for w in [*at.sidebar.text_input, *at.sidebar.number_input, *at.sidebar.checkbox]}
+    assert {"w_backbone_size", "w_backbone_frozen"} <= keys and "w_backbone_weights" not in keys
+    config = at.session_state["app_state"].valid_config()
+    assert config.backbone_size == 64 and config.backbone_weights is None
