@@ -17,7 +17,7 @@ from procrustes_core import ProcrustesError, RunHistory, TrainConfig
 from procrustes_core.methods.posthoc import PostHoc
 from procrustes_core.training.jobs import JobView, TaskView
 
-from . import state, store
+from . import state, store, your_data
 from .limits import Limits, server_settings
 from .service import owner, service
 
@@ -34,7 +34,7 @@ def start(kind: str, runs: Sequence[tuple[str, TrainConfig]], limits: Limits, se
         job = service(limits).submit(owner(), configs, seeds=seeds, variants=variants, kind=kind,
                                      tag=state.current().preset or "", extras=extras)
     except ProcrustesError as err:
-        return str(err)
+        return your_data.learner_text(str(err))  # an upload named by its name, never the server's path
     _jobs()[kind] = job
     return None
 
@@ -63,7 +63,7 @@ def view(kind: str, limits: Limits) -> JobView | None:
     if job is None:
         return None
     try:
-        found = service(limits).view(job)
+        found = your_data.learner_view(service(limits).view(job))  # uploads named by name, not server path
     except ProcrustesError:  # the server restarted: the job is gone
         _jobs().pop(kind, None)
         return None

@@ -19,7 +19,8 @@ from procrustes_core import ProcrustesError, TrainConfig, field_names
 from .limits import Limits
 from .presets import PRESETS
 
-SERVER_FIELDS = ("data_dir", "download", "threads", "init_checkpoint", "data_path")  # the operator's, never a link's
+SERVER_FIELDS = ("data_dir", "download", "threads", "init_checkpoint", "data_path",
+                 "backbone_weights")  # the operator's, never a link's
 CONTROL_GROUPS = ("presets", "data", "imbalance", "method", "mfw", "la", "zoo", "advanced", "expert", "seeds")
 PAGE_KEYS = ("preset", "hide", "seeds", "teacher", "view")
 VIEWS = ("projector",)  # ``view=projector``: charts and narrator on one screen, in large type

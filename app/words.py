@@ -20,7 +20,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "data_seed": ("Data seed", "Which samples the imbalanced subset keeps; empty: the run's seed."),
     "toy_shape": ("Shape of the points", "Blobs, moons or a spiral of 2-D points."),
     "model": ("Network", "cnn1d: three strided convolutions; cnn1d-s1: the reference probe's layout; mlp: dense "
-                         "layers; auto: the usual one for the dataset."),
+                         "layers; resnet18-pretrained: ImageNet's ResNet-18, if the server holds its weights; "
+                         "auto: the usual one for the dataset."),
     "width": ("Width", "Channels per layer. Wider networks fit the few minor samples faster — and over-fit sooner."),
     "norm": ("Normalisation", "BatchNorm after each convolution, or none. BatchNorm changes how much feature "
                               "weakening helps (see the Compare page)."),

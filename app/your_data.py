@@ -4,31 +4,28 @@ dropped columns chosen from the CSV's own columns, and the dataset picker's "you
 
 The server's path of the data is set here only, never from a link or a widget (``data_path`` is a
 server field); a link names the data by their content hash (``data_hash``), and a link naming data
-this server does not hold for this browser says so in one line. Operator settings:
-
-| variable | what it caps | default |
-|---|---|---|
-| `PROCRUSTES_MAX_DATA_MB` | one uploaded data file (Streamlit's `server.maxUploadSize` must allow it) | 200 |
-| `PROCRUSTES_MAX_ZIP_MB` | a zip of images, unpacked | 1000 |
-| `PROCRUSTES_MAX_ZIP_FILES` | members of a zip of images | 20000 |
-| `PROCRUSTES_MAX_CLASSES` | class folders of a zip of images | 100 |
+this server does not hold for this browser says so in one line. The caps of one upload
+(``PROCRUSTES_MAX_DATA_MB``, ``_ZIP_MB``, ``_ZIP_FILES``, ``_CLASSES``) are operator settings, read with the
+others in ``limits.py``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from procrustes_core import ProcrustesError, TrainConfig
-from procrustes_core.data.uploaded import MB, StoredData, UploadCaps, csv_columns, find_stored, store_upload
+from procrustes_core.data.uploaded import MB, StoredData, csv_columns, find_stored, store_upload
 from procrustes_core.data.your_files import NAME
 from procrustes_core.errors import shown, shown_path
+from procrustes_core.training.jobs import JobView
 
 from . import state, store
-from .limits import Limits, _env_number
+from .limits import Limits
 from .uploads import read_uploads
 
 KEY = "your_data"  # this session's upload in use (a StoredData)
@@ -38,20 +35,6 @@ SUMMARY = "your_data_summary"  # (the config's query, its classes, training coun
 TYPES = ["csv", "gz", "npz", "zip"]
 DEFAULT_DATASET = TrainConfig().dataset  # where a page falls back when your data are not here
 CLEARED = {"data_path": None, "data_hash": None, "data_label": None, "data_drop": []}
-
-
-def upload_caps() -> UploadCaps:
-    """The caps of one upload, from the operator's environment (a bad value: the default, and one line)."""
-    default = UploadCaps()
-    try:
-        return UploadCaps(
-            max_bytes=_env_number("PROCRUSTES_MAX_DATA_MB", default.max_bytes // MB) * MB,
-            max_unpacked_bytes=_env_number("PROCRUSTES_MAX_ZIP_MB", default.max_unpacked_bytes // MB) * MB,
-            max_members=_env_number("PROCRUSTES_MAX_ZIP_FILES", default.max_members),
-            max_classes=_env_number("PROCRUSTES_MAX_CLASSES", default.max_classes))
-    except ProcrustesError as err:
-        st.sidebar.error(f"Server setting not valid, defaults used: {err}")
-        return default
 
 
 def current() -> StoredData | None:
@@ -69,6 +52,30 @@ def picker_label(name: str) -> str | None:
     """How the picker shows your data: "your data (NAME)"; None for any other dataset."""
     found = current()
     return f"your data ({found.name})" if name == NAME and found is not None else None
+
+
+_DATA_PATH = re.compile(r"data_path=('[^']*'|\"[^\"]*\"|…?[^\s']*'?)")  # a server path as a message names it
+
+
+def learner_text(message: str) -> str:
+    """A message as a learner sees it: the server's path of uploaded data replaced by the upload's name
+    ("pets.csv: line 3 …", as a refused upload reads), so no page shows where the server keeps a file."""
+    found = current()
+    name = found.name if found is not None else "your data"
+    if found is not None:
+        for text in (f"data_path={shown_path(found.path)}", shown_path(found.path), str(found.path)):
+            message = message.replace(text, name)
+        message = re.sub(r"'[^']*" + re.escape(found.path.name) + r"[^']*'", name, message)
+    return _DATA_PATH.sub(name, message)
+
+
+def learner_view(view: JobView | None) -> JobView | None:
+    """A job as a learner sees it: each task's error and reason to stop in ``learner_text``."""
+    if view is None or not any(t.error or t.stop_reason for t in view.job.tasks):
+        return view
+    tasks = tuple(replace(t, error=t.error and learner_text(t.error),
+                          stop_reason=t.stop_reason and learner_text(t.stop_reason)) for t in view.job.tasks)
+    return replace(view, job=replace(view.job, tasks=tasks))
 
 
 def _first_label(found: StoredData) -> str | None:
@@ -158,9 +165,7 @@ def _what_it_holds(box) -> None:
         try:
             known = (key, class_names_for(config), counts_for(config), per_class_test_samples(config))
         except ProcrustesError as err:  # named by the upload, never by the server's path
-            found = current()
-            known = (key, str(err).replace(f"data_path={shown_path(config.data_path)}",
-                                           found.name if found else "your data"))
+            known = (key, learner_text(str(err)))
         st.session_state[SUMMARY] = known
     if len(known) == 2:
         box.error(known[1])
@@ -176,8 +181,11 @@ def sidebar_box(limits: Limits, show: bool = True) -> None:
     folder = store.data_folder(limits.store_folder)
     _from_link(folder)
     box = st.sidebar
-    if show:
-        caps = upload_caps()
+    if show and limits.ray_address:  # trainings run on other machines, which cannot read this one's store
+        box.caption("Your own data: not on this server, which trains on a Ray cluster (use procrustes train "
+                    "--data FILE on your machine).")
+    elif show:
+        caps = limits.upload_caps
         file = box.file_uploader(
             "Your data", type=TYPES, key="w_your_data", max_upload_size=max(1, caps.max_bytes // MB),
             help="A CSV (also .csv.gz) with a label column, an NPZ of arrays x and y, or a zip of a folder of class "

@@ -287,6 +287,11 @@ class TrainConfig:
                                "squeeze-and-excitation reduction r: the excitation has channels / r hidden units")
     bbn: bool = _field(False, Flag(), "BBN: two branches (instance and reversed sampling) handed over by "
                        "cumulative learning")
+    backbone_weights: str | None = _field(None, Text(), "model resnet18-pretrained: its weights file (empty: "
+                                          "torchvision's file in torch's hub cache); never in a link", in_link=False)
+    backbone_frozen: bool = _field(False, Flag(), "model resnet18-pretrained: only the new classifier learns")
+    backbone_size: int = _field(224, Number(lo=32, hi=512, integer=True),
+                                "model resnet18-pretrained: images resized to this side (its weights: 224)")
     # transfer and decoupling
     init_checkpoint: str | None = _field(None, Text(),
                                          "start from this checkpoint (procrustes train --save-checkpoint)")

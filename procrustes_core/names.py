@@ -20,7 +20,7 @@ SAMPLERS = ("instance", "class-balanced", "square-root", "oversample", "undersam
 MIXERS = ("none", "mfw", "mixup", "remix")
 SYNTHETIC = ("smote", "borderline-smote")  # samplers that synthesise feature vectors
 
-MODELS = ("auto", "mlp", "cnn1d", "cnn1d-s1", "cnn2d", "resnet32")
+MODELS = ("auto", "mlp", "cnn1d", "cnn1d-s1", "cnn2d", "resnet32", "resnet18-pretrained")
 MFW_LAYERS = ("input", "block1", "block2", "block3", "block4", "block5", "penultimate", "random")
 MFW_SCHEDULES = ("constant", "warmup", "linear", "cosine", "until-equal")
 RAMPS = ("constant", "linear", "cosine")  # how a loss-weight curriculum moves from uniform to full

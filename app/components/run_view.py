@@ -13,6 +13,8 @@ from procrustes_core.data.imbalance import class_groups
 from procrustes_core.figures.report import write_html_report
 from procrustes_core.figures.runs import class_count_bars, confusion_figure, per_class_table
 
+from ..your_data import learner_text
+
 PERCENT_COLUMNS = ("training accuracy", "precision", "recall (test accuracy)", "F1")
 
 
@@ -23,7 +25,7 @@ def class_count_chart(config: TrainConfig, key: str = "class_counts") -> None:
         found = outline(config)
         counts = counts_for(config, found)
     except ProcrustesError as err:
-        st.error(str(err))
+        st.error(learner_text(str(err)))  # your data named by the upload's name, never the server's path
         return
     names = class_names_for(config)  # the dataset's own (your file's), as many as it has
     fig = class_count_bars(counts, names, class_groups(counts), log_y=max(counts) / min(counts) > 20,

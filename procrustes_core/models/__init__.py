@@ -1,4 +1,4 @@
-"""Small networks whose hidden blocks are exposed (``nets.py``) and their classifier heads (``heads.py``)."""
+"""Small networks with exposed blocks (``nets.py``), their heads (``heads.py``), a pretrained backbone."""
 
 from .heads import CosineClassifier, LinearClassifier, build_head
 from .nets import (

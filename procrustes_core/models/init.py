@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .heads import CosineClassifier
+from .pretrained import load_pretrained
 
 
 def _uniform(tensor: torch.Tensor, bound: float, generator: torch.Generator) -> None:
@@ -26,7 +27,8 @@ def _fan_in(weight: torch.Tensor) -> int:
 
 
 def initialise(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Re-draw every parameter of ``model`` (on the CPU) from ``generator``; returns the model."""
+    """Re-draw every parameter of ``model`` (on the CPU) from ``generator``; a pretrained network then
+    gets its pretrained weights (all but the new head: ``pretrained.py``). Returns the model."""
     for module in model.modules():
         if isinstance(module, CosineClassifier):
             _uniform(module.weight, 1.0, generator)
@@ -42,4 +44,4 @@ def initialise(model: nn.Module, generator: torch.Generator) -> nn.Module:
             module.reset_parameters()  # ones and zeros, no randomness
         elif any(True for _ in module.parameters(recurse=False)):
             raise TypeError(f"initialise: no rule for {type(module).__name__}")
-    return model
+    return load_pretrained(model)

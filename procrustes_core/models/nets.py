@@ -342,16 +342,41 @@ def model_name(model: str, kind: str, dataset: str) -> str:
 
 def build_model(model: str, input_shape: tuple[int, ...], num_classes: int, width: int, kind: str,
                 dataset: str, head: str = "linear", scale: float = 30.0, norm: str = "batch",
-                attention: str = "none", se_reduction: int = 4, two_branches: bool = False) -> BlockNet:
+                attention: str = "none", se_reduction: int = 4, two_branches: bool = False,
+                backbone_weights: str | None = None, backbone_frozen: bool = False,
+                backbone_size: int = 224) -> BlockNet:
     """The named network (``auto``: the dataset's usual one) with a ``linear`` or ``cosine`` head,
     ``norm`` after its convolutions (``batch`` or ``none``; the MLP has none), ``attention`` in its
-    convolution blocks (``none`` or ``se``), and as BBN's two-branch network if ``two_branches``."""
+    convolution blocks (``none`` or ``se``), and as BBN's two-branch network if ``two_branches``.
+    A pretrained backbone (``pretrained.py``) takes its weights file, whether it is frozen and the
+    side its images are resized to."""
     name = model_name(model, kind, dataset)
+    if name in PRETRAINED:
+        return _pretrained(name, input_shape, num_classes, dataset, head, scale, norm, attention, two_branches,
+                           backbone_weights, backbone_frozen, backbone_size)
     if name == "resnet32" and width == DEFAULT_WIDTH:
         width = 16  # ResNet-32's standard width; the small networks' default would make it 4x larger
     net = BUILDERS[name](input_shape, num_classes, width, norm, attention, se_reduction)
     if two_branches:
         net = two_branch(net)
+    if head != "linear":
+        net.head = build_head(head, net.feature_dim, num_classes, scale)
+    return net
+
+
+PRETRAINED = ("resnet18-pretrained",)  # pretrained.BACKBONES' names (that module imports this one)
+
+
+def _pretrained(name: str, input_shape: tuple[int, ...], num_classes: int, dataset: str, head: str, scale: float,
+                norm: str, attention: str, two_branches: bool, weights: str | None, frozen: bool,
+                size: int) -> BlockNet:
+    from .pretrained import pretrained
+
+    if two_branches:
+        raise ProcrustesError(f"bbn=true with model={name!r}: BBN's two branches are not built on a pretrained "
+                              "backbone; use bbn=false or another model")
+    standardised = DATASETS[dataset].needs_folder if dataset in DATASETS else False  # torchvision's: standardised
+    net = pretrained(name, input_shape, num_classes, weights, frozen, size, standardised, norm, attention)
     if head != "linear":
         net.head = build_head(head, net.feature_dim, num_classes, scale)
     return net

@@ -71,7 +71,7 @@ def epoch_length(sampler: str, counts: list[int]) -> int:
 
 @functools.lru_cache(maxsize=256)
 def _network_cost(model: str, input_shape: tuple[int, ...], num_classes: int, width: int, kind: str, dataset: str,
-                  norm: str) -> tuple[int, float]:
+                  norm: str, backbone_size: int = 224) -> tuple[int, float]:
     """Parameters and forward FLOPs per sample of a network, built on the meta device (no memory)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -79,7 +79,7 @@ def _network_cost(model: str, input_shape: tuple[int, ...], num_classes: int, wi
     from ..models.nets import build_model
 
     with torch.device("meta"):
-        net = build_model(model, input_shape, num_classes, width, kind, dataset, norm=norm)
+        net = build_model(model, input_shape, num_classes, width, kind, dataset, norm=norm, backbone_size=backbone_size)
         x = torch.empty(1, *input_shape)
     parameters = sum(p.numel() for p in net.parameters())
     with FlopCounterMode(display=False) as counter:
@@ -93,7 +93,7 @@ def price(config: TrainConfig, seeds: int = 1, pool: Outline | None = None) -> P
     counts = counts_for(config, pool)
     kind = {1: "vector", 2: "signal", 3: "image"}[len(pool.input_shape)]
     parameters, per_sample = _network_cost(config.model, pool.input_shape, pool.num_classes, config.width, kind,
-                                           config.dataset, config.norm)
+                                           config.dataset, config.norm, config.backbone_size)
     visited = epoch_length(config.sampler, counts)
     steps = math.ceil(visited / config.batch_size)
     evaluated = 2 * sum(counts) + pool.test_per_class * pool.num_classes + config.val_per_class * pool.num_classes

@@ -90,7 +90,9 @@ def build_network(config: TrainConfig, data: Data, generator: torch.Generator) -
     with torch.device("meta"):  # shapes only: the global random generator is not touched
         model = build_model(config.model, data.input_shape, data.num_classes, config.width, data.kind,
                             config.dataset, head=head, scale=config.ldam_scale, norm=config.norm,
-                            attention=config.attention, se_reduction=config.se_reduction, two_branches=config.bbn)
+                            attention=config.attention, se_reduction=config.se_reduction, two_branches=config.bbn,
+                            backbone_weights=config.backbone_weights, backbone_frozen=config.backbone_frozen,
+                            backbone_size=config.backbone_size)
     return initialise(model.to_empty(device="cpu"), generator)
 
 
