@@ -64,3 +64,18 @@ def test_an_upload_no_longer_held_is_still_never_shown_by_its_path(monkeypatch):
     assert message == "your data: line 3: ragged row"
     untouched = a_job("")
     assert your_data.learner_view(untouched) is untouched
+
+
+def test_a_downloaded_run_keeps_only_the_file_names_of_the_servers_paths(tmp_path):
+    from app.components.run_view import shareable
+    from procrustes_core import RunHistory
+
+    kept = tmp_path / "store" / "data" / ("ab" * 32 + ".csv")
+    config = TrainConfig(dataset="digits", init_checkpoint=str(tmp_path / "secret" / "start.pt"),
+                         data_path=str(kept))
+    history = RunHistory(config, [5] * 10, {"major": [0, 1, 2, 3, 4], "minor": [5, 6, 7, 8, 9]},
+                         [str(i) for i in range(10)])
+    shared = shareable(history)
+    assert str(tmp_path) not in shared.to_json()
+    assert (shared.config.init_checkpoint, shared.config.data_path) == ("start.pt", kept.name)
+    assert history.config.init_checkpoint == str(tmp_path / "secret" / "start.pt")  # the server's copy is unchanged

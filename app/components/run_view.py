@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -61,8 +62,20 @@ def final_results(history: RunHistory, key: str) -> None:
     downloads(history, key)
 
 
+SERVER_PATHS = ("data_dir", "data_path", "init_checkpoint", "backbone_weights")  # where the server keeps files
+
+
+def shareable(history: RunHistory) -> RunHistory:
+    """The run as a learner downloads it: a server path in its settings keeps only its file name."""
+    found = {k: Path(v).name for k in SERVER_PATHS if isinstance(v := getattr(history.config, k), str)}
+    if not found:
+        return history
+    return dataclasses.replace(history, config=history.config.replace(**found))
+
+
 def downloads(history: RunHistory, key: str) -> None:
     name = f"procrustes-{history.config.dataset}-{history.config.profile}{history.config.ratio:g}"
+    history = shareable(history)
     left, right = st.columns(2)
     # callables: the file is made only when the learner asks for it
     left.download_button("Download run (JSON)", history.to_json, file_name=f"{name}.json",
