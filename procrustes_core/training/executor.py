@@ -92,16 +92,19 @@ def outcomes_of(request: TrainRequest) -> dict[int, Outcome]:
 
 def seed_requests(configs: Sequence[TrainConfig],
                   make: Callable[[int, TrainConfig, tuple[int, ...]], TrainRequest] | None = None,
-                  ) -> tuple[list[TrainRequest], dict[tuple[int, int], int]]:
+                  labels: Sequence[str] | None = None) -> tuple[list[TrainRequest], dict[tuple[int, int], int]]:
     """Requests that train ``configs``: those that differ only in their seed and stack (``stackable``) share
     one request (serial: the first one's index), the others have one each; and for each request serial and
-    seed, the index of its config. ``make(serial, config, seeds)`` builds a request (default: plain)."""
+    seed, the index of its config. ``make(serial, config, seeds)`` builds a request (default: plain);
+    ``labels`` keep configs of different labels in different requests."""
     from .stacked import stackable
 
     make = make or (lambda serial, config, seeds: TrainRequest(serial, config.to_dict(), seeds))
     groups: dict[str, list[int]] = {}
     for i, config in enumerate(configs):
-        key = repr(sorted(config.replace(seed=0).to_dict().items())) if stackable(config)[0] else f"alone-{i}"
+        label = labels[i] if labels is not None else ""
+        key = (f"{label}|{sorted(config.replace(seed=0).to_dict().items())!r}" if stackable(config)[0]
+               else f"alone-{i}")
         groups.setdefault(key, []).append(i)
     requests, where = [], {}
     for members in groups.values():
