@@ -108,12 +108,14 @@ def seed_requests(configs: Sequence[TrainConfig],
         groups.setdefault(key, []).append(i)
     requests, where = [], {}
     for members in groups.values():
-        seeds = [configs[i].seed for i in members]
-        if len(set(seeds)) < len(seeds):  # the same point twice: each its own request
-            members_sets = [[i] for i in members]
-        else:
-            members_sets = [members]
-        for group in members_sets:
+        bundles: list[list[int]] = []  # the same config twice on a seed: the second goes to another request
+        for i in members:
+            free = next((b for b in bundles if all(configs[j].seed != configs[i].seed for j in b)), None)
+            if free is None:
+                bundles.append([i])
+            else:
+                free.append(i)
+        for group in bundles:
             first = group[0]
             requests.append(make(first, configs[first], tuple(configs[i].seed for i in group)))
             where.update({(first, configs[i].seed): i for i in group})
