@@ -284,6 +284,10 @@ def cmd_methods(args: argparse.Namespace) -> int:
         print(methods_markdown(), end="")
     else:
         print(methods_json() if args.json else methods_text(args.kind))
+    if not (args.markdown or args.json or args.kind):
+        from .training.stacked import stacking_text
+
+        print("\n" + stacking_text(), end="")
     return 0
 
 

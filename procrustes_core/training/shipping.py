@@ -41,8 +41,9 @@ class _SeedView:
         return self.trainer
 
 
-def train_stacked(request: TrainRequest, emit: Callable[[Event], None], stopped: Callable[[], bool]) -> None:
-    """Train every seed of ``request`` in one stacked network, emitting each seed's events."""
+def train_stacked(request: TrainRequest, emit: Callable[[Event], None], stopped: Callable[[], bool]) -> bool:
+    """Train every seed of ``request`` in one stacked network, emitting each seed's events; False (nothing
+    emitted) when the seeds' data turn out not to stack (then they train one after another)."""
     import torch
 
     from ..config import TrainConfig
@@ -50,7 +51,7 @@ def train_stacked(request: TrainRequest, emit: Callable[[Event], None], stopped:
     from ..methods.posthoc import PostHoc
     from .checkpoint import network_header, save_checkpoint
     from .observers import build_observers
-    from .stacked import StackedTrainer
+    from .stacked import NOT_STACKABLE, StackedTrainer
 
     serial, seeds = request.serial, request.seed_list()
     open_seeds = list(seeds)  # seeds that have not sent their last event yet
@@ -69,7 +70,12 @@ def train_stacked(request: TrainRequest, emit: Callable[[Event], None], stopped:
         config = TrainConfig.from_dict(request.config)
         torch.set_num_threads(config.threads or 1)
         variants = {name: PostHoc(**setting) for name, setting in request.variants.items()}
-        stacked = StackedTrainer(config, seeds, variants)
+        try:
+            stacked = StackedTrainer(config, seeds, variants)
+        except ProcrustesError as err:
+            if str(err).startswith(NOT_STACKABLE):
+                return False
+            raise
         views = {s: _SeedView(stacked, i, variants) for i, s in enumerate(stacked.seeds)} if request.observers else {}
         observers = {s: build_observers(request, views[s].trainer) for s in views}
         for seed, data in zip(stacked.seeds, stacked.data):
@@ -118,6 +124,7 @@ def train_stacked(request: TrainRequest, emit: Callable[[Event], None], stopped:
             fail(seed, f"training failed: {type(err).__name__}: {err}")
     finally:
         done.set()
+    return True
 
 
 def _watch(stacked, stopped: Callable[[], bool], done: threading.Event) -> None:

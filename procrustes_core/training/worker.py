@@ -27,8 +27,8 @@ def train_and_ship(request: TrainRequest, emit: Emit, stopped: Callable[[], bool
     if len(request.seed_list()) > 1 and _stacks(request):
         from .shipping import train_stacked
 
-        train_stacked(request, emit, stopped)
-        return
+        if train_stacked(request, emit, stopped):
+            return
     for n, seed in enumerate(request.seed_list()):
         if n and stopped():
             return
