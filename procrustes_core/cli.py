@@ -124,7 +124,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
-    """``train --seeds``: every seed in its own worker, then the mean and its interval."""
+    """``train --seeds``: the seeds stacked in one network per worker (``run_seeds``), then the mean and its
+    interval."""
     seeds = parse_seeds(args.seeds, config.seed)
     if args.save_checkpoint:
         raise ProcrustesError("--save-checkpoint with --seeds: a checkpoint is one network; train one seed")

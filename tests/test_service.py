@@ -372,3 +372,15 @@ def test_a_killed_worker_fails_every_seed_of_its_stacked_request_with_the_epochs
     for task in service.view(job).job.tasks:
         assert task.status == "failed" and "stopped unexpectedly" in task.error and task.history.records
         assert task.error == DEAD_WORKER.format(epochs=task.epochs_done)
+
+
+def test_a_front_with_the_machine_to_itself_splits_a_runs_seeds_into_stacks_for_every_worker(service):
+    until(lambda: service.busy_workers() == 0)
+    job = service.submit("cli", [("ERM", QUICK)], seeds=[0, 1, 2, 3, 4], parts=2)
+    bundles = {}
+    for task in service.view(job).job.tasks:
+        bundles.setdefault(service._tasks[task.serial].bundle, []).append(task.seed)
+    assert sorted(bundles.values()) == [[0, 1, 2], [3, 4]]
+    until(lambda: not service.view(job).training)
+    tasks = service.view(job).job.tasks
+    assert all(t.status == "finished" for t in tasks) and len({t.worker for t in tasks}) == 2

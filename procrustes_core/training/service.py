@@ -98,9 +98,11 @@ class TrainingService:
 
     def submit(self, owner: str, runs: Sequence[tuple[str, TrainConfig]], seeds: Sequence[int] | None = None,
                variants: dict[str, PostHoc] | None = None, kind: str = "train", tag: str = "",
-               extras: Sequence[str] = ()) -> str:
+               extras: Sequence[str] = (), parts: int = 1) -> str:
         """Queue every run on every seed (priced first: one line if over budget); an owner's previous
-        active job is stopped. Returns the job's id."""
+        active job is stopped. Returns the job's id. A run's seeds that stack are one request; ``parts`` > 1
+        splits them into that many stacked requests (a front with the machine to itself, on several
+        slots: its parts may then start at different times)."""
         if not runs:
             raise ProcrustesError("nothing to train: no run given")
         unknown = [name for name in extras if name not in OBSERVERS]
@@ -117,11 +119,12 @@ class TrainingService:
         for run, ((label, _), config, cost) in enumerate(zip(runs, configs, costs)):
             run_seeds = seed_list if seed_list is not None else [config.seed]
             together = len(run_seeds) > 1 and stackable(config)[0]
-            cost = replace(cost, seeds=len(run_seeds), stacked=True) if together else replace(cost, seeds=1)
-            found = [Task(0, job_id, run, label, config.replace(seed=seed), cost,
-                          Outcome(config.replace(seed=seed), dict(variant_settings))) for seed in run_seeds]
-            tasks += found
-            requests += [found] if together else [[t] for t in found]
+            for chunk in _split(run_seeds, max(1, parts) if together else len(run_seeds)):
+                chunk_cost = replace(cost, seeds=len(chunk), stacked=len(chunk) > 1)
+                found = [Task(0, job_id, run, label, config.replace(seed=seed), chunk_cost,
+                              Outcome(config.replace(seed=seed), dict(variant_settings))) for seed in chunk]
+                tasks += found
+                requests.append(found)
         with self._lock:
             for job in self._jobs.values():
                 if job.owner == owner and job.status in (Status.QUEUED, Status.RUNNING):
@@ -344,3 +347,15 @@ class TrainingService:
                     last_check = now
                 if not self._closing:
                     self._assign()
+
+
+def _split(seeds: list[int], parts: int) -> list[list[int]]:
+    """``seeds`` in ``parts`` runs of consecutive seeds, as even as can be (never an empty one)."""
+    parts = min(parts, len(seeds))
+    size, extra = divmod(len(seeds), parts)
+    found, start = [], 0
+    for i in range(parts):
+        end = start + size + (i < extra)
+        found.append(seeds[start:end])
+        start = end
+    return found
