@@ -26,6 +26,7 @@ A config that cannot train this way (``stackable``) says why; its seeds train in
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -65,9 +66,12 @@ NOT_STACKABLE = "not stackable"  # how every refusal to stack begins (the engine
 
 
 def stackable(config: TrainConfig) -> tuple[bool, str]:
-    """Whether ``config``'s seeds can train stacked in one network, and if not, why (one line)."""
+    """Whether ``config``'s seeds can train stacked in one network, and if not, why (one line). A server
+    (or a benchmark measuring the difference) turns stacking off with ``PROCRUSTES_STACKED_SEEDS=0``."""
     model = model_name(config.model, _input_kind(config), config.dataset)
     reasons = [
+        (os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip() == "0",
+         "PROCRUSTES_STACKED_SEEDS=0 (each seed trains in a process of its own)"),
         (config.bbn, "BBN trains two branches on two samplers"),
         (config.classifier_retrain_epochs > 0, "classifier re-training freezes the features for a second stage"),
         (config.init_checkpoint is not None, "a run from a checkpoint starts from that checkpoint's network"),

@@ -1,0 +1,124 @@
+"""Several seeds through the fronts: `procrustes train --seeds N` and the default paired `procrustes compare
+--seeds 8`, stacked (a setting's seeds in one network per worker) against separate processes (one per
+seed, `PROCRUSTES_STACKED_SEEDS=0`: how every seed trained before), in one run.
+
+Training time = the command at the default epochs minus the same command at 1 epoch (start-up, data,
+workers); CPU time is the command's process tree's (user + system, children included); peak memory is the
+process tree's resident memory, sampled every 0.1 s. Ratios are against one seed's `procrustes train
+--seeds 1` in the same run.
+
+    .venv/bin/python benchmarks/stacked_fronts.py                 # 1, 2, 5, 8 seeds and the compare
+    .venv/bin/python benchmarks/stacked_fronts.py --epochs 10     # a shorter look
+
+Results: results/stacked_fronts.md and stacked_fronts.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_support import memory_mb  # noqa: E402
+
+from common import machine, save  # noqa: E402
+
+MODES = {"stacked": "1", "separate": "0"}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def command(args: list[str], stacked: str) -> dict[str, float]:
+    """One CLI command: its wall time, its process tree's CPU time and peak resident memory."""
+    env = dict(os.environ, PROCRUSTES_STACKED_SEEDS=stacked, PYTHONPATH=str(ROOT))
+    cpu_before, started = _children_cpu(), time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "procrustes_core.cli", *args], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak_rss = peak_pss = 0.0
+    while process.poll() is None:
+        found = memory_mb(process.pid)
+        peak_rss, peak_pss = max(peak_rss, found["rss"]), max(peak_pss, found["pss"])
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
+    error = process.stderr.read()
+    if process.returncode not in (0, 1):  # 1: a seed's run ended early (still a timing)
+        raise RuntimeError(f"{' '.join(args)} failed: {error.strip().splitlines()[-1:]}")
+    return {"wall": wall, "cpu": _children_cpu() - cpu_before, "rss_mb": peak_rss, "pss_mb": peak_pss}
+
+
+def training(args: list[str], epochs: int | None, stacked: str) -> dict[str, float]:
+    """The command at the default epochs and at 1 epoch: the difference is its training."""
+    full = command(args + ([f"--epochs={epochs}"] if epochs else []), stacked)
+    short = command(args + ["--epochs=1"], stacked)
+    return {"wall": full["wall"] - short["wall"], "cpu": full["cpu"] - short["cpu"], "command_wall": full["wall"],
+            "rss_mb": full["rss_mb"], "pss_mb": full["pss_mb"], "startup_wall": short["wall"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None, help="default: the Playground's default run")
+    parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 5, 8])
+    parser.add_argument("--compare-seeds", type=int, default=8)
+    args = parser.parse_args()
+    found: dict[str, dict] = {mode: {} for mode in MODES}
+    for n in args.counts:  # the modes interleaved: both see the same load on a shared machine
+        for mode, flag in MODES.items():
+            if n == 1 and mode == "separate":
+                continue  # one seed trains alone either way
+            found[mode][n] = training(["train", f"--seeds={n}"], args.epochs, flag)
+            print(f"train --seeds {n} ({mode}): {found[mode][n]}", flush=True)
+    found["separate"][1] = found["stacked"][1]
+    compare = {}
+    for mode, flag in MODES.items():
+        compare[mode] = training(["compare", f"--seeds={args.compare_seeds}"], args.epochs, flag)
+        print(f"compare --seeds {args.compare_seeds} ({mode}): {compare[mode]}", flush=True)
+    one = found["stacked"][1]
+    result = {"train": found, "compare": compare, "epochs": args.epochs, "machine": machine(),
+              "command": "python benchmarks/stacked_fronts.py" + (f" --epochs {args.epochs}" if args.epochs else "")}
+    rows = []
+    for n in args.counts:
+        s, p = found["stacked"][n], found["separate"][n]
+        rows.append(f"| {n} | {s['wall']:.1f} s | {s['wall'] / one['wall']:.2f}× | {s['cpu'] / one['cpu']:.2f}× | "
+                    f"{p['wall']:.1f} s | {p['wall'] / one['wall']:.2f}× | {p['cpu'] / one['cpu']:.2f}× | "
+                    f"{s['rss_mb']:.0f} MB ({s['rss_mb'] / one['rss_mb']:.2f}×) | "
+                    f"{p['rss_mb']:.0f} MB ({p['rss_mb'] / one['rss_mb']:.2f}×) |")
+    cs, cp = compare["stacked"], compare["separate"]
+    k = args.compare_seeds
+    markdown = "\n".join([
+        "# Several seeds through the fronts: stacked against separate processes", "",
+        f"`procrustes train --seeds N` and `procrustes compare --seeds {k}` (ERM against MFW, both scored with and "
+        f"without LA: {2 * k} trainings) on the default run{f' at {args.epochs} epochs' if args.epochs else ''}; "
+        "*stacked*: each setting's seeds in one stacked network per worker, split over the 2 workers (the "
+        "default); *separate*: one worker process per seed (`PROCRUSTES_STACKED_SEEDS=0`, how seeds trained "
+        "before). Training time = the command minus the same command at 1 epoch. CPU = the process tree's CPU "
+        "time. Memory = the process tree's peak resident memory (each process's shared libraries counted "
+        f"once per process). Regenerate: `{result['command']}`.", "",
+        "**The machine (2 cores) was shared with other work while this ran** (other test suites and "
+        "benchmarks), so wall times move by tens of per cent; CPU-time ratios move less.", "",
+        "| seeds | stacked: training | × one seed (wall) | × one seed (CPU) | separate: training | × one seed (wall) "
+        "| × one seed (CPU) | stacked: peak memory | separate: peak memory |",
+        "|---|---|---|---|---|---|---|---|---|", *rows, "",
+        "Targets: 8 seeds ≤ 2.0× one seed in training time and ≤ 1.2× in peak memory.", "",
+        f"Paired compare at {k} seeds ({2 * k} trainings): stacked {cs['wall']:.1f} s of training "
+        f"({cs['wall'] / one['wall']:.2f}× one single-seed training, CPU {cs['cpu'] / one['cpu']:.2f}×; the whole "
+        f"command {cs['command_wall']:.1f} s); separate {cp['wall']:.1f} s ({cp['wall'] / one['wall']:.2f}×, CPU "
+        f"{cp['cpu'] / one['cpu']:.2f}×; the whole command {cp['command_wall']:.1f} s). Target: ≤ 3×. Peak memory: "
+        f"stacked {cs['rss_mb']:.0f} MB, separate {cp['rss_mb']:.0f} MB.", ""])
+    save("stacked_fronts", result, markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
