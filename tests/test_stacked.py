@@ -277,3 +277,11 @@ def test_procrustes_methods_says_which_methods_train_seed_by_seed_and_why(capsys
         if not ok:
             assert why.removeprefix("not stackable: ") in said
     assert "cnn2d" in said and "resnet32" in said
+
+
+def test_a_server_can_turn_stacking_off_and_each_seed_then_trains_alone(monkeypatch):
+    monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "0")
+    ok, why = stackable(TrainConfig())
+    assert not ok and why == "not stackable: PROCRUSTES_STACKED_SEEDS=0 (each seed trains in a process of its own)"
+    monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "1")
+    assert stackable(TrainConfig()) == (True, "")
