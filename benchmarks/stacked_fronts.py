@@ -16,6 +16,7 @@ Results: results/stacked_fronts.md and stacked_fronts.json.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -71,7 +72,14 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=None, help="default: the Playground's default run")
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 5, 8])
     parser.add_argument("--compare-seeds", type=int, default=8)
+    parser.add_argument("--report-only", action="store_true", help="rebuild the Markdown from the saved JSON")
     args = parser.parse_args()
+    if args.report_only:
+        from common import RESULTS
+
+        result = json.loads((RESULTS / "stacked_fronts.json").read_text())
+        save("stacked_fronts", result, report(result))
+        return 0
     found: dict[str, dict] = {mode: {} for mode in MODES}
     for n in args.counts:  # the modes interleaved: both see the same load on a shared machine
         for mode, flag in MODES.items():
@@ -84,40 +92,52 @@ def main() -> int:
     for mode, flag in MODES.items():
         compare[mode] = training(["compare", f"--seeds={args.compare_seeds}"], args.epochs, flag)
         print(f"compare --seeds {args.compare_seeds} ({mode}): {compare[mode]}", flush=True)
-    one = found["stacked"][1]
-    result = {"train": found, "compare": compare, "epochs": args.epochs, "machine": machine(),
+    result = {"train": {mode: {str(n): v for n, v in runs.items()} for mode, runs in found.items()},
+              "compare": compare, "compare_seeds": args.compare_seeds, "counts": args.counts, "epochs": args.epochs,
+              "machine": machine(), "load_average": list(os.getloadavg()),
               "command": "python benchmarks/stacked_fronts.py" + (f" --epochs {args.epochs}" if args.epochs else "")}
+    save("stacked_fronts", result, report(result))
+    return 0
+
+
+def report(result: dict) -> str:
+    """The Markdown page of a result (``--report-only`` rebuilds it from the saved JSON)."""
+    found, compare, k = result["train"], result["compare"], result["compare_seeds"]
+    one = found["stacked"]["1"]
     rows = []
-    for n in args.counts:
-        s, p = found["stacked"][n], found["separate"][n]
-        rows.append(f"| {n} | {s['wall']:.1f} s | {s['wall'] / one['wall']:.2f}× | {s['cpu'] / one['cpu']:.2f}× | "
-                    f"{p['wall']:.1f} s | {p['wall'] / one['wall']:.2f}× | {p['cpu'] / one['cpu']:.2f}× | "
-                    f"{s['rss_mb']:.0f} MB ({s['rss_mb'] / one['rss_mb']:.2f}×) | "
-                    f"{p['rss_mb']:.0f} MB ({p['rss_mb'] / one['rss_mb']:.2f}×) |")
+    for n in result["counts"]:
+        s, p = found["stacked"][str(n)], found["separate"][str(n)]
+        rows.append(f"| {n} | {s['cpu']:.1f} s | **{s['cpu'] / one['cpu']:.2f}×** | {s['wall'] / one['wall']:.2f}× | "
+                    f"{p['cpu']:.1f} s | {p['cpu'] / one['cpu']:.2f}× | {p['wall'] / one['wall']:.2f}× | "
+                    f"{s['rss_mb'] / one['rss_mb']:.2f}× / {s['pss_mb'] / one['pss_mb']:.2f}× | "
+                    f"{p['rss_mb'] / one['rss_mb']:.2f}× / {p['pss_mb'] / one['pss_mb']:.2f}× |")
     cs, cp = compare["stacked"], compare["separate"]
-    k = args.compare_seeds
-    markdown = "\n".join([
+    epochs = result["epochs"]
+    return "\n".join([
         "# Several seeds through the fronts: stacked against separate processes", "",
         f"`procrustes train --seeds N` and `procrustes compare --seeds {k}` (ERM against MFW, both scored with and "
-        f"without LA: {2 * k} trainings) on the default run{f' at {args.epochs} epochs' if args.epochs else ''}; "
+        f"without LA: {2 * k} trainings) on the default run{f' at {epochs} epochs' if epochs else ''}; "
         "*stacked*: each setting's seeds in one stacked network per worker, split over the 2 workers (the "
         "default); *separate*: one worker process per seed (`PROCRUSTES_STACKED_SEEDS=0`, how seeds trained "
-        "before). Training time = the command minus the same command at 1 epoch. CPU = the process tree's CPU "
-        "time. Memory = the process tree's peak resident memory (each process's shared libraries counted "
-        f"once per process). Regenerate: `{result['command']}`.", "",
-        "**The machine (2 cores) was shared with other work while this ran** (other test suites and "
-        "benchmarks), so wall times move by tens of per cent; CPU-time ratios move less.", "",
-        "| seeds | stacked: training | × one seed (wall) | × one seed (CPU) | separate: training | × one seed (wall) "
-        "| × one seed (CPU) | stacked: peak memory | separate: peak memory |",
+        "before). Training = the command minus the same command at 1 epoch, in CPU time of the process tree "
+        "(children included) and in wall time. Memory = the process tree's peak resident memory, RSS (each "
+        "process's shared libraries counted once per process) / PSS (shared pages split between processes), "
+        f"against `train --seeds 1` (one seed: {one['rss_mb']:.0f} MB RSS, {one['pss_mb']:.0f} MB PSS). "
+        f"Regenerate: `{result['command']}`.", "",
+        f"**The machine (2 cores) was shared with other work while this ran** (load average "
+        f"{', '.join(f'{x:.1f}' for x in result.get('load_average', []))} at the end): wall times are those of a "
+        "machine running many times more work than it has cores, so the wall ratios say little; the CPU-time "
+        "ratios are the figures to read (on an idle machine, 2 workers turn CPU time into wall time at up to 2 "
+        "seeds' CPU per second).", "",
+        "| seeds | stacked: training CPU | × one seed (CPU) | × one seed (wall) | separate: training CPU "
+        "| × one seed (CPU) | × one seed (wall) | stacked: peak memory RSS / PSS | separate: peak memory RSS / PSS |",
         "|---|---|---|---|---|---|---|---|---|", *rows, "",
         "Targets: 8 seeds ≤ 2.0× one seed in training time and ≤ 1.2× in peak memory.", "",
-        f"Paired compare at {k} seeds ({2 * k} trainings): stacked {cs['wall']:.1f} s of training "
-        f"({cs['wall'] / one['wall']:.2f}× one single-seed training, CPU {cs['cpu'] / one['cpu']:.2f}×; the whole "
-        f"command {cs['command_wall']:.1f} s); separate {cp['wall']:.1f} s ({cp['wall'] / one['wall']:.2f}×, CPU "
-        f"{cp['cpu'] / one['cpu']:.2f}×; the whole command {cp['command_wall']:.1f} s). Target: ≤ 3×. Peak memory: "
-        f"stacked {cs['rss_mb']:.0f} MB, separate {cp['rss_mb']:.0f} MB.", ""])
-    save("stacked_fronts", result, markdown)
-    return 0
+        f"Paired compare at {k} seeds ({2 * k} trainings): stacked {cs['cpu']:.1f} s of training CPU "
+        f"(**{cs['cpu'] / one['cpu']:.2f}×** one single-seed training; wall {cs['wall'] / one['wall']:.2f}×, the "
+        f"whole command {cs['command_wall']:.0f} s); separate {cp['cpu']:.1f} s ({cp['cpu'] / one['cpu']:.2f}×; "
+        f"wall {cp['wall'] / one['wall']:.2f}×, the whole command {cp['command_wall']:.0f} s). Target: ≤ 3×. "
+        f"Peak memory RSS: stacked {cs['rss_mb']:.0f} MB, separate {cp['rss_mb']:.0f} MB.", ""])
 
 
 if __name__ == "__main__":
