@@ -14,6 +14,7 @@ BENCHMARKS = [
     ("seeds.py", []),
     ("stacked_seeds.py", []),
     ("stacked_fronts.py", []),
+    ("stacked_methods.py", []),
     ("app_latency.py", []),
     ("app_memory.py", []),
     ("classroom.py", []),
