@@ -8,8 +8,10 @@ trainings run back to back, and nothing computes after the last run ends or is s
                                                                 # node joining it
 
 Each learner is a session of the real app (Streamlit's AppTest, in its own thread) with the app's
-default settings and one seed; the service is the one the app uses. Results go to
-results/classroom.md (and classroom_ray.md).
+default settings on ``--seeds`` seeds (default 1); the service is the one the app uses. With several
+seeds a run's seeds train stacked in one request (``--separate``: one process per seed, as before
+stacking, ``PROCRUSTES_STACKED_SEEDS=0``). Results go to results/classroom.md (classroom_ray.md; with
+``--seeds N``: classroom_seedsN.md, classroom_seedsN_separate.md).
 """
 
 from __future__ import annotations
@@ -94,11 +96,12 @@ def learner(index: int, query: dict, start: float, spread: float, out: dict, loc
                 first_chart = time.perf_counter() - pressed
         with lock:
             out[index] = {"answered_s": answered, "first_chart_s": first_chart, "exception": bool(at.exception),
+                          "finished_s": time.perf_counter() - pressed,
                           "errors": [str(e.value) for e in at.error], "status": status_of(at),
                           "finished": status_of(at).startswith("Finished:"), "ended": time.perf_counter()}
     except Exception as err:  # noqa: BLE001 - a learner's failure is a result to report, not a crash
         with lock:
-            out[index] = {"answered_s": None, "first_chart_s": None, "exception": True,
+            out[index] = {"answered_s": None, "first_chart_s": None, "exception": True, "finished_s": None,
                           "errors": [f"{type(err).__name__}: {err}"], "status": "", "finished": False,
                           "ended": time.perf_counter()}
 
@@ -147,7 +150,11 @@ def main() -> int:
     parser.add_argument("--spread", type=float, default=60.0, help="seconds over which learners press Train")
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs (quick runs)")
     parser.add_argument("--ray", action="store_true")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds of each learner's run")
+    parser.add_argument("--separate", action="store_true", help="one process per seed (stacking off)")
     args = parser.parse_args()
+    if args.separate:
+        os.environ["PROCRUSTES_STACKED_SEEDS"] = "0"
     store = tempfile.mkdtemp(prefix="procrustes-class-")
     os.environ.update(PROCRUSTES_RUN_STORE=store, PROCRUSTES_MAX_TRAININGS="2")
     ray_folder = Path(tempfile.mkdtemp(prefix="procrustes-ray-"))
@@ -155,7 +162,7 @@ def main() -> int:
         os.environ["RAY_ADDRESS"] = start_ray_cluster(ray_folder)
     from procrustes_core import TrainConfig
 
-    query = {"seeds": "1"} | ({"epochs": str(args.epochs)} if args.epochs else {})
+    query = {"seeds": str(args.seeds)} | ({"epochs": str(args.epochs)} if args.epochs else {})
     config = TrainConfig(**({"epochs": args.epochs} if args.epochs else {}), threads=1)
     # the same trainings as the CLI runs them, one thread each: 4 back to back in one process, and two
     # such processes side by side (the machine's 2 cores, as the service's 2 slots)
@@ -202,19 +209,24 @@ def main() -> int:
     time.sleep(3.0)
     idle_cpu = cpu_seconds(workers) - before
     answered = [r["answered_s"] for r in results.values() if r["answered_s"] is not None]
-    charts = [r["first_chart_s"] for r in results.values() if r["first_chart_s"] is not None]
+    charts = sorted(r["first_chart_s"] for r in results.values() if r["first_chart_s"] is not None)
+    done_s = sorted(r["finished_s"] for r in results.values() if r["finished"])
     finished = sum(r["finished"] for r in results.values())
     exceptions = sum(r["exception"] for r in results.values())
     busy = trainer.busy_workers()
-    class_rate = finished / wall
+    class_rate = finished * args.seeds / wall  # trainings (seeds) per second
     result = {"learners": args.learners, "backend": "ray" if args.ray else "local", "wall_s": wall,
               "per_training_cli_s": per_training, "answered_max_s": max(answered) if answered else None,
               "answered_median_s": sorted(answered)[len(answered) // 2] if answered else None,
-              "first_chart_median_s": sorted(charts)[len(charts) // 2] if charts else None,
+              "first_chart_median_s": charts[len(charts) // 2] if charts else None,
+              "first_chart_max_s": charts[-1] if charts else None,
+              "finished_median_s": done_s[len(done_s) // 2] if done_s else None,
+              "finished_max_s": done_s[-1] if done_s else None, "seeds": args.seeds, "separate": args.separate,
               "answered": len(answered), "finished": finished, "exceptions": exceptions,
               "errors": sorted({e for r in results.values() for e in r["errors"]})[:5], "peak_mb": peak,
               "first_press_fresh_server_s": warm[-1]["answered_s"],
-              "busy_workers_after": busy, "cpu_s_after_end": idle_cpu, "machine": machine(), "spread_s": args.spread,
+              "busy_workers_after": busy, "load_average": list(os.getloadavg()),
+              "cpu_s_after_end": idle_cpu, "machine": machine(), "spread_s": args.spread,
               "throughput_vs_cli": class_rate * per_training, "throughput_vs_two_cli": class_rate / two_cli_rate}
     trainer.close()
     if args.ray:
@@ -226,6 +238,9 @@ def main() -> int:
         ("slowest answer after pressing Train", seconds(result["answered_max_s"]), "≤ 2 s"),
         ("median answer", seconds(result["answered_median_s"]), ""),
         ("median time to the first chart (queue included)", seconds(result["first_chart_median_s"]), ""),
+        ("slowest time to the first chart (queue included)", seconds(result["first_chart_max_s"]), ""),
+        ("median time from pressing Train to the finished run", seconds(result["finished_median_s"]), ""),
+        ("slowest time from pressing Train to the finished run", seconds(result["finished_max_s"]), ""),
         ("the first press on a fresh server (before the class: workers start, modules load)",
          seconds(result["first_press_fresh_server_s"]), ""),
         ("runs finished (none lost)", f"{finished} of {args.learners}", "all"),
@@ -233,20 +248,27 @@ def main() -> int:
         ("peak memory: server process and its training workers", f"{peak:.0f} MB", "bounded"),
         ("wall time, first press to the last run's end", f"{wall:.0f} s", ""),
         ("one training alone as `procrustes train` (1 thread, mean of 4 back to back)", f"{per_training:.1f} s", ""),
-        ("throughput: the class's trainings per second / one CLI process back to back",
+        ("throughput: the class's trainings (seeds) per second / one CLI process back to back",
          f"{result['throughput_vs_cli']:.2f}×", "≥ 0.9×"),
         ("… / two CLI processes side by side (the machine's 2 cores, as the 2 slots)",
          f"{result['throughput_vs_two_cli']:.2f}×", ""),
         ("workers computing after the last run", f"{busy} (CPU {idle_cpu:.2f} s in 3 s)", "0"),
     ]
-    name = "classroom_ray" if args.ray else "classroom"
+    name = ("classroom_ray" if args.ray else "classroom") + (
+        f"_seeds{args.seeds}{'_separate' if args.separate else ''}" if args.seeds != 1 else "")
     how = ("a local Ray cluster (`ray start --head --num-cpus 0`, then a worker node with 2 CPUs joining it)"
            if args.ray else "the local backend (2 worker processes)")
     markdown = "\n".join([
         f"# A class of {args.learners} on one server ({'Ray' if args.ray else 'local'})", "",
         f"{args.learners} sessions of the app (Streamlit AppTest, each in its own thread), pressing Train on the "
-        f"default settings with one seed at random moments over {args.spread:.0f} s, on {how}. "
-        f"Regenerate: `.venv/bin/python benchmarks/classroom.py{' --ray' if args.ray else ''}`."
+        f"default settings on {args.seeds} seed(s)"
+        + (" (each seed in a process of its own: stacking off)" if args.separate
+           else " (stacked in one request)" if args.seeds > 1 else "")
+        + f"{f', {args.epochs} epochs' if args.epochs else ''}, at random moments over {args.spread:.0f} s, on {how}. "
+        f"Regenerate: `.venv/bin/python benchmarks/classroom.py{' --ray' if args.ray else ''}"
+        f"{f' --seeds {args.seeds}' if args.seeds != 1 else ''}{' --separate' if args.separate else ''}"
+        f"{f' --epochs {args.epochs}' if args.epochs else ''}`. The machine (2 cores) may have been shared "
+        "with other work while this ran (see the load in the JSON)."
         + (f" Note: {len(results) - finished} runs did not finish: {result['errors']}" if finished < len(results)
            else ""), "",
         "| measure | value | target |", "|---|---|---|", *[f"| {a} | {b} | {c} |" for a, b, c in rows], "",

@@ -148,15 +148,26 @@ def pretrained_already(args: argparse.Namespace, seed: int) -> bool:
         return False
 
 
-def job_request(args: argparse.Namespace, serial: int, profile: str, seed: int, settings: dict, posthoc: list):
-    """One configuration on one seed, scored at the end plain and under each post-hoc variant on val and test."""
+def job_config(args: argparse.Namespace, profile: str, seed: int, settings: dict):
+    """One configuration on one seed."""
+    concrete = {k: (str(pretrained_path(args, seed)) if v == BALANCED else v) for k, v in settings.items()}
+    return base_config(args, profile, seed).replace(**concrete)
+
+
+def job_requests(args: argparse.Namespace, jobs: list) -> tuple[list, dict]:
+    """The jobs as requests, a configuration's seeds stacked in one where it stacks, each seed scored at the
+    end plain and under each post-hoc variant on val and test; and where each (request, seed) came from."""
+    from procrustes_core.training.executor import seed_requests
     from procrustes_core.training.messages import TrainRequest
 
-    concrete = {k: (str(pretrained_path(args, seed)) if v == BALANCED else v) for k, v in settings.items()}
-    config = base_config(args, profile, seed).replace(**concrete)
-    own = {"la_tau": config.la_tau, "tau_norm": config.tau_norm}  # the run's own post-hoc setting
-    scored = {"": own, **{f"{name}={value}": {**own, name: value} for name, value in posthoc}}
-    return TrainRequest(serial, config.to_dict(), observers=("scores",), scored=scored)
+    configs = [job_config(args, *job[:3]) for job in jobs]
+
+    def request(serial: int, config, seeds: tuple[int, ...]):
+        own = {"la_tau": config.la_tau, "tau_norm": config.tau_norm}  # the run's own post-hoc setting
+        scored = {"": own, **{f"{name}={value}": {**own, name: value} for name, value in jobs[serial][3]}}
+        return TrainRequest(serial, config.to_dict(), seeds, observers=("scores",), scored=scored)
+
+    return seed_requests(configs, request, labels=[json.dumps(job[3]) for job in jobs])
 
 
 def job_row(profile: str, seed: int, settings: dict, outcome) -> dict:
@@ -368,8 +379,10 @@ def main(argv: list[str] | None = None) -> int:
 
         run_batch(pretrain, pretrained, backend="local", workers=args.workers)
     with cache_path.open("a") as cache:
+        requests, where = job_requests(args, jobs)
+
         def finished(request: TrainRequest, outcome) -> None:
-            row = job_row(*jobs[request.serial][:3], outcome)
+            row = job_row(*jobs[where[(request.serial, outcome.seed)]][:3], outcome)
             row["setup"] = setup
             done[row["key"]] = row
             cache.write(json.dumps(row) + "\n")
@@ -379,8 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
 
         count = [0]
-        run_batch([job_request(args, i, *job) for i, job in enumerate(jobs)], finished, backend="local",
-                  workers=args.workers)
+        run_batch(requests, finished, backend="local", workers=args.workers)
     result = {"setup": setup, "command": command, "cpu_count": os.cpu_count(), "profiles": summarise(args, done)}
     text = json.dumps(result, indent=1)
     atomic_write_text(out / f"{stem}.json", text, "out")

@@ -74,13 +74,20 @@ def key_of(config: dict, extra: dict) -> str:
 SCORED = {"": {}, "_la": {"la_tau": 1.0}}  # one training, scored with and without LA (tau = 1)
 
 
-def train_request(serial: int, config: dict, extra: dict):
-    """One config trained on the engine: scored with and without LA on validation and test at the end, and
-    (``recalibrate``) the test score after re-estimating BatchNorm statistics."""
+def train_requests(trainings: list[tuple[dict, dict]]) -> tuple[list, dict]:
+    """The trainings as requests on the engine, a config's seeds stacked in one where it stacks: scored with
+    and without LA on validation and test at the end, and (``recalibrate``) the test score after
+    re-estimating BatchNorm statistics; and where each (request, seed) came from."""
+    from procrustes_core.config import TrainConfig
+    from procrustes_core.training.executor import seed_requests
     from procrustes_core.training.messages import TrainRequest
 
-    observers = ("scores", "recalibrated") if extra.get("recalibrate") else ("scores",)
-    return TrainRequest(serial, config, observers=observers, scored=SCORED)
+    def request(serial: int, config, seeds: tuple[int, ...]):
+        observers = ("scores", "recalibrated") if trainings[serial][1].get("recalibrate") else ("scores",)
+        return TrainRequest(serial, config.to_dict(), seeds, observers=observers, scored=SCORED)
+
+    return seed_requests([TrainConfig.from_dict(config) for config, _ in trainings], request,
+                         labels=[json.dumps(extra, sort_keys=True) for _, extra in trainings])
 
 
 def train_row(config: dict, extra: dict, outcome) -> dict:
@@ -240,8 +247,10 @@ def run_all(jobs: list[tuple[str, tuple]], workers: int) -> dict[str, dict]:
 
         cached = len(done)
         trainings = [arguments for _, kind, arguments in todo if kind == "train"]
-        run_batch([train_request(i, *arguments) for i, arguments in enumerate(trainings)],
-                  lambda request, outcome: landed(train_row(*trainings[request.serial], outcome)),
+        requests, where = train_requests(trainings)
+        run_batch(requests,
+                  lambda request, outcome: landed(train_row(*trainings[where[(request.serial, outcome.seed)]],
+                                                            outcome)),
                   backend="local", workers=workers)
         probes = [arguments for _, kind, arguments in todo if kind != "train"]
         with ThreadPoolExecutor(workers) as pool:  # the reference script runs in its own processes

@@ -20,7 +20,7 @@ import numpy as np
 
 from procrustes_core import TrainConfig
 from procrustes_core.data import load_pool
-from procrustes_core.training.executor import run_batch
+from procrustes_core.training.executor import run_batch, seed_requests
 from procrustes_core.training.messages import TrainRequest
 
 from common import RESULTS, machine, mean_std, paired_interval, read_cache, save
@@ -65,10 +65,14 @@ def run_jobs(specs: list[dict], workers: int, cache_path) -> list[dict]:
     todo = [s for s in specs if s["meta"]["key"] not in done]
     print(f"{len(specs) - len(todo)} runs cached, {len(todo)} to train with {workers} worker(s)", flush=True)
     if todo:
-        requests = [TrainRequest(i, s["config"], observers=("scores",), scored=SCORED) for i, s in enumerate(todo)]
+        # a config's seeds train stacked in one request where it stacks
+        requests, where = seed_requests(
+            [TrainConfig.from_dict(s["config"]) for s in todo],
+            lambda serial, config, seeds: TrainRequest(serial, config.to_dict(), seeds, observers=("scores",),
+                                                       scored=SCORED))
         with cache_path.open("a") as cache:
             def finished(request: TrainRequest, outcome) -> None:
-                row = row_of(todo[request.serial]["meta"], outcome)
+                row = row_of(todo[where[(request.serial, outcome.seed)]]["meta"], outcome)
                 done[row["key"]] = row
                 cache.write(json.dumps(row) + "\n")
                 cache.flush()

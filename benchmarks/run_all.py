@@ -12,6 +12,9 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("overhead.py", []),
     ("seeds.py", []),
+    ("stacked_seeds.py", []),
+    ("stacked_fronts.py", []),
+    ("stacked_methods.py", []),
     ("app_latency.py", []),
     ("app_memory.py", []),
     ("classroom.py", []),

@@ -33,8 +33,8 @@ REGENERATE = "PROCRUSTES_SAVE_RESULTS=1 python benchmarks/lesson_times.py --size
 
 # Every lesson trains the STORY preset plus a balanced validation split to choose settings on (30 per
 # class, from training data left over, as the fidelity study chose on) and one torch thread per run
-# (run_seeds trains two runs at a time on two cores). The fast size only checks that every cell runs:
-# the numbers it prints mean little.
+# (run_seeds trains a setting's seeds stacked in one process, two settings at a time on two cores).
+# The fast size only checks that every cell runs: the numbers it prints mean little.
 LESSON_SETTINGS: dict[str, Any] = dict(STORY, val_per_class=30, threads=1)
 FAST_SIZE = dict(n_samples=2_000, width=16, epochs=3)
 SIZE = FAST_SIZE if FAST else {k: LESSON_SETTINGS[k] for k in ("n_samples", "width", "epochs")}
@@ -144,7 +144,7 @@ class Knobs:
 
 def train_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Sequence[int] = SEEDS,
                 variants: Mapping[str, Any] | None = None, saved: str | None = None, use_saved: bool = False):
-    """``run_seeds`` (two runs at a time on two cores) with a status line while it trains.
+    """``run_seeds`` (a setting's seeds stacked in one process, two settings at a time) with a status line.
 
     ``saved``: the name of a saved result (``lessons/saved/<name>.json.gz``). With ``use_saved`` and a
     saved result of exactly these settings, it is loaded instead of trained, and labelled as saved;
@@ -159,7 +159,7 @@ def train_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Sequenc
             return found if isinstance(configs, Mapping) else found["run"]
     status = Status()
     status.show(f"training: {len(named) * len(list(seeds))} runs ({len(named)} settings × {len(list(seeds))} seeds), "
-                "two at a time …")
+                "each setting's seeds together …")
     result = run_seeds(named, seeds=list(seeds), variants=dict(variants or {}), progress=status.seeds)
     status.seeds(len(named) * len(list(seeds)), len(named) * len(list(seeds)))
     if saved and SAVE_RESULTS:
@@ -235,37 +235,42 @@ class Outputs:
 def train_with_outputs(configs: Mapping[str, TrainConfig | Callable[[int], TrainConfig]], seeds: Sequence[int] = SEEDS,
                        features: bool | Sequence[str] = False, checkpoints: str | None = None,
                        workers: int = 2) -> dict[str, list[Outputs]]:
-    """Train every config on every seed, two at a time, keeping each run's per-sample outputs (for
-    calibration, precision–recall, classifier norms, feature views). A config may be a function of the
-    seed (a fine-tuning run that starts from that seed's checkpoint). ``features``: keep the penultimate
-    features (of every config, or of those named). ``checkpoints``: a folder to save each run's network
-    in, as ``<folder>/<name>-seed<k>.pt``."""
+    """Train every config on every seed (a config's seeds stacked in one process), keeping each run's
+    per-sample outputs (for calibration, precision–recall, classifier norms, feature views). A config may
+    be a function of the seed (a fine-tuning run that starts from that seed's checkpoint). ``features``:
+    keep the penultimate features (of every config, or of those named). ``checkpoints``: a folder to save
+    each run's network in, as ``<folder>/<name>-seed<k>.pt``."""
     from procrustes_core.figures.live import Status
-    from procrustes_core.training.executor import run_batch
+    from procrustes_core.training.executor import run_batch, seed_requests
     from procrustes_core.training.messages import TrainRequest
 
-    requests, names = [], []
+    made, names = [], []
     for name, config in configs.items():
         for seed in seeds:
-            made = config(seed) if callable(config) else config
-            path = str(Path(checkpoints) / f"{name}-seed{{seed}}.pt") if checkpoints else None
-            keep = features if isinstance(features, bool) else name in features
-            requests.append(TrainRequest(len(requests), made.replace(seed=seed).to_dict(), (seed,),
-                                         observers=("outputs", "split_features") if keep else ("outputs",),
-                                         checkpoint=path))
+            made.append((config(seed) if callable(config) else config).replace(seed=seed))
             names.append(name)
+
+    def request(serial: int, config: TrainConfig, seeds: tuple[int, ...]) -> TrainRequest:
+        name = names[serial]
+        path = str(Path(checkpoints) / f"{name}-seed{{seed}}.pt") if checkpoints else None
+        keep = features if isinstance(features, bool) else name in features
+        return TrainRequest(serial, config.to_dict(), seeds, checkpoint=path,
+                            observers=("outputs", "split_features") if keep else ("outputs",))
+
+    # a setting's seeds train stacked in one request where its config stacks
+    requests, where = seed_requests(made, request, labels=names)
     status = Status()
-    status.show(f"training: {len(requests)} runs ({len(configs)} settings × {len(seeds)} seeds), two at a time …")
+    status.show(f"training: {len(made)} runs ({len(configs)} settings × {len(seeds)} seeds) …")
     found: dict[tuple[str, int], Outputs] = {}
 
     def done(request: TrainRequest, outcome) -> None:
         if outcome.error is not None:
             raise ProcrustesError(outcome.error)
         raw = outcome.results["outputs"]
-        found[(names[request.serial], outcome.seed)] = Outputs(
+        found[(names[where[(request.serial, outcome.seed)]], outcome.seed)] = Outputs(
             outcome.history, raw["logits"], raw["labels"], raw["counts"], raw["head_norms"], raw["head_bias"],
             outcome.results.get("split_features"))
-        status.seeds(len(found), len(requests))
+        status.seeds(len(found), len(made))
 
     run_batch(requests, done, backend="local", workers=workers)
     return {name: [found[(name, seed)] for seed in seeds] for name in configs}

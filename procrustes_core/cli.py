@@ -124,7 +124,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def train_seeds(args: argparse.Namespace, config: TrainConfig) -> int:
-    """``train --seeds``: every seed in its own worker, then the mean and its interval."""
+    """``train --seeds``: the seeds stacked in one network per worker (``run_seeds``), then the mean and its
+    interval."""
     seeds = parse_seeds(args.seeds, config.seed)
     if args.save_checkpoint:
         raise ProcrustesError("--save-checkpoint with --seeds: a checkpoint is one network; train one seed")
@@ -290,6 +291,10 @@ def cmd_methods(args: argparse.Namespace) -> int:
         print(methods_markdown(), end="")
     else:
         print(methods_json() if args.json else methods_text(args.kind))
+    if not (args.markdown or args.json or args.kind):
+        from .training.stacked import stacking_text
+
+        print("\n" + stacking_text(), end="")
     return 0
 
 

@@ -1,6 +1,7 @@
 """Run a grid of configs (e.g. ratio × strength × seed) and collect one tidy row per run.
 
-Points train on the engine's executor (``training/executor.py``), the one the training service uses:
+Points train on the engine's executor (``training/executor.py``), the one the training service uses, a
+grid point's seeds stacked in one request (``training/stacked.py``) where its config stacks:
 ``serial`` (in this process), ``local`` (worker processes, as many as the cores) and ``ray`` (an
 existing Ray cluster with ``address``, otherwise a local Ray started for the sweep; this package is
 shipped to its nodes as the service ships it). Every point
@@ -40,7 +41,7 @@ from .files import (
     remove_stale_temporaries,
 )
 from .training.backends import open_backend
-from .training.executor import Outcome, drive, run_batch
+from .training.executor import Outcome, drive, run_batch, seed_requests
 from .training.messages import TrainRequest
 
 BACKENDS = ("serial", "local", "ray")
@@ -219,9 +220,13 @@ def _sweep(configs, settings, folder, backend, workers, threads, ray, progress):
     if progress is not None and done:
         progress(done, len(configs), {})
 
+    # a grid point's seeds train together, stacked in one request, where the point's config stacks
+    requests, where = seed_requests([configs[i] for i in todo],
+                                    lambda serial, config, seeds: TrainRequest(serial, config.to_dict(), seeds))
+
     def finished(request: TrainRequest, outcome: Outcome) -> None:
         nonlocal done
-        i = request.serial
+        i = todo[where[(request.serial, outcome.seed)]]
         if outcome.history is None or (outcome.error is not None and not outcome.diverged):
             rows[i] = failed_row(configs[i], outcome.error or "no result came back", settings)
         else:  # a diverged run is a result too: its history says where and why it stopped
@@ -232,7 +237,6 @@ def _sweep(configs, settings, folder, backend, workers, threads, ray, progress):
         if progress is not None:
             progress(done, len(configs), rows[i])
 
-    requests = [TrainRequest(i, configs[i].to_dict()) for i in todo]
     if backend == "ray":
         drive(ray, requests, finished)
     else:

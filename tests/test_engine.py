@@ -47,10 +47,80 @@ def test_events_are_frozen_dataclasses():
         event.serial = 2
 
 
-def test_stopping_ends_the_seed_in_training_and_skips_the_later_seeds():
-    events = shipped(TrainRequest(1, LONG.to_dict(), seeds=(0, 1), every_seconds=1e-9), stop_after=3)
+def test_stopping_ends_the_seed_in_training_and_skips_the_later_seeds_when_seeds_train_in_turn():
+    unstackable = LONG.replace(attention="se")  # squeeze-and-excitation has no stacked form: seed after seed
+    events = shipped(TrainRequest(1, unstackable.to_dict(), seeds=(0, 1), every_seconds=1e-9), stop_after=3)
     assert [type(e) for e in events][-1] is Ended and events[-1].stopped == "stopped after 0 epochs"
     assert {e.seed for e in events} == {0}
+
+
+def test_stacked_seeds_all_start_then_advance_together_then_all_end():
+    events = shipped(TrainRequest(7, QUICK.to_dict(), seeds=(3, 4, 5), every_seconds=1e-9))
+    kinds = [type(e) for e in events]
+    assert kinds[:3] == [Started] * 3 and [e.seed for e in events[:3]] == [3, 4, 5]
+    assert kinds[-3:] == [Ended] * 3 and all(e.stopped is None for e in events[-3:])
+    epochs = [(e.record.epoch, e.seed) for e in events if isinstance(e, Epoch)]
+    assert epochs == [(1, 3), (1, 4), (1, 5), (2, 3), (2, 4), (2, 5)]  # no seed is an epoch ahead of another
+    steps = [e for e in events if isinstance(e, Step)]
+    assert {e.seed for e in steps} == {3, 4, 5} and all(isinstance(e.step, StepEvent) for e in steps)
+
+
+def test_stacked_seeds_stop_together_within_one_step_event():
+    events = shipped(TrainRequest(1, LONG.to_dict(), seeds=(0, 1), every_seconds=1e-9), stop_after=4)
+    ended = [e for e in events if isinstance(e, Ended)]
+    assert [e.seed for e in ended] == [0, 1] and all(e.stopped == "stopped after 0 epochs" for e in ended)
+    assert not any(isinstance(e, Epoch) for e in events)
+
+
+def test_a_stacked_request_is_stopped_by_its_watcher_between_mini_batches_without_step_events():
+    asked = threading.Event()
+    events: list = []
+
+    def stopped() -> bool:
+        if any(isinstance(e, Started) for e in events):
+            asked.set()
+        return asked.is_set()
+
+    train_and_ship(TrainRequest(1, LONG.to_dict(), seeds=(0, 1)), events.append, stopped)  # no step events
+    assert asked.is_set() and [type(e) for e in events] == [Started, Started, Ended, Ended]
+
+
+def test_a_stacked_seed_that_diverges_fails_alone_and_the_others_finish():
+    from procrustes_core.training import stacked as stacked_module
+
+    original = stacked_module.StackedTrainer._step
+
+    def poisoned(self, epoch):  # seed 1's loss becomes non-finite in its first epoch
+        original(self, epoch)
+        epoch.total_loss[1] = float("nan")
+
+    try:
+        stacked_module.StackedTrainer._step = poisoned
+        events = shipped(TrainRequest(1, QUICK.to_dict(), seeds=(0, 1, 2)))
+    finally:
+        stacked_module.StackedTrainer._step = original
+    failed = [e for e in events if isinstance(e, Failed)]
+    assert [e.seed for e in failed] == [1] and failed[0].diverged and "diverged in epoch 1" in failed[0].message
+    assert sorted(e.seed for e in events if isinstance(e, Ended)) == [0, 2]
+    assert [e.record.epoch for e in events if isinstance(e, Epoch) and e.seed == 0] == [1, 2]
+    assert not any(isinstance(e, Epoch) and e.seed == 1 for e in events)
+
+
+def test_stacked_seeds_have_their_observers_and_checkpoints_each(tmp_path):
+    from procrustes_core.training.checkpoint import load_checkpoint
+
+    toy = TrainConfig(dataset="toy2d", n_samples=600, model="mlp", width=8, epochs=2, threads=1)
+    events = shipped(TrainRequest(1, toy.to_dict(), seeds=(0, 1), observers=("boundary", "features", "probabilities"),
+                                  checkpoint=str(tmp_path / "net-{seed}.pt")))
+    ended = {e.seed: e for e in events if isinstance(e, Ended)}
+    assert set(ended) == {0, 1}
+    for seed, end in ended.items():
+        epochs = [e for e in events if isinstance(e, Epoch) and e.seed == seed]
+        assert [e.observed["boundary"]["epoch"] for e in epochs] == [1, 2]
+        assert end.results["features"]["epochs"] == [1, 2] and len(end.results["probabilities"]["labels"]) > 0
+        assert load_checkpoint(str(tmp_path / f"net-{seed}.pt")) is not None
+    # each seed's observers saw its own network: the two seeds' test predictions differ
+    assert ended[0].results["probabilities"]["probabilities"] != ended[1].results["probabilities"]["probabilities"]
 
 
 def test_observers_send_what_they_saw_each_epoch_and_made_at_the_end():

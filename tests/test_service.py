@@ -14,7 +14,7 @@ from procrustes_core.config import check_seeds
 from procrustes_core.methods.posthoc import PostHoc
 from procrustes_core.training.budget import Budget, price
 from procrustes_core.training.seeds import run_seeds
-from procrustes_core.training.service import TrainingService
+from procrustes_core.training.service import DEAD_WORKER, TrainingService
 
 QUICK = TrainConfig(n_samples=1000, ratio=10, width=4, epochs=2, batch_size=64)
 LONG = TrainConfig(n_samples=4000, ratio=10, width=16, epochs=200, batch_size=32)
@@ -135,7 +135,8 @@ def test_the_queue_is_fair_and_tells_each_waiting_job_its_position():
 def test_an_owner_runs_at_most_its_share_of_the_slots():
     trainer = TrainingService(workers=2, owner_slots=1, every_seconds=0.05, abandon_seconds=3600)
     try:
-        job = trainer.submit("greedy", [("long", LONG)], seeds=[0, 1])
+        unstacked = LONG.replace(attention="se")  # no stacked form: one request per seed
+        job = trainer.submit("greedy", [("long", unstacked)], seeds=[0, 1])
         until(lambda: any(t.epochs_done >= 1 for t in trainer.view(job).job.tasks))  # scheduled, then an epoch
         assert sorted(t.status for t in trainer.view(job).job.tasks) == ["queued", "running"]
         other = trainer.submit("other", [("quick", QUICK)])
@@ -210,8 +211,8 @@ def test_prices_count_what_the_sampler_visits_and_the_parameters():
 def test_run_seeds_trains_settings_on_the_same_seeds_in_parallel():
     found = run_seeds({"ERM": QUICK, "MFW": QUICK.replace(mixer="mfw")}, seeds=[3, 4], workers=2)
     assert {name: [h.config.seed for h in hs] for name, hs in found.items()} == {"ERM": [3, 4], "MFW": [3, 4]}
-    alone = run_seeds(QUICK, seeds=[3], workers=1)
-    assert alone[0].last.balanced_acc == found["ERM"][0].last.balanced_acc  # one thread: the same numbers
+    again = run_seeds(QUICK, seeds=[3, 4], workers=1)
+    assert [h.last.balanced_acc for h in again] == [h.last.balanced_acc for h in found["ERM"]]  # deterministic
 
 
 def test_workers_never_re_run_the_callers_main_script(page_script_as_main):
@@ -263,7 +264,7 @@ def test_the_service_trains_on_a_ray_cluster_and_streams_events_back():
         tasks = trainer.view(job).job.tasks
         assert all(t.status == "finished" and len(t.history.records) == 2 for t in tasks), \
             [(t.status, t.error) for t in tasks]
-        local = run_seeds(QUICK, seeds=[0], workers=1)[0]
+        local = run_seeds(QUICK, seeds=[0, 1], workers=1)[0]  # stacked as on the cluster
         assert tasks[0].history.last.balanced_acc == local.last.balanced_acc  # the same numbers on the cluster
         long = trainer.submit("learner", [("long", LONG)])
         until(lambda: trainer.view(long).job.tasks[0].steps, timeout=120)
@@ -308,3 +309,78 @@ def test_a_worker_loads_what_a_first_training_needs_before_its_first_task():
             "before = 'torch._dynamo' in sys.modules; warm_up(); print(before, 'torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def _mean_epochs(view) -> int:
+    """The epochs a page's mean curve over the job's seeds reaches now (as the pages draw it)."""
+    from procrustes_core.analysis.seeds import mean_history
+
+    histories = [t.history for t in view.job.tasks if t.history is not None]
+    return len(mean_history(histories).records) if histories else 0
+
+
+def test_a_runs_seeds_train_as_one_request_in_one_slot_and_the_mean_curve_never_steps_back(service):
+    until(lambda: service.busy_workers() == 0)
+    quick = QUICK.replace(epochs=4)
+    job = service.submit("stacker", [("ERM", quick)], seeds=[0, 1, 2])
+    reached = []
+    while service.view(job).training:
+        view = service.view(job)
+        reached.append(_mean_epochs(view))
+        assert service.busy_workers() <= 1  # the three seeds hold one slot
+        time.sleep(0.02)  # a page's refresh, not a bound: the loop ends when the job does
+    view = service.view(job)
+    tasks = view.job.tasks
+    assert [t.seed for t in tasks] == [0, 1, 2] and all(t.status == "finished" for t in tasks)
+    assert len({t.worker for t in tasks}) == 1 and all(len(t.history.records) == 4 for t in tasks)
+    reached.append(_mean_epochs(view))
+    assert reached == sorted(reached) and reached[-1] == 4  # never back to an earlier epoch
+
+
+def test_a_stacked_request_is_one_place_in_the_queue_priced_at_its_measured_cost():
+    trainer = TrainingService(workers=1, every_seconds=0.05, abandon_seconds=3600)
+    try:
+        busy = trainer.submit("a", [("long", LONG)])
+        until(lambda: trainer.view(busy).job.tasks[0].status == "running")
+        bundled = trainer.submit("b", [("ERM", QUICK)], seeds=[0, 1, 2, 3])
+        after = trainer.submit("c", [("quick", QUICK)])
+        assert trainer.view(bundled).position == 0 and trainer.view(after).position == 1  # four seeds, one place
+        cost = trainer._tasks[trainer.view(bundled).job.tasks[0].serial].price
+        assert cost.stacked and cost.seeds == 4 and cost.effort < cost.flops
+        trainer.stop(busy)
+        until(lambda: not trainer.view(after).training)
+        assert all(t.status == "finished" for t in trainer.view(bundled).job.tasks)
+    finally:
+        trainer.close()
+
+
+def test_stopping_a_stacked_job_stops_every_seed_of_its_request(service):
+    job = service.submit("stacked stopper", [("long", LONG)], seeds=[0, 1])
+    until(lambda: all(t.steps for t in service.view(job).job.tasks))
+    service.stop(job)
+    until(lambda: not service.view(job).training)
+    tasks = service.view(job).job.tasks
+    assert all(t.status == "stopped" and "stopped by the learner" in t.history.stopped for t in tasks)
+    until(lambda: service.busy_workers() == 0, timeout=5)
+
+
+def test_a_killed_worker_fails_every_seed_of_its_stacked_request_with_the_epochs_so_far(service):
+    job = service.submit("stacked victim", [("long", LONG)], seeds=[0, 1])
+    until(lambda: all(t.epochs_done >= 1 for t in service.view(job).job.tasks))
+    os.kill(service._pool.pid(service.view(job).job.tasks[0].worker), signal.SIGKILL)
+    until(lambda: not service.view(job).training, timeout=20)
+    for task in service.view(job).job.tasks:
+        assert task.status == "failed" and "stopped unexpectedly" in task.error and task.history.records
+        assert task.error == DEAD_WORKER.format(epochs=task.epochs_done)
+
+
+def test_a_front_with_the_machine_to_itself_splits_a_runs_seeds_into_stacks_for_every_worker(service):
+    until(lambda: service.busy_workers() == 0)
+    job = service.submit("cli", [("ERM", QUICK)], seeds=[0, 1, 2, 3, 4], parts=2)
+    bundles = {}
+    for task in service.view(job).job.tasks:
+        bundles.setdefault(service._tasks[task.serial].bundle, []).append(task.seed)
+    assert sorted(bundles.values()) == [[0, 1, 2], [3, 4]]
+    until(lambda: not service.view(job).training)
+    tasks = service.view(job).job.tasks
+    assert all(t.status == "finished" for t in tasks) and len({t.worker for t in tasks}) == 2

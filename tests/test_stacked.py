@@ -244,3 +244,44 @@ def test_stacked_training_runs_on_cuda_as_on_the_cpu(tiny):
     for seed in (0, 1):
         a, b = on_cpu.histories[seed].records[-1], on_gpu.histories[seed].records[-1]
         assert a.train_loss == pytest.approx(b.train_loss, rel=1e-2)
+
+
+def test_a_learners_own_data_stacks_when_its_network_does(tmp_path):
+    import io
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 20 + [1] * 10)
+    found = {}
+    for name, shape in {"table": (30, 5), "sequences": (30, 1, 16), "images": (30, 12, 12)}.items():
+        buffer = io.BytesIO()
+        np.savez(buffer, x=rng.normal(size=shape), y=y)
+        (tmp_path / f"{name}.npz").write_bytes(buffer.getvalue())
+        config = TrainConfig(dataset="your-data", data_path=str(tmp_path / f"{name}.npz"), profile="natural")
+        found[name] = stackable(config)
+    assert found["table"] == (True, "") and found["sequences"] == (True, "")
+    assert not found["images"][0] and "'cnn2d'" in found["images"][1]
+
+
+def test_procrustes_methods_says_which_methods_train_seed_by_seed_and_why(capsys):
+    from procrustes_core.cli import main
+    from procrustes_core.methods.catalogue import METHODS
+
+    assert main(["methods"]) == 0
+    said = capsys.readouterr().out.split("SEVERAL SEEDS AT ONCE")[1]
+    for name in METHODS:
+        ok, why = stackable(TrainConfig().with_methods(name))
+        listed = f"\n  {name} " in said
+        assert listed != ok, name
+        if not ok:
+            assert why.removeprefix("not stackable: ") in said
+    assert "cnn2d" in said and "resnet32" in said
+
+
+def test_a_server_can_turn_stacking_off_and_each_seed_then_trains_alone(monkeypatch):
+    monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "0")
+    ok, why = stackable(TrainConfig())
+    assert not ok and why == "not stackable: PROCRUSTES_STACKED_SEEDS=0 (each seed trains in a process of its own)"
+    monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "1")
+    assert stackable(TrainConfig()) == (True, "")

@@ -45,6 +45,17 @@ def test_sweep_resumes_without_training_finished_points(tmp_path, monkeypatch):
     assert again.drop(columns="seconds").equals(first.drop(columns="seconds"))
 
 
+def test_a_grid_points_seeds_train_stacked_in_one_request_and_each_gets_its_row(monkeypatch):
+    trained = []
+    original = worker_module.train_and_ship
+    monkeypatch.setattr(worker_module, "train_and_ship", lambda *a: trained.append(a[0].seed_list()) or original(*a))
+    frame = run_sweep(BASE, {"ratio": [10.0, 50.0], "seed": [0, 1, 2]})
+    assert sorted(trained) == [[0, 1, 2], [0, 1, 2]]  # one request per grid point, its seeds together
+    assert list(zip(frame["ratio"], frame["seed"])) == [(10, 0), (10, 1), (10, 2), (50, 0), (50, 1), (50, 2)]
+    assert frame["failed"].isna().all() and frame["balanced_acc"].notna().all()
+    assert frame["balanced_acc"].nunique() > 1  # each row is its own seed's run
+
+
 @pytest.mark.slow
 def test_local_pool_gives_the_same_results_as_serial(tmp_path):
     serial = run_sweep(BASE, GRID)

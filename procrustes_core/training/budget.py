@@ -7,6 +7,11 @@
     Budget.clamp(config)   the config lowered to the caps, each lowering said (links are read leniently)
     Budget.seeds_within    the most seeds a request of a config may train
 
+Several seeds trained stacked in one process (``stacked.py``) do the same arithmetic in less time than
+as many trainings one after another: ``stacked_effort`` says how many one-seed trainings' time they take
+(measured by ``benchmarks/stacked_seeds.py``), and ``Price.effort`` is what a request's time is reckoned
+from (the service's wait estimate). The caps count the arithmetic (``Price.flops``).
+
 Training costs about 3 forward passes per sample (forward, backward through activations and weights);
 the per-epoch evaluation passes about 2 per training sample (the feature gradient goes back to the
 penultimate features only) and 1 per test or validation sample.
@@ -26,6 +31,15 @@ from ..errors import ProcrustesError
 from ..methods.catalogue import SYNTHETIC
 
 BYTES_PER_PARAMETER = 4 * 4  # fp32 weights, gradients, momentum (or Adam's two moments) and a copy in flight
+# S seeds stacked cost STACKED_FIXED + STACKED_PER_SEED × S one-seed trainings of time, a line through the
+# measured points (benchmarks/results/stacked_seeds.md, one thread: 1.0× at 1 seed, 5.3× at 8)
+STACKED_FIXED = 0.39
+STACKED_PER_SEED = 0.61
+
+
+def stacked_effort(seeds: int) -> float:
+    """The time of ``seeds`` seeds trained stacked, in one-seed trainings (1 for one seed)."""
+    return 1.0 if seeds <= 1 else min(float(seeds), STACKED_FIXED + STACKED_PER_SEED * seeds)
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class Price:
     parameters: int
     flops_per_sample: float  # one forward pass
     flops_per_epoch: float  # training plus evaluation, one seed
+    stacked: bool = False  # the seeds train together in one stacked network (one slot)
 
     @property
     def steps(self) -> int:
@@ -49,6 +64,12 @@ class Price:
     @property
     def flops(self) -> float:
         return self.flops_per_epoch * self.epochs * self.seeds
+
+    @property
+    def effort(self) -> float:
+        """The request's time in FLOPs of one-seed trainings: ``flops``, less for stacked seeds."""
+        seeds = stacked_effort(self.seeds) if self.stacked else self.seeds
+        return self.flops_per_epoch * self.epochs * seeds
 
     @property
     def memory_bytes(self) -> int:

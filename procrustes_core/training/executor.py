@@ -5,7 +5,8 @@ seed's outcome handed back as it finishes; and ``Outcome``, the one place events
     run_batch(requests, done, backend="local", workers=2)
 
 The training service (``service.py``) drives the same backends slot by slot for its live, fair-queued
-jobs; sweeps, the lessons and the benchmarks call ``run_batch``. Histories are built in the caller's
+jobs; sweeps, the lessons and the benchmarks call ``run_batch``, with ``seed_requests`` making one request
+of the configs that differ only in their seed (trained stacked, ``stacked.py``). Histories are built in the caller's
 process only: workers send events and never write a run file.
 """
 
@@ -87,6 +88,38 @@ def outcomes_of(request: TrainRequest) -> dict[int, Outcome]:
     """An empty outcome for each seed of ``request``."""
     config = TrainConfig.from_dict(request.config)
     return {seed: Outcome(config.replace(seed=seed), dict(request.variants)) for seed in request.seed_list()}
+
+
+def seed_requests(configs: Sequence[TrainConfig],
+                  make: Callable[[int, TrainConfig, tuple[int, ...]], TrainRequest] | None = None,
+                  labels: Sequence[str] | None = None) -> tuple[list[TrainRequest], dict[tuple[int, int], int]]:
+    """Requests that train ``configs``: those that differ only in their seed and stack (``stackable``) share
+    one request (serial: the first one's index), the others have one each; and for each request serial and
+    seed, the index of its config. ``make(serial, config, seeds)`` builds a request (default: plain);
+    ``labels`` keep configs of different labels in different requests."""
+    from .stacked import stackable
+
+    make = make or (lambda serial, config, seeds: TrainRequest(serial, config.to_dict(), seeds))
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
+        label = labels[i] if labels is not None else ""
+        key = (f"{label}|{sorted(config.replace(seed=0).to_dict().items())!r}" if stackable(config)[0]
+               else f"alone-{i}")
+        groups.setdefault(key, []).append(i)
+    requests, where = [], {}
+    for members in groups.values():
+        bundles: list[list[int]] = []  # the same config twice on a seed: the second goes to another request
+        for i in members:
+            free = next((b for b in bundles if all(configs[j].seed != configs[i].seed for j in b)), None)
+            if free is None:
+                bundles.append([i])
+            else:
+                free.append(i)
+        for group in bundles:
+            first = group[0]
+            requests.append(make(first, configs[first], tuple(configs[i].seed for i in group)))
+            where.update({(first, configs[i].seed): i for i in group})
+    return requests, where
 
 
 def run_batch(requests: Sequence[TrainRequest], done: Callable[[TrainRequest, Outcome], None],

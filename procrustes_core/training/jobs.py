@@ -43,7 +43,8 @@ ENDED = (Status.FINISHED, Status.STOPPED, Status.FAILED)
 
 @dataclass
 class Task:
-    """One training of a job: a run's config on one seed, and what has come back of it."""
+    """One training of a job: a run's config on one seed, and what has come back of it. The seeds of a run
+    that stack train in one request (one slot): their tasks share its serial as ``bundle``."""
 
     serial: int
     job: str
@@ -57,6 +58,7 @@ class Task:
     worker: int | None = None
     started: float | None = None
     ended: float | None = None
+    bundle: int = 0  # the serial of the request it trains in (its own, or the first of its stacked seeds')
 
     @property
     def seed(self) -> int:

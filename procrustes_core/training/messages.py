@@ -11,8 +11,11 @@ order::
 
 and once the whole request is done, ``Idle(serial)``: the worker is free. ``observed`` holds what the
 request's observers (``observers.py``) saw at that epoch, ``results`` what they made at the end, each
-under the observer's name. A request carries a list of seeds; each seed is trained and reported on its
-own, one after another.
+under the observer's name. A request carries a list of seeds, each reported on its own: seeds that stack
+(``stacked.stackable``) train together, so every seed's ``Started`` comes first, then their ``Step`` and
+``Epoch`` events interleave epoch by epoch (no seed is an epoch ahead of another), then each one's
+``Ended`` (a seed that diverges sends its ``Failed`` at once and the others go on); other seeds train one
+after another, each seed's events in turn.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Train settings on several seeds at once, each seed in its own worker process with one torch thread.
+"""Train settings on several seeds at once: a setting's seeds stacked in one network (``stacked.py``), on
+worker processes with one torch thread each, the seeds split into as many stacks as leave no worker idle.
 
     histories = run_seeds(config, seeds=[0, 1, 2, 3, 4])                 # one RunHistory per seed
     both = run_seeds({"ERM": erm, "MFW": mfw}, seeds=range(5))           # {"ERM": [...], "MFW": [...]}
@@ -41,8 +42,9 @@ def run_seeds(configs: TrainConfig | Mapping[str, TrainConfig], seeds: Iterable[
     service = _shared_service(pool_size)
     job = None
     try:
+        # each setting's seeds stacked, split so that every worker has a stack to train
         job = service.submit(f"run_seeds-{uuid.uuid4().hex}", list(named.items()), seeds=seed_list,
-                             variants=variants)
+                             variants=variants, parts=max(1, pool_size // len(named)))
         while service.view(job).training:
             if progress is not None:
                 view = service.view(job)

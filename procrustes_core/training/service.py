@@ -6,14 +6,17 @@ caller's thread, and stream their events back; a front submits, polls and stops.
     view = service.view(job)        # status, queue position and wait, one RunHistory per run and seed
     service.stop(job)               # ends within one step event; the worker is free when it says so
 
-- **Slots are compute.** A slot is a worker; a task (one config on one seed) holds it from the moment
-  it starts until the worker reports itself idle again — stopping a task does not free its slot
-  early. An owner (a browser session) runs at most ``owner_slots`` tasks at once, and a new job of an
+- **Slots are compute.** A slot is a worker; a request holds it from the moment it starts until the
+  worker reports itself idle again — stopping it does not free its slot early. A request is a run's
+  seeds trained together in one stacked network when its config stacks (``stacked.stackable``: one
+  slot, all seeds advancing together), else one seed; either way each seed is a task of its own on the
+  page. An owner (a browser session) runs at most ``owner_slots`` requests at once, and a new job of an
   owner replaces (stops) its previous one.
 - **A budget.** Every request is priced before anything runs (``budget.py``) and refused in one line
-  when it exceeds a cap; datasets are built by the worker that trains, after pricing.
-- **A fair queue.** Free slots go round-robin to the owners with waiting tasks, the least recently
-  served first; ``view`` tells a waiting job its position and about how long it will wait.
+  when it exceeds a cap; datasets are built by the worker that trains, after pricing. Stacked seeds are
+  reckoned at their measured cost (``Price.effort``), so the wait said is the wait.
+- **A fair queue.** Free slots go round-robin to the owners with waiting requests, the least recently
+  served first; ``view`` tells a waiting job its position (requests ahead) and about how long it will wait.
 - **Owners that leave.** ``owner_alive(owner)`` (the app passes one) is asked every second; an owner
   gone has its queued tasks dropped and its running ones stopped. A job not viewed for
   ``abandon_seconds`` is treated the same way.
@@ -34,6 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..config import TrainConfig
@@ -75,13 +79,14 @@ class TrainingService:
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._tasks: dict[int, Task] = {}
+        self._requests: dict[int, list[Task]] = {}  # a request's serial → its tasks (one per seed)
         self._serials = itertools.count(1)
         self._served: dict[str, float] = {}  # owner → when a slot last went to it
         self._finished: list[dict[str, Any]] = []  # summaries of finished runs, for a teacher
         self._seconds_per_flop: float | None = None
         self._closing = False
         self._pool = open_backend(backend, workers, address, warm=True)
-        self._busy: dict[int, int] = {}  # worker → serial of the task it holds
+        self._busy: dict[int, int] = {}  # worker → serial of the request it holds
         self._thread = threading.Thread(target=self._loop, name="procrustes-training-service", daemon=True)
         self._thread.start()
 
@@ -93,24 +98,33 @@ class TrainingService:
 
     def submit(self, owner: str, runs: Sequence[tuple[str, TrainConfig]], seeds: Sequence[int] | None = None,
                variants: dict[str, PostHoc] | None = None, kind: str = "train", tag: str = "",
-               extras: Sequence[str] = ()) -> str:
+               extras: Sequence[str] = (), parts: int = 1) -> str:
         """Queue every run on every seed (priced first: one line if over budget); an owner's previous
-        active job is stopped. Returns the job's id."""
+        active job is stopped. Returns the job's id. A run's seeds that stack are one request; ``parts`` > 1
+        splits them into that many stacked requests (a front with the machine to itself, on several
+        slots: its parts may then start at different times)."""
         if not runs:
             raise ProcrustesError("nothing to train: no run given")
         unknown = [name for name in extras if name not in OBSERVERS]
         if unknown:
             raise ProcrustesError(f"extras: {unknown[0]!r} is not an observer; expected one of {', '.join(OBSERVERS)}")
+        from .stacked import stackable
+
         seed_list = check_seeds(seeds, limit=None) if seeds is not None else None  # the budget caps how many
         count = len(seed_list) if seed_list is not None else 1
-        tasks, job_id = [], uuid.uuid4().hex[:12]
+        tasks, requests, job_id = [], [], uuid.uuid4().hex[:12]
         variant_settings = {n: vars(p) for n, p in (variants or {}).items()}
         configs = [config.replace(threads=self.threads) for _, config in runs]
         costs = self.budget.check_all(configs, count)  # each run, then the whole request
         for run, ((label, _), config, cost) in enumerate(zip(runs, configs, costs)):
-            for seed in seed_list if seed_list is not None else [config.seed]:
-                seeded = config.replace(seed=seed)
-                tasks.append(Task(0, job_id, run, label, seeded, cost, Outcome(seeded, dict(variant_settings))))
+            run_seeds = seed_list if seed_list is not None else [config.seed]
+            together = len(run_seeds) > 1 and stackable(config)[0]
+            for chunk in _split(run_seeds, max(1, parts) if together else len(run_seeds)):
+                chunk_cost = replace(cost, seeds=len(chunk), stacked=len(chunk) > 1)
+                found = [Task(0, job_id, run, label, config.replace(seed=seed), chunk_cost,
+                              Outcome(config.replace(seed=seed), dict(variant_settings))) for seed in chunk]
+                tasks += found
+                requests.append(found)
         with self._lock:
             for job in self._jobs.values():
                 if job.owner == owner and job.status in (Status.QUEUED, Status.RUNNING):
@@ -118,6 +132,10 @@ class TrainingService:
             for task in tasks:
                 task.serial = next(self._serials)
                 self._tasks[task.serial] = task
+            for request in requests:
+                for task in request:
+                    task.bundle = request[0].serial
+                self._requests[request[0].serial] = request
             self._jobs[job_id] = Job(job_id, owner, kind, [label for label, _ in runs], tasks, dict(variants or {}),
                                      time.monotonic(), tag, time.monotonic(), tuple(extras))
             if not self._closing:
@@ -196,28 +214,31 @@ class TrainingService:
                 task.status, task.ended, task.stop_reason = Status.STOPPED, time.monotonic(), reason
             elif task.status == Status.RUNNING:
                 task.status, task.stop_reason = Status.STOPPING, reason
-                self._pool.stop(task.worker, task.serial)
+                self._pool.stop(task.worker, task.bundle)
 
     def _drop(self, job: Job) -> None:
         for task in job.tasks:
             self._tasks.pop(task.serial, None)
+            self._requests.pop(task.bundle, None)
         self._jobs.pop(job.id, None)
 
-    def _queued_by_owner(self) -> dict[str, list[Task]]:
-        queued: dict[str, list[Task]] = {}
+    def _queued_by_owner(self) -> dict[str, list[list[Task]]]:
+        """Each owner's waiting requests (each a list of tasks), oldest job first."""
+        queued: dict[str, list[list[Task]]] = {}
         for job in sorted(self._jobs.values(), key=lambda j: j.created):
-            queued.setdefault(job.owner, []).extend(t for t in job.tasks if t.status == Status.QUEUED)
-        return {owner: tasks for owner, tasks in queued.items() if tasks}
+            bundles = dict.fromkeys(t.bundle for t in job.tasks if t.status == Status.QUEUED)
+            queued.setdefault(job.owner, []).extend(self._requests[b] for b in bundles if b in self._requests)
+        return {owner: requests for owner, requests in queued.items() if requests}
 
     def _running_of(self, owner: str) -> int:
-        return sum(1 for serial in self._busy.values() if self._tasks.get(serial) is not None
-                   and self._jobs.get(self._tasks[serial].job) is not None
-                   and self._jobs[self._tasks[serial].job].owner == owner)
+        return sum(1 for serial in self._busy.values() if self._requests.get(serial)
+                   and self._jobs.get(self._requests[serial][0].job) is not None
+                   and self._jobs[self._requests[serial][0].job].owner == owner)
 
-    def _fair_order(self) -> list[Task]:
-        """Every queued task in the order free slots would take them: round-robin over owners, the
-        least recently served first, each owner's tasks oldest first."""
-        queues = {o: list(ts) for o, ts in self._queued_by_owner().items()}
+    def _fair_order(self) -> list[list[Task]]:
+        """Every waiting request in the order free slots would take them: round-robin over owners, the
+        least recently served first, each owner's requests oldest first."""
+        queues = {o: list(rs) for o, rs in self._queued_by_owner().items()}
         owners = sorted(queues, key=lambda o: self._served.get(o, 0.0))
         order = []
         while any(queues.values()):
@@ -228,45 +249,50 @@ class TrainingService:
 
     def _position(self, job: Job) -> int | None:
         order = self._fair_order()
-        mine = [i for i, t in enumerate(order) if t.job == job.id]
+        mine = [i for i, request in enumerate(order) if request[0].job == job.id]
         return mine[0] if mine else None
 
     def _wait(self, position: int, job: Job) -> float:
-        """About how long until the job's next task starts: the work ahead spread over the slots."""
+        """About how long until the job's next request starts: the work ahead spread over the slots."""
         order = self._fair_order()[:position]
-        running = [self._tasks[s] for s in self._busy.values() if s in self._tasks]
-        ahead = sum(t.price.flops for t in order) + sum(
-            t.price.flops * max(0.0, 1 - t.epochs_done / max(1, t.config.epochs)) for t in running)
+        running = [self._requests[s] for s in self._busy.values() if s in self._requests]
+        ahead = sum(r[0].price.effort for r in order) + sum(
+            r[0].price.effort * max(0.0, 1 - min(t.epochs_done for t in r) / max(1, r[0].config.epochs))
+            for r in running)
         return ahead * (self._seconds_per_flop or 1 / DEFAULT_FLOPS_PER_SECOND) / self.slots
 
     def _assign(self) -> None:
-        """Give free workers to waiting tasks, fairly."""
+        """Give free workers to waiting requests, fairly."""
         free = [w for w in range(self.slots) if w not in self._busy and self._pool.ready(w)]
         if not free:
             return
-        for task in self._fair_order():
+        for request in self._fair_order():
             if not free:
                 return
-            owner = self._jobs[task.job].owner
-            if self._running_of(owner) >= self.owner_slots:
+            first = request[0]
+            job = self._jobs[first.job]
+            if self._running_of(job.owner) >= self.owner_slots:
                 continue
             worker = free.pop(0)
-            job = self._jobs[task.job]
-            task.status, task.worker, task.started = Status.RUNNING, worker, time.monotonic()
-            self._busy[worker] = task.serial
-            self._served[owner] = time.monotonic()
+            now = time.monotonic()
+            for task in request:
+                task.status, task.worker, task.started = Status.RUNNING, worker, now
+            self._busy[worker] = first.bundle
+            self._served[job.owner] = now
             self._pool.start(worker, TrainRequest(
-                task.serial, task.config.to_dict(), (task.seed,), {n: vars(p) for n, p in job.variants.items()},
-                job.extras, self.every_seconds))
+                first.bundle, first.config.to_dict(), tuple(t.seed for t in request),
+                {n: vars(p) for n, p in job.variants.items()}, job.extras, self.every_seconds))
 
     def _handle(self, worker: int, event: Event) -> None:
-        task = self._tasks.get(event.serial)
+        request = self._requests.get(event.serial, [])
         if isinstance(event, Idle):
             if self._busy.get(worker) == event.serial:
                 del self._busy[worker]
-            if task is not None and task.status.computing:
-                self._end(task, Status.STOPPED if task.status == Status.STOPPING else Status.FINISHED)
+            for task in request:
+                if task.status.computing:
+                    self._end(task, Status.STOPPED if task.status == Status.STOPPING else Status.FINISHED)
             return
+        task = next((t for t in request if t.seed == event.seed), None)
         if task is None:
             return
         task.outcome.receive(event)
@@ -279,8 +305,8 @@ class TrainingService:
         if task.status in ENDED:
             return
         task.status, task.ended = status, time.monotonic()
-        if task.started is not None and status == Status.FINISHED and task.price.flops:
-            measured = (task.ended - task.started) / task.price.flops
+        if task.started is not None and status == Status.FINISHED and task.price.effort:
+            measured = (task.ended - task.started) / task.price.effort
             self._seconds_per_flop = measured if self._seconds_per_flop is None else (
                 0.8 * self._seconds_per_flop + 0.2 * measured)
         job = self._jobs.get(task.job)
@@ -305,12 +331,12 @@ class TrainingService:
         for worker, serial in list(self._busy.items()):
             if self._pool.alive(worker):
                 continue
-            task = self._tasks.get(serial)
             del self._busy[worker]
             self._pool.restart(worker)
-            if task is not None:
-                task.outcome.fail(DEAD_WORKER.format(epochs=task.epochs_done))
-                self._end(task, Status.FAILED if task.status == Status.RUNNING else Status.STOPPED)
+            for task in self._requests.get(serial, []):  # every seed of its request still training
+                if task.status.computing:
+                    task.outcome.fail(DEAD_WORKER.format(epochs=task.epochs_done))
+                    self._end(task, Status.FAILED if task.status == Status.RUNNING else Status.STOPPED)
 
     def _loop(self) -> None:
         last_check = 0.0
@@ -328,3 +354,15 @@ class TrainingService:
                     last_check = now
                 if not self._closing:
                     self._assign()
+
+
+def _split(seeds: list[int], parts: int) -> list[list[int]]:
+    """``seeds`` in ``parts`` runs of consecutive seeds, as even as can be (never an empty one)."""
+    parts = min(parts, len(seeds))
+    size, extra = divmod(len(seeds), parts)
+    found, start = [], 0
+    for i in range(parts):
+        end = start + size + (i < extra)
+        found.append(seeds[start:end])
+        start = end
+    return found

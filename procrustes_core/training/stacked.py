@@ -26,6 +26,7 @@ A config that cannot train this way (``stackable``) says why; its seeds train in
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -61,13 +62,16 @@ from .trainer import (
 
 EVAL_CHUNK = 1024  # samples of all seeds together per evaluation pass (larger spills the cache, smaller adds calls)
 STACKED_MODELS = ("mlp", "cnn1d", "cnn1d-s1")  # networks of Conv1d, BatchNorm1d, ReLU, Flatten, Linear
+NOT_STACKABLE = "not stackable"  # how every refusal to stack begins (the engine then trains seed after seed)
 
 
 def stackable(config: TrainConfig) -> tuple[bool, str]:
-    """Whether ``config``'s seeds can train stacked in one network, and if not, why (one line)."""
-    model = model_name(config.model, DATASETS[config.dataset].kind if config.dataset in DATASETS else "vector",
-                       config.dataset)
+    """Whether ``config``'s seeds can train stacked in one network, and if not, why (one line). A server
+    (or a benchmark measuring the difference) turns stacking off with ``PROCRUSTES_STACKED_SEEDS=0``."""
+    model = model_name(config.model, _input_kind(config), config.dataset)
     reasons = [
+        (os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip() == "0",
+         "PROCRUSTES_STACKED_SEEDS=0 (each seed trains in a process of its own)"),
         (config.bbn, "BBN trains two branches on two samplers"),
         (config.classifier_retrain_epochs > 0, "classifier re-training freezes the features for a second stage"),
         (config.init_checkpoint is not None, "a run from a checkpoint starts from that checkpoint's network"),
@@ -76,11 +80,48 @@ def stackable(config: TrainConfig) -> tuple[bool, str]:
         (config.attention != "none", "squeeze-and-excitation has no stacked form"),
         (config.loss == "ldam" and config.ldam_cosine, "LDAM's cosine classifier has no stacked form"),
         (config.amp, "mixed precision is not stacked"),
+        (config.sampler == "borderline-smote", "Borderline-SMOTE's synthetic pool differs in size from seed to seed"),
     ]
     for refused, reason in reasons:
         if refused:
             return False, f"not stackable: {reason}"
     return True, ""
+
+
+def _input_kind(config: TrainConfig) -> str:
+    """The kind of input the config's data are (the registry's word; a learner's own data: from its outline)."""
+    entry = DATASETS.get(config.dataset)
+    if entry is not None and entry.kind:
+        return entry.kind
+    if entry is None:
+        return "vector"
+    from ..data.datasets import outline
+
+    return {1: "vector", 2: "signal"}.get(len(outline(config).input_shape), "image")
+
+
+def stacking_text() -> str:
+    """Which methods, networks and datasets train a request's seeds stacked and which fall back to one
+    process per seed, and why (``procrustes methods``), from ``stackable`` itself."""
+    from ..methods.catalogue import METHODS
+    from ..names import MODELS
+
+    base = TrainConfig()
+    methods = []
+    for name in METHODS:
+        ok, why = stackable(base.with_methods(name))
+        if not ok:
+            methods.append(f"  {name:<18} {why.removeprefix(NOT_STACKABLE + ': ')}")
+    models = [m for m in MODELS if m != "auto" and m not in STACKED_MODELS]
+    unstacked = sorted(n for n, entry in DATASETS.items()
+                       if entry.kind and model_name("auto", entry.kind, n) not in STACKED_MODELS)
+    lines = ["SEVERAL SEEDS AT ONCE",
+             "  A run's seeds train together in one process as one stacked network (each seed its own data order,",
+             "  weights, optimiser and BatchNorm statistics), except with these, where each seed trains in a",
+             "  process of its own:", *methods,
+             f"  networks {', '.join(models)}: layers without a stacked form (stacked: {', '.join(STACKED_MODELS)});",
+             f"  so {', '.join(unstacked)} and folders of images train seed by seed with their usual network"]
+    return "\n".join(lines) + "\n"
 
 
 class _Stopped(Exception):

@@ -1,11 +1,16 @@
 """Train and ship: the one function that trains a request where a worker runs it (this process, a local
 process or a Ray actor) and sends everything back as typed events (``messages.py``).
 
-``train_and_ship(request, emit, stopped)`` trains each of the request's seeds in turn and calls
-``emit(event)`` for each event; ``stopped()`` is asked between two events: when it returns True the
-training ends there (within one step event) and the request's later seeds are not trained. Every
-failure becomes one ``Failed`` event with one line. Nothing is written to disk except a checkpoint the
-request asks for: the caller builds and keeps the histories.
+``train_and_ship(request, emit, stopped)`` trains the request's seeds and calls ``emit(event)`` for each
+event. Several seeds of a config that ``stacked.stackable`` accepts train together as one stacked network
+(``stacked.StackedTrainer``): every seed's ``Started``, then each seed's ``Step`` / ``Epoch`` as they all
+advance, then each seed's ``Ended`` (a seed that diverges sends its ``Failed`` alone and the others go
+on). Otherwise (one seed, or a config that cannot stack) the seeds train one after another. ``stopped()``
+is asked between two events, and every 50 ms by a watcher while a stacked request trains, which then
+stops it before its next mini-batch: when it returns True the training ends there and the request's
+later seeds are not trained. Every failure becomes one ``Failed`` event with one line. Nothing is written
+to disk except a checkpoint the request asks for (``{seed}`` in its path): the caller builds and keeps the
+histories.
 """
 
 from __future__ import annotations
@@ -18,11 +23,28 @@ Emit = Callable[[Event], None]
 
 
 def train_and_ship(request: TrainRequest, emit: Emit, stopped: Callable[[], bool]) -> None:
-    """Train every seed of ``request`` in turn, emitting its events."""
+    """Train every seed of ``request`` (stacked when they can be, else in turn), emitting their events."""
+    if len(request.seed_list()) > 1 and _stacks(request):
+        from .shipping import train_stacked
+
+        if train_stacked(request, emit, stopped):
+            return
     for n, seed in enumerate(request.seed_list()):
         if n and stopped():
             return
         _train_seed(request, seed, emit, stopped)
+
+
+def _stacks(request: TrainRequest) -> bool:
+    """Whether the request's seeds train stacked (a config that does not even load trains seed by seed,
+    where each seed reports the one line)."""
+    from ..config import TrainConfig
+    from .stacked import stackable
+
+    try:
+        return stackable(TrainConfig.from_dict(request.config))[0]
+    except Exception:  # noqa: BLE001 - the seed-by-seed path reports a bad config as one Failed per seed
+        return False
 
 
 def _train_seed(request: TrainRequest, seed: int, emit: Emit, stopped: Callable[[], bool]) -> None:
