@@ -76,3 +76,15 @@ def test_the_page_warns_before_training_from_the_settings_alone():
     told = last_batch_note(config, counts, found.input_shape)
     assert told is not None and f"each epoch of {sum(counts)} samples" in told
     assert last_batch_note(dataclasses.replace(config, model="mlp"), counts, found.input_shape) is None
+
+
+def test_the_command_line_warns_once_before_training(tiny, tmp_path, capsys):
+    from procrustes_core.cli import main
+
+    config, _ = _tiny_last_batch(dataclasses.replace(tiny, epochs=1))
+    args = ["train", "--n-samples", str(config.n_samples), "--ratio", str(config.ratio), "--width", str(config.width),
+            "--epochs", "1", "--threads", "1", "--batch-size", str(config.batch_size), "--quiet",
+            "--out", str(tmp_path / "run.json")]
+    assert main(args) == 0
+    told = [line for line in capsys.readouterr().err.splitlines() if "ends with a mini-batch of" in line]
+    assert len(told) == 1 and told[0].startswith("warning: each epoch of")
