@@ -64,6 +64,28 @@ MFW = {
 }
 PAIRS = [("step-100, 10,000 samples, 30 epochs", mfw) for mfw in MFW]  # the MFW setting is chosen at the cheap budget
 MAX_SAMPLE_EPOCHS = 600_000  # generated samples × epochs: 8 stacked seeds in about 2 one-thread minutes
+# Why detaching collapses at the penultimate features (measured by detach_norm.py, tested after block 2 by
+# detach_block2.py): a real effect of the one-sided gradient, not a bug.
+DETACH_WHY = (" Why: with the partner detached, a weakened sample's loss sees the partner's share (1 − λ)·h_j as a "
+              "constant, so it can only be lowered by growing the sample's own features until that share no longer "
+              "counts; at the penultimate features nothing normalises that growth, their mean norm ran from about 10 "
+              "to 425 and the loss diverged (results/detach_norm.md). After block 2 the next BatchNorm divides it "
+              "away")
+
+
+def detach_after_block2() -> str:
+    """The sentence on detaching after block 2, from ``detach_block2.py``'s results (empty before it ran)."""
+    path = RESULTS / "detach_block2.json"
+    if not path.exists():
+        return "."
+    found = json.loads(path.read_text())["found"]
+    cell = lambda f: f"{f['mean']:+.1f} [{f['lo']:+.1f}, {f['hi']:+.1f}] {f['wins']}/{f['n']}"  # noqa: E731
+    return (": detached there, MFW + LA vs ERM + LA " + ", ".join(f"{cell(f['vs_erm'])} ({stage})"
+                                                                  for stage, f in found.items())
+            + "; vs the preset's MFW + LA " + ", ".join(cell(f["vs_mfw"]) for f in found.values())
+            + (" — within seed noise at every stage" if not any(f["vs_mfw"]["beyond_noise"] for f in found.values())
+               else " — not beyond seed noise at every stage") + ", so not adopted (results/detach_block2.md)."
+            if not json.loads(path.read_text())["adopt"] else " — adopted (results/detach_block2.md).")
 MIN_LAST_BATCH = 32  # a preset whose epoch ends with a smaller mini-batch is not chosen (section 3)
 # Section 3: the former under-fit-then-over-fit preset (step-100, 10,000 samples, 40 epochs) as it runs — its epochs
 # end with a mini-batch of 7 samples — against the same with batch 125 (a last mini-batch of 100), on seeds used
@@ -306,7 +328,7 @@ def findings(chosen: dict, confirmed: dict) -> list[str]:
         adopt = all(found["beyond_noise"] and found["mean"] > 0 for found in detach) and len(detach) == 2
         lines.append("- **Partner detached** (`mfw_detach`) at this budget: " + "; ".join(
             f"{'validation' if i == 0 else 'fresh'}: {found['sentence']}" for i, found in enumerate(detach))
-                     + (" — adopted." if adopt else " — not adopted."))
+                     + (" — adopted." if adopt else " — not adopted.") + DETACH_WHY + detach_after_block2())
     last = chosen.get("last_batch", {})
     if len(last) == 2:
         a, b = last.values()

@@ -92,6 +92,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             tqdm.write(f"warning: {warning}", file=sys.stderr)
         told = len(trainer.history.warnings)
 
+    tell_warnings()  # what is known before training (a tiny last mini-batch with BatchNorm)
     code = 0
     try:
         for record in trainer.epochs():

@@ -40,7 +40,7 @@ def test_the_narrator_tells_the_story_with_the_runs_own_numbers():
     assert kinds[:4] == ["under-fit", "gradients", "caught-up", "over-fit"]
     under = said[0]
     assert under.epoch == 2
-    assert under.text == "Epoch 2: minor classes at 0 % training accuracy vs 95 % for major — under-fit."
+    assert under.text == "Epoch 2: minor classes (2, 3) at 0 % training accuracy vs 95 % for major — under-fit."
     assert said[1].text.startswith("Epoch 2: the minor classes' feature gradients are 87× larger")
     assert said[3].text == "Epoch 4: minor training 92 %, test 19 % — over-fit."
     assert "prior" in kinds  # no post-hoc step and the minor classes far behind at the end
@@ -138,7 +138,7 @@ def test_a_missing_gradient_norm_leaves_the_gradient_sentence_out_instead_of_fai
 def test_no_over_fit_names_the_best_minor_training_accuracy_the_run_reached():
     rows = [(0.9, 0.95, 0.9, 0.9, 0.1, 0.1), (0.9, 0.85, 0.9, 0.8, 0.1, 0.1)]
     reason = next(s for s in narrate(history(rows)) if s.kind == "no-over-fit").text
-    assert "whenever the minor classes were fitted" in reason  # fitted at epoch 1, though not at the end
+    assert "whenever the minor classes (2, 3) were fitted" in reason  # fitted at epoch 1, though not at the end
     rows = [(0.9, 0.5, 0.9, 0.4, 0.1, 0.1), (0.9, 0.7, 0.9, 0.6, 0.1, 0.1)]
     reason = next(s for s in narrate(history(rows)) if s.kind == "no-over-fit").text
     assert "never reached 90 % (at most 70 %, epoch 2)" in reason
@@ -182,3 +182,38 @@ def test_a_verdict_keeps_one_order_and_signs_the_difference_whoever_is_ahead():
     assert "ahead on 3 of 3 seeds — beyond seed noise" in ahead.sentence()
     noisy = paired_comparison([0.5, 0.6, 0.5], [0.6, 0.5, 0.52], a="ERM + LA", b="MFW + LA")
     assert noisy.sentence().endswith("ahead on 2 of 3 seeds — within seed noise")
+
+
+def named(class_names: list[str], groups: dict[str, list[int]] | None = None) -> RunHistory:
+    """The STORY run with other class names (and groups)."""
+    found = history(STORY)
+    return RunHistory(found.config, found.counts, groups or found.groups, class_names, found.records)
+
+
+def test_the_narrator_names_a_few_minor_classes_at_their_first_mention():
+    under = narrate(named(["legit", "refund", "fraud", "chargeback"]))[0]
+    assert under.text.startswith("Epoch 2: minor classes (fraud, chargeback) at 0 % training accuracy")
+    assert under.text.count("(fraud, chargeback)") == 1
+
+
+def test_digit_classes_are_named_as_a_short_run():
+    from procrustes_core.analysis.narrator import group_names
+
+    run = named([str(d) for d in range(10)], {"major": [0, 1, 2, 3, 4], "minor": [5, 6, 7, 8, 9]})
+    assert group_names(run, "minor") == "5–9"
+    assert group_names(run, "major") == "0–4"
+
+
+def test_class_names_too_long_for_a_sentence_are_not_listed():
+    from procrustes_core.analysis.narrator import group_names
+
+    run = named(["cat", "dog", "a rare kind of mountain finch", "another rare alpine warbler"])
+    assert group_names(run, "minor") == ""
+    assert group_names(run, "major") == "cat, dog"
+    assert "minor classes at" in narrate(run)[0].text
+
+
+def test_a_possessive_mention_is_left_unnamed():
+    weakened = narrate(named(["legit", "refund", "fraud", "chargeback"]), finished=True)
+    texts = " ".join(s.text for s in weakened)
+    assert "classes' (" not in texts

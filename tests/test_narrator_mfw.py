@@ -32,7 +32,7 @@ def test_an_mfw_run_says_the_gradients_it_balanced_and_the_gap_it_left():
     effect = said(mfw(WEAKENED))["mfw-effect"]
     assert effect.epoch == 2  # the last weakened epoch
     assert "feature gradients averaged 3.0× the major classes' — close to even" in effect.text  # (3 + 3) / 2
-    assert "at epoch 2 the minor classes are at 5 % training accuracy vs 95 % for major" in effect.text
+    assert "at epoch 2 the minor classes (2, 3) are at 5 % training accuracy vs 95 % for major" in effect.text
 
 
 def test_gradients_far_from_even_under_mfw_are_not_called_balanced():

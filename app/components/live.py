@@ -14,7 +14,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from procrustes_core.analysis.history import RunHistory
-from procrustes_core.analysis.narrator import Statement, narrate
+from procrustes_core.analysis.narrator import Statement, group_names, narrate
 from procrustes_core.analysis.seeds import mean_history
 from procrustes_core.figures.runs import class_curves, epoch_marks, epoch_progress, loss_curve, seed_band_curves
 from procrustes_core.training.jobs import JobView, Status, TaskView
@@ -177,10 +177,25 @@ def _curve(histories, ready, metric: str, marks, large: bool = False):
         fig = loss_curve(mean_history(ready), title=f"Training loss — mean of {len(ready)} seeds", **style)
     else:
         fig = seed_band_curves(ready, metric, **style)
+    name_classes(fig, histories[0])
     if large:
         fig.layout.font = {"size": 15}
         fig.layout.title.font = {"size": 19}
     return fig
+
+
+def name_classes(fig, history: RunHistory) -> None:
+    """Name each group's classes in the legend when they are few, as the narrator does: "minor classes
+    (fraud) (n=16 each)", "minor (5–9): mean of 8 ..."."""
+    for trace in fig.data:
+        group = trace.legendgroup
+        names = group_names(history, group) if group in history.groups else ""
+        if not names or not trace.name:
+            continue
+        if trace.name.startswith(f"{group} classes"):
+            trace.name = trace.name.replace(f"{group} classes", f"{group} classes ({names})", 1)
+        elif trace.name.startswith(f"{group}:"):
+            trace.name = f"{group} ({names}):" + trace.name[len(group) + 1:]
 
 
 def la_note(histories: list[RunHistory]) -> str | None:

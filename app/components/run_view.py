@@ -35,6 +35,31 @@ def class_count_chart(config: TrainConfig, key: str = "class_counts") -> None:
     st.caption(f"{sum(counts):,} training samples in {len(counts)} classes".replace(",", " ")
                + ("" if found.exact else " (about: the data are generated when you train)")
                + f"; the test set is balanced: {found.test_per_class:,} samples of each class.".replace(",", " "))
+    if found.exact:  # estimated counts could warn of a mini-batch the run will not have
+        told = last_batch_note(config, counts, found.input_shape)
+        if told:
+            st.warning(f"Before you train: {told}.")
+
+
+def last_batch_note(config: TrainConfig, counts: list[int], input_shape: tuple[int, ...]) -> str | None:
+    """The core's warning of a tiny last mini-batch with BatchNorm, for settings not trained yet (None if
+    the network cannot be told from the settings alone)."""
+    import torch
+
+    from procrustes_core.data.registry import dataset_entry
+    from procrustes_core.methods.samplers import build_sampler, has_batchnorm, last_batch_warning
+    from procrustes_core.models.nets import build_model
+
+    try:
+        entry = dataset_entry(config.dataset)
+        if entry.from_path:
+            return None
+        with torch.device("meta"):  # shapes only: nothing is allocated or drawn
+            net = build_model(config.model, input_shape, len(counts), config.width, entry.kind, config.dataset,
+                              norm=config.norm, attention=config.attention)
+    except ProcrustesError:
+        return None
+    return last_batch_warning(build_sampler(config.sampler).epoch_size(counts), config.batch_size, has_batchnorm(net))
 
 
 def sampled(counts: list[int], per_class: int = 40) -> str:

@@ -14,7 +14,8 @@ from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
 from app.uploads import read_uploads
 from procrustes_core import ProcrustesError, RunHistory
-from procrustes_core.analysis.seeds import compare_runs_paired
+from procrustes_core.analysis.narrator import Statement, narrate
+from procrustes_core.analysis.seeds import compare_runs_paired, mean_history
 from procrustes_core.figures.runs import compare_bands, compare_runs, paired_figure
 from procrustes_core.methods.catalogue import METHODS, baseline_of
 from procrustes_core.methods.posthoc import PostHoc
@@ -137,6 +138,24 @@ def verdicts(view) -> None:
             st.markdown(f"**{found.sentence()}.**")
             st.plotly_chart(paired_figure(found), key=f"paired-{a_name}-{group}", config={"displayModeBar": False})
             st.dataframe(verdict_table(found), hide_index=True)
+    said = weakening_story(a_runs, b_runs)
+    if said:
+        st.subheader("What MFW did on these seeds")
+        st.markdown("  \n".join(f"• {s.text}" for s in said))  # unnumbered: these charts carry no marks
+
+
+WEAKENING_KINDS = ("weakening", "mfw-effect", "test-above-train")
+
+
+def weakening_story(a_runs: list[RunHistory], b_runs: list[RunHistory]) -> list[Statement]:
+    """The narrator on the MFW side's mean over seeds, set against the plain side's (``baseline=``) when
+    one side weakens features and the other trains plainly: its gradients and training gap with and without."""
+    sides = [(a_runs, b_runs), (b_runs, a_runs)]
+    for plain, weakened in sides:
+        if weakened[0].config.mixer == "mfw" and plain[0].config.mixer == "none":
+            said = narrate(mean_history(weakened), seeds=len(weakened), baseline=mean_history(plain))
+            return [s for s in said if s.kind in WEAKENING_KINDS]
+    return []
 
 
 def percent(score: float | None) -> float | None:

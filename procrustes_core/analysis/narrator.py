@@ -2,12 +2,12 @@
 
 The paper's story, stated in a learner's run's own numbers:
 
-    under-fit   "Epoch 6: minor classes at 0 % training accuracy vs 99 % for major — under-fit.
+    under-fit   "Epoch 6: minor classes (5–9) at 0 % training accuracy vs 99 % for major — under-fit.
                  Their feature gradients are 87× larger."
     caught up   "Epoch 11: the minor classes caught up in training (91 % vs 100 %)."
     over-fit    "Epoch 14: minor training 100 %, test 19 % — over-fit."
     weakening   "MFW weakened the major classes until epoch 15."
-    mfw-effect  "While MFW weakened the major classes (to epoch 15), the minor classes' feature gradients
+    mfw-effect  "Until epoch 15, while MFW weakened the major classes, the minor classes' feature gradients
                  averaged 49× the major classes' — still far from even; at epoch 15 the minor classes are
                  at 4 % training accuracy vs 97 % for major (without MFW: ...)."
     test-above-train  "Epoch 3: the minor classes' test accuracy (45 %) is above their training
@@ -22,7 +22,8 @@ seeds are narrated through their mean (``analysis.seeds.mean_history``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from ..methods.schedules import MAJOR_FITTED, caught_up, strength_at
 from .history import RunHistory
@@ -41,6 +42,42 @@ class Statement:
     kind: str  # under-fit | gradients | caught-up | over-fit | weakening | mfw-effect | test-above-train
     #            | no-under-fit | no-over-fit | prior
     text: str
+
+
+NAMED_AT_MOST = 4  # a group of more classes is named only when its names are a run of digits ("5–9")
+NAMES_LENGTH = 40  # longer lists of names are left out: the sentence must stay readable
+
+
+def _digit_run(names: list[str]) -> str | None:
+    """``"5–9"`` for consecutive digit names, ``"1, 3, 5"`` for a few others; None if they are not all numbers."""
+    if not all(n.isdigit() for n in names):
+        return None
+    values = sorted(int(n) for n in names)
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}–{values[-1]}"
+    return ", ".join(str(v) for v in values) if len(values) <= NAMED_AT_MOST + 2 else None
+
+
+def group_names(history: RunHistory, group: str) -> str:
+    """The names of a group's classes when there are few (``"fraud"``, ``"5–9"`` for digits); else ``""``."""
+    members = history.groups.get(group, [])
+    if not members or len(history.class_names) < max(members) + 1:
+        return ""
+    names = [str(history.class_names[c]) for c in members]
+    short = _digit_run(names)
+    if short is None and len(names) <= NAMED_AT_MOST:
+        short = ", ".join(names)
+    return short if short is not None and len(short) <= NAMES_LENGTH else ""
+
+
+def _name_classes(statement: Statement, history: RunHistory) -> Statement:
+    """Name each group's classes at their first mention in a sentence: "the minor classes (fraud)"."""
+    text = statement.text
+    for group in history.groups:
+        names = group_names(history, group)
+        if names:  # not "the minor classes' …": the possessive reads badly with a name after it
+            text = re.sub(rf"\b{re.escape(group)} classes(?!')", f"{group} classes ({names})", text, count=1)
+    return replace(statement, text=text) if text != statement.text else statement
 
 
 def _pct(x: float) -> str:
@@ -88,7 +125,7 @@ def _mfw_effect(history: RunHistory, epochs: list[int], baseline: RunHistory | N
     last = on[-1]
     head_train, tail_train = history.head_tail("train_acc")
     i = epochs.index(last)
-    text = (f"While MFW weakened the {head} classes (to epoch {last}), the {tail} classes' feature gradients "
+    text = (f"Until epoch {last}, while MFW weakened the {head} classes, the {tail} classes' feature gradients "
             f"averaged {ratio:.1f}× the {head} classes'")
     plain_gap = None
     if baseline is not None and baseline.records:
@@ -209,4 +246,4 @@ def narrate(history: RunHistory, finished: bool | None = None, seeds: int = 1,
                                    f"accuracy vs {_pct(last.group_test_acc[head])} for {head}: the classifier "
                                    "still favours the classes it saw most. Post-hoc logit adjustment corrects that "
                                    "prior without training again."))
-    return sorted(found, key=lambda s: (s.epoch == 0, s.epoch))
+    return sorted((_name_classes(s, history) for s in found), key=lambda s: (s.epoch == 0, s.epoch))

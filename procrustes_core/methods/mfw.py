@@ -10,10 +10,12 @@ arXiv 2104.01769), for a mini-batch with labels ``y`` and strength ``s``:
 
 so the network cannot fit the major classes first. ``h`` is the representation at one position
 of the network (the input, the output of a block, or a block drawn at random each step); the
-partner's features are not detached (``mfw_detach`` stops that gradient, as an ablation). Nothing
-is mixed at evaluation. The strength may follow a schedule over epochs (``strength_at``). This file
-is the whole method: the trainer calls ``draw`` once per mini-batch and hands the result to the
-model's forward pass.
+partner's features are not detached (``mfw_detach`` stops that gradient, as an ablation: the partner's
+share then reads as a constant, each sample lowers its loss by growing its own features, and at the
+penultimate features, with nothing to normalise that growth, training diverges — see
+benchmarks/results/detach_norm.md). Nothing is mixed at evaluation. The strength may follow a schedule
+over epochs (``strength_at``). This file is the whole method: the trainer calls ``draw`` once per
+mini-batch and hands the result to the model's forward pass.
 """
 
 from __future__ import annotations

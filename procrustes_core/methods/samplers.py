@@ -11,14 +11,23 @@ epoch's samples in mini-batch order. With class counts ``n_c`` and ``N = Σ n_c`
     undersample     n_min random samples of every class, redrawn each epoch
     smote           minor classes topped up to n_max with SMOTE's synthetic points, then instance
     borderline-smote  the same with Borderline-SMOTE (synthesis near the class border only)
+
+An epoch's samples are cut into mini-batches of the batch size; the last one keeps what is left
+(``epoch_size % batch_size``). ``last_batch_warning`` says when that remainder is so small that BatchNorm
+would normalise it with the statistics of a handful of samples.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
+from torch import nn
 
 from ..errors import ProcrustesError
+
+SMALL_LAST_BATCH = 0.25  # a last mini-batch under this share of the batch size is warned of (with BatchNorm)
 
 
 def _class_counts(labels: torch.Tensor) -> torch.Tensor:
@@ -34,6 +43,10 @@ class Sampler:
     def prepare(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The pool the epochs draw from (the training set itself, unless synthesised)."""
         return x, y
+
+    def epoch_size(self, counts: Sequence[int]) -> int:
+        """How many samples one epoch visits when the pool has ``counts`` samples per class."""
+        return int(sum(counts))
 
     def order(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return torch.randperm(len(labels), generator=generator)
@@ -65,6 +78,10 @@ class RandomOverSampler(Sampler):
     name = "oversample"
     rebalances = True
 
+    def epoch_size(self, counts: Sequence[int]) -> int:
+        present = [c for c in counts if c > 0]
+        return max(present) * len(present)
+
     def order(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         labels = labels.cpu()
         n_max = int(_class_counts(labels).max())
@@ -82,6 +99,10 @@ class RandomUnderSampler(Sampler):
 
     name = "undersample"
     rebalances = True
+
+    def epoch_size(self, counts: Sequence[int]) -> int:
+        present = [c for c in counts if c > 0]
+        return min(present) * len(present)
 
     def order(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         labels = labels.cpu()
@@ -104,6 +125,12 @@ class SyntheticOverSampler(Sampler):
         self.variant = variant
         self.k_neighbors = k_neighbors
         self.seed = seed
+
+    def epoch_size(self, counts: Sequence[int]) -> int:
+        """Of the training counts, SMOTE's pool tops every class up to ``n_max``; of the prepared pool's
+        counts (or Borderline-SMOTE's, which synthesises near the border only), their sum."""
+        present = [c for c in counts if c > 0]
+        return max(present) * len(present) if self.variant == "smote" else int(sum(counts))
 
     def prepare(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         from imblearn.over_sampling import SMOTE, BorderlineSMOTE
@@ -138,3 +165,29 @@ def build_sampler(name: str, seed: int = 0) -> Sampler:
     sampler = builders[name]()
     sampler.name = name
     return sampler
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    """Whether any layer of ``model`` is a BatchNorm layer."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def _better_batch_size(epoch: int, batch_size: int) -> int | None:
+    """The batch size nearest ``batch_size`` (within a quarter of it) whose last mini-batch is not small."""
+    low, high = max(2, round(batch_size * 0.75)), round(batch_size * 1.25)
+    fits = [b for b in range(low, high + 1) if epoch % b == 0 or epoch % b >= SMALL_LAST_BATCH * b]
+    return min(fits, key=lambda b: (abs(b - batch_size), b)) if fits else None
+
+
+def last_batch_warning(epoch_size: int, batch_size: int, batchnorm: bool) -> str | None:
+    """One line when each epoch ends with a mini-batch under a quarter of ``batch_size`` and the network
+    has BatchNorm (it normalises that batch by its own few samples: a noisy step each epoch), else None."""
+    last = epoch_size % batch_size
+    if not batchnorm or last == 0 or last >= SMALL_LAST_BATCH * batch_size or epoch_size <= batch_size:
+        return None
+    better = _better_batch_size(epoch_size, batch_size)
+    instead = (f"batch size {better} (its last mini-batch: {epoch_size % better or better})" if better
+               else "another batch size")
+    return (f"each epoch of {epoch_size} samples ends with a mini-batch of {last} (batch size {batch_size}), which "
+            f"BatchNorm normalises by its own {last} samples — a noisy step every epoch that can hide the over-fit "
+            f"phase; choose {instead} or another number of samples")

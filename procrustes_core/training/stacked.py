@@ -46,6 +46,7 @@ from ..methods.build import RunMethods, build_methods
 from ..methods.catalogue import check_combination
 from ..methods.losses import CrossEntropy
 from ..methods.posthoc import PostHoc, log_prior
+from ..methods.samplers import has_batchnorm, last_batch_warning
 from ..methods.schedules import learning_rate
 from ..models.heads import LinearClassifier
 from ..models.nets import BlockNet, mix_position, model_name
@@ -222,6 +223,11 @@ class StackedTrainer:
         self._current: _Epoch | None = None
         self._stop = threading.Event()
         self._warned: dict[int, set[str]] = {s: set() for s in self.seeds}
+        batchnorm = has_batchnorm(nets[0])
+        pool_counts = torch.bincount(self.y_pool[0].cpu(), minlength=len(first.counts))
+        for seed, m in zip(self.seeds, self.methods):
+            self._warn(seed, "last-batch", last_batch_warning(m.sampler.epoch_size(pool_counts.tolist()),
+                                                              config.batch_size, batchnorm))
 
     @property
     def finished(self) -> bool:

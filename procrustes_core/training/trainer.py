@@ -49,7 +49,7 @@ from ..methods.build import build_methods
 from ..methods.catalogue import check_combination
 from ..methods.mixers import Mixer
 from ..methods.posthoc import PostHoc, log_prior
-from ..methods.samplers import PowerSampler, Sampler
+from ..methods.samplers import PowerSampler, Sampler, has_batchnorm, last_batch_warning
 from ..methods.schedules import learning_rate
 from ..models.init import initialise
 from ..models.nets import BlockNet, TwoBranchNet, build_model, mix_position
@@ -190,6 +190,9 @@ class Trainer:
         self.seconds = 0.0  # time spent training and evaluating
         self._current: _Epoch | None = None
         self._warned: set[str] = set()  # kinds of divergence warning already in the history
+        pool_counts = torch.bincount(self.y_pool.cpu(), minlength=data.num_classes).tolist()
+        self._warn("last-batch", last_batch_warning(self.sampler.epoch_size(pool_counts), config.batch_size,
+                                                    has_batchnorm(self.model)))
 
     def _optimizer(self) -> torch.optim.Optimizer:
         """The config's optimiser over the parameters that learn (only the head's when features are frozen)."""
