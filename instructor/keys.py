@@ -25,8 +25,8 @@ def render() -> str:
     import nbformat
 
     lines = ["# Answer keys", "",
-             "Made from `instructor/solutions/` by `python -m instructor.keys`; do not edit by hand. Each answer is the "
-             "line the worked solution writes. Where it is computed from the run (`round(comparison.mean)`, a "
+             "Made from `instructor/solutions/` by `python -m instructor.keys`; do not edit by hand. Each answer is "
+             "the line the worked solution writes. Where it is computed from the run (`round(comparison.mean)`, a "
              "comparison's `wins`), the check grades the learner against the learner's own run; "
              "`expected_ranges.md` gives the full-size values to expect.", ""]
     for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
