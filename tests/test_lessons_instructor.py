@@ -217,3 +217,9 @@ def test_check_numerical_gradient_against_autograd(capsys):
     assert not checks.check_numerical_gradient(f, x, None)
     error = checks.numerical_gradient_error(f, x, checks.reference_numerical_gradient(f, x.float(), 1e-5))
     assert error > 1e-6  # float32 differences are far coarser than float64's
+
+
+def test_answer_keys_are_made_from_the_solutions_as_they_are_now():
+    from instructor import keys
+
+    assert keys.KEYS.read_text(encoding="utf-8") == keys.render(), "run `python -m instructor.keys`"
