@@ -9,11 +9,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import procrustes_core
 from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.analysis.compare import PairedComparison, paired_comparison
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+# The checkout that holds the saved results: the lessons' own, or (for a copy of the lessons opened elsewhere, as
+# the JupyterLab test does) the one the core is imported from.
+ROOT = next((root for root in (HERE.parent, Path(procrustes_core.__file__).resolve().parents[1])
+             if (root / "benchmarks" / "results").is_dir()), HERE.parent)
 RESULTS = ROOT / "benchmarks" / "results"
 FIDELITY_RUNS = RESULTS / "fidelity_runs.jsonl"
 # The fidelity study's columns (balanced and minor-class accuracy, on validation and test, with and without LA).
