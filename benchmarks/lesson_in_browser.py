@@ -27,7 +27,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_support import chromium, lab_server  # noqa: E402
-from lab_support import ENV, ERRORS, PLOTS, headless_seconds, run_all  # noqa: E402
+from lab_support import CELLS, ENV, ERRORS, PLOTS, headless_seconds, run_all  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from common import machine, save  # noqa: E402
 
@@ -51,8 +52,14 @@ def every_lesson(numbers: list[str] | None) -> int:
         with lab_server(folder, env={**ENV, "PYTHONPATH": str(ROOT)}) as (url, token), chromium() as browser:
             for notebook in notebooks:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                run = run_all(page, url, token, notebook)
+                try:
+                    run = run_all(page, url, token, notebook)
+                except PlaywrightTimeout:  # run-all stops at a cell that fails: say which, and go on
+                    state = page.evaluate(CELLS)
+                    run = {"cells": state["done"], "seconds": float("nan"), "bytes": 0}
                 plots, errors = page.evaluate(PLOTS), page.evaluate(ERRORS)
+                if run["cells"] < page.evaluate(CELLS)["code"]:
+                    errors = errors or [f"run-all stopped after {run['cells']} code cells"]
                 page.close()
                 rendered = sum(1 for p in plots if p["svg"] and p["traces"] > 0)
                 rows.append({"lesson": notebook.stem, "code_cells": run["cells"], "seconds": round(run["seconds"], 1),
