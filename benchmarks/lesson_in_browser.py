@@ -1,7 +1,7 @@
 """A lesson's run-all in JupyterLab (headless Chromium) against the same notebook run headless
 (nbclient), measured in one run: the ratio says what the browser's figures and widgets cost on top of
 the kernel's work. Target: at most 1.5. ``--all`` (or ``--lessons 12 13``) opens every lesson (or the
-ones named) in one JupyterLab at the test size, runs all its cells and records whether each cell ran,
+ones named) in JupyterLab at the test size, runs all its cells and records whether each cell ran,
 any error shown and whether every figure rendered.
 
     .venv/bin/python benchmarks/lesson_in_browser.py                       # lesson 04 at the test size
@@ -43,23 +43,24 @@ def copy_lessons(scratch: str) -> Path:
 
 
 def every_lesson(numbers: list[str] | None) -> int:
-    """Open each lesson in one JupyterLab, run all its cells, and record what the page shows."""
+    """Open each lesson in JupyterLab, run all its cells, and record what the page shows."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="procrustes-lessons-lab-") as scratch:
         folder = copy_lessons(scratch)
         notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
         notebooks = [p for p in notebooks if not numbers or p.name[:2] in numbers]
-        with lab_server(folder, env={**ENV, "PYTHONPATH": str(ROOT)}) as (url, token), chromium() as browser:
-            for notebook in notebooks:
+        for notebook in notebooks:  # a server of its own each: a workspace restores the notebooks open before
+            with lab_server(folder, env={**ENV, "PYTHONPATH": str(ROOT)}) as (url, token), chromium() as browser:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                stopped = None
                 try:
                     run = run_all(page, url, token, notebook)
-                except PlaywrightTimeout:  # run-all stops at a cell that fails: say which, and go on
+                except PlaywrightTimeout:  # run-all stops at a cell that fails: say where, and go on
                     state = page.evaluate(CELLS)
                     run = {"cells": state["done"], "seconds": float("nan"), "bytes": 0}
+                    stopped = f"run-all stopped after {state['done']} of {state['code']} code cells"
                 plots, errors = page.evaluate(PLOTS), page.evaluate(ERRORS)
-                if run["cells"] < page.evaluate(CELLS)["code"]:
-                    errors = errors or [f"run-all stopped after {run['cells']} code cells"]
+                errors = errors or ([stopped] if stopped else [])
                 page.close()
                 rendered = sum(1 for p in plots if p["svg"] and p["traces"] > 0)
                 rows.append({"lesson": notebook.stem, "code_cells": run["cells"], "seconds": round(run["seconds"], 1),
@@ -69,7 +70,8 @@ def every_lesson(numbers: list[str] | None) -> int:
                       f"{rendered}/{len(plots)} figures rendered, {len(errors)} errors", file=sys.stderr, flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = ["# Every lesson in JupyterLab", "",
-             "Each lesson opened in one JupyterLab server in headless Chromium at the test size (`PROCRUSTES_FAST=1`), "
+             "Each lesson opened in a JupyterLab server of its own in headless Chromium at the test size "
+             "(`PROCRUSTES_FAST=1`), "
              "all cells run from the notebook's menu; *ran* counts the code cells with an execution count, *errors* "
              "the outputs that show an error or a traceback, *figures* the Plotly figures drawn with their traces.", "",
              "| lesson | code cells ran | run-all (s) | figures rendered | errors | received |",
