@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP = $(VENV)/.installed-$(1)
 PORT ?= 8501
 
-.PHONY: app lessons test test-fast bench lint setup clean
+.PHONY: app lessons instructor lesson-outputs test test-fast bench lint setup clean
 
 setup: $(call STAMP,dev)
 
@@ -24,12 +24,21 @@ app: $(call STAMP,app)
 lessons: $(call STAMP,lessons)
 	$(VENV)/bin/jupyter lab lessons/
 
+instructor: $(call STAMP,lessons)  # the teacher's layer: course plan, solutions, answer keys, expected ranges, rubric
+	$(VENV)/bin/jupyter lab instructor/
+
+# Every lesson at full size: its time, its executed notebook (lessons/full_size/) and the expected range of each of
+# its predictions (instructor/expected/); LESSONS="12 13" for some of them. Then the answer keys from the solutions.
+lesson-outputs: $(call STAMP,dev)
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/lesson_times.py --size full --ship $(if $(LESSONS),--lessons $(LESSONS))
+	PYTHONPATH=$(CURDIR) $(PY) -m instructor.keys
+
 test: $(call STAMP,dev)
-	$(VENV)/bin/ruff check procrustes_core app tests benchmarks lessons
+	$(VENV)/bin/ruff check procrustes_core app tests benchmarks lessons instructor
 	$(PY) -m pytest -q -ra
 
 test-fast: $(call STAMP,dev)  # everything but the tests marked slow (notebooks, browser, fuzzing, Ray, story runs)
-	$(VENV)/bin/ruff check procrustes_core app tests benchmarks lessons
+	$(VENV)/bin/ruff check procrustes_core app tests benchmarks lessons instructor
 	$(PY) -m pytest -q -ra -m "not slow"
 
 bench: $(call STAMP,dev)

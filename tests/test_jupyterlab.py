@@ -21,6 +21,9 @@ from lab_support import ENV as LAB_ENV
 from lab_support import ERRORS, PLOTS, run_all
 
 LESSON = os.environ.get("PROCRUSTES_LAB_LESSON", "04_procrustean_training")
+# Lessons opened and run all the same (no knob to turn): by default the one that writes code against the core;
+# ``benchmarks/lesson_in_browser.py --all`` opens every lesson.
+MORE = os.environ.get("PROCRUSTES_LAB_MORE", "13_implement_it_yourself").split(",")
 LIVE_TITLES = {"01_what_imbalance_does": "Test accuracy", "04_procrustean_training": "Training accuracy"}
 ENV = {**LAB_ENV, "PYTHONPATH": str(ROOT)}
 
@@ -31,7 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def folder(tmp_path_factory) -> Path:
     """A copy of the lessons (JupyterLab autosaves a notebook it runs; the checkout's stay without outputs)."""
     target = tmp_path_factory.mktemp("lab") / "lessons"
-    shutil.copytree(ROOT / "lessons", target, ignore=shutil.ignore_patterns("saved", "__pycache__"))
+    shutil.copytree(ROOT / "lessons", target, ignore=shutil.ignore_patterns("saved", "full_size", "__pycache__"))
     return target
 
 
@@ -64,3 +67,15 @@ def test_a_lesson_runs_in_jupyterlab(browser, folder):
     assert live and any(p["points"] == 3 for p in live)  # redrawn up to the last epoch (3 at the fast size)
     assert [p["y"] for p in redrawn] != [p["y"] for p in before]
     assert run["bytes"] < 5e6  # no plotly widget bundle (about 5 MB each) by default
+
+
+@pytest.mark.parametrize("lesson", [name for name in MORE if name])
+def test_more_lessons_open_and_run_in_jupyterlab(browser, folder, lesson):
+    with lab_server(folder, env=ENV) as (url, token):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        run = run_all(page, url, token, folder / f"{lesson}.ipynb")
+        page.wait_for_function(f"() => ({PLOTS})().length > 0 && ({PLOTS})().every(p => p.svg)", timeout=30_000)
+        errors, plots = page.evaluate(ERRORS), page.evaluate(PLOTS)
+        page.close()
+    assert run["cells"] > 5 and not errors, errors
+    assert plots and all(p["svg"] and p["traces"] > 0 for p in plots)

@@ -17,7 +17,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ROOT / "lessons"
 NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
-SOLUTIONS = sorted((LESSONS / "solutions").glob("[0-9][0-9]_*.ipynb"))
+INSTRUCTOR = ROOT / "instructor"
+SOLUTIONS = sorted((INSTRUCTOR / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 sys.path.insert(0, str(LESSONS))
 import checks  # noqa: E402  (lives in lessons/, next to the notebooks that import it)
@@ -61,10 +62,10 @@ def execute(path: Path, env: dict[str, str] | None = None, timeout: int = 300):
     return notebook
 
 
-LESSON_NUMBERS = [f"{k:02d}" for k in range(1, 12)]
+LESSON_NUMBERS = [f"{k:02d}" for k in range(1, 16)]
 
 
-def test_there_are_eleven_lessons_each_with_worked_solutions():
+def test_there_are_fifteen_lessons_each_with_worked_solutions_in_the_instructor_layer():
     assert [p.name[:2] for p in NOTEBOOKS] == LESSON_NUMBERS
     assert [p.name[:2] for p in SOLUTIONS] == LESSON_NUMBERS
     assert [p.stem for p in NOTEBOOKS] == [p.stem.removesuffix("_solutions") for p in SOLUTIONS]

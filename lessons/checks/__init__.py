@@ -12,6 +12,7 @@ answers it — its direction and its size — against what the run then measured
 """
 
 from .comparisons import *  # noqa: F403
+from .implement import *  # noqa: F403
 from .measures import *  # noqa: F403
 from .recipe import MISSING, RIGHT, SETTING_COLUMNS, WRONG, close, same_value  # noqa: F401
 from .training import *  # noqa: F403

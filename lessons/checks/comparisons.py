@@ -3,7 +3,9 @@ predictions, conclusions and seed noise (lessons 5, 6 and 11, and any lesson tha
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -184,6 +186,22 @@ def _safe(test: Any, value: float) -> bool:
 
 # ---------------------------------------------------------------- any lesson: predictions and comparisons
 
+# With this variable naming a file, every graded prediction appends what the run measured and the range the
+# check accepts, one JSON line per call (``benchmarks/lesson_times.py --ship`` turns them into the instructor
+# layer's expected ranges). Unset, nothing is written.
+RECORD_PREDICTIONS = "PROCRUSTES_RECORD_PREDICTIONS"
+
+
+def _record(kind: str, what: str, unit: str, mean: float, lo: float, hi: float, accepted: tuple[float, float],
+            n: int) -> None:
+    path = os.environ.get(RECORD_PREDICTIONS, "").strip()
+    if not path:
+        return
+    row = {"kind": kind, "what": what, "unit": unit, "mean": mean, "lo": None if math.isnan(lo) else lo,
+           "hi": None if math.isnan(hi) else hi, "accepted": list(accepted), "seeds": n}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(row) + "\n")
+
 
 def check_prediction(measured: float | PairedComparison, prediction: Any, what: str = "the change",
                      unit: str = "points", tolerance: float = 5.0) -> bool:
@@ -192,6 +210,15 @@ def check_prediction(measured: float | PairedComparison, prediction: Any, what: 
     comparison over seeds: the prediction is then graded against the mean over the seeds, and one that
     lies inside the mean's 95 % interval is right too (the seeds cannot tell it from the mean) — one
     seed is a picture, not a claim."""
+    if isinstance(measured, PairedComparison):
+        mean, lo, hi = measured.interval
+        said = f"the mean over {measured.n} seeds is {mean:+.1f} [{lo:+.1f}, {hi:+.1f}]"
+    else:
+        mean, lo, hi = float(measured), math.nan, math.nan
+        said = f"the run measured {mean:+.1f}"
+    accepted = (mean - tolerance, mean + tolerance) if math.isnan(lo) else (min(lo, mean - tolerance),
+                                                                          max(hi, mean + tolerance))
+    _record("points", what, unit, mean, lo, hi, accepted, getattr(measured, "n", 1))
     value = _number(prediction)
     if prediction is not None and value is None:
         print(f"{WRONG}: write your prediction as one number ({unit}).")
@@ -200,12 +227,6 @@ def check_prediction(measured: float | PairedComparison, prediction: Any, what: 
         print(f"{MISSING}: write your prediction of {what} (a number, in {unit}) before you run the cell that "
               "measures it.")
         return False
-    if isinstance(measured, PairedComparison):
-        mean, lo, hi = measured.interval
-        said = f"the mean over {measured.n} seeds is {mean:+.1f} [{lo:+.1f}, {hi:+.1f}]"
-    else:
-        mean, lo, hi = float(measured), math.nan, math.nan
-        said = f"the run measured {mean:+.1f}"
     inside = lo <= value <= hi
     same_direction = np.sign(value) == np.sign(mean) or (abs(mean) <= tolerance and abs(value) <= tolerance)
     if inside or (same_direction and abs(value - mean) <= tolerance):
@@ -288,6 +309,8 @@ def check_times_prediction(values: Sequence[float], prediction: Any, what: str =
                            factor: float = math.sqrt(2)) -> bool:
     """Predict-then-run for a ratio ("how many times larger"), graded against the mean over seeds of
     ``values``: right within a ``factor`` either way of the mean, or inside the mean's 95 % interval."""
+    mean, lo, hi = mean_interval(values)
+    _record("times", what, "times", mean, lo, hi, (min(lo, mean / factor), max(hi, mean * factor)), len(values))
     value = _number(prediction)
     if prediction is not None and (value is None or value <= 0):
         print(f"{WRONG}: write your prediction as one positive number (times).")
@@ -296,7 +319,6 @@ def check_times_prediction(values: Sequence[float], prediction: Any, what: str =
         print(f"{MISSING}: write your prediction of {what} (a number of times) before you run the cell that "
               "measures it.")
         return False
-    mean, lo, hi = mean_interval(values)
     said = f"the mean over {len(values)} seeds is {mean:.1f}× [{lo:.1f}, {hi:.1f}]"
     if mean / factor <= value <= mean * factor or lo <= value <= hi:
         print(f"{RIGHT}: you predicted {value:g}×; {said}.")
