@@ -11,7 +11,7 @@ from app import runner, state
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
 from procrustes_core import ProcrustesError, TrainConfig, build_data
-from procrustes_core.analysis.boundary import BoundaryGrid
+from procrustes_core.analysis.boundary import BoundaryGrid, difference_sentence, grid_difference
 from procrustes_core.config import field_rule
 from procrustes_core.figures.boundary import boundary_figure
 from procrustes_core.figures.runs import epoch_marks, group_curves
@@ -99,6 +99,22 @@ def draw(current) -> None:
             curves = cached_spec(f"boundary-{task.label}-curves", shown, partial(
                 group_curves, task.history, marks=epoch_marks([grid.epoch], ["shown"]), height=280))
             live_charts(f"boundary-{task.label}", [("regions", regions), ("curves", curves)])
+    if not current.training:
+        say_difference(current.job.tasks)
+
+
+def say_difference(tasks) -> None:
+    """Under the finished pictures: how much MFW changed the decisions at the shown epoch, or that it barely did."""
+    if len(tasks) != 2 or any(t.error or not t.grids for t in tasks):
+        return
+    first, second = (_grid(t.grids[min(pick, len(t.grids)) - 1] if pick else t.grids[-1]) for t in tasks)
+    if first.predicted.shape != second.predicted.shape:
+        return
+    groups = toy_data(tasks[0].config.to_json()).groups
+    minor = groups.get("minor", list(groups.values())[-1])
+    epoch = f"epoch {first.epoch}" if first.epoch == second.epoch else f"epochs {first.epoch} and {second.epoch}"
+    st.markdown(f"At {epoch}: " + difference_sentence(grid_difference(first, second, minor), tasks[0].label,
+                                                     tasks[1].label))
 
 
 live_fragment(KIND, draw)
