@@ -9,7 +9,7 @@ import pytest
 from app_support import TINY, job_of, new_app, texts, wait
 
 from procrustes_core import ProcrustesError
-from procrustes_core.analysis.boundary import BoundaryGrid, difference_sentence, grid_difference
+from procrustes_core.analysis.boundary import BOUNDARY_DEFAULTS, BoundaryGrid, difference_sentence, grid_difference
 
 
 def grid(predicted: list[list[int]]) -> BoundaryGrid:
@@ -51,13 +51,18 @@ def test_grids_over_different_planes_do_not_compare():
 
 
 def test_the_page_says_after_training_how_much_mfw_changed_the_decisions():
-    at = new_app(TINY).run()
+    at = new_app({**TINY, "mfw_schedule": "warmup", "mfw_layer": "input"}).run()
     at.switch_page("views/boundary.py").run()
+    assert at.slider(key="boundary_strength").value == BOUNDARY_DEFAULTS.mfw_strength
+    assert at.selectbox(key="boundary_shape").value == BOUNDARY_DEFAULTS.shape
     at.number_input(key="boundary_epochs").set_value(2)
     at.button(key="boundary_start").click().run()
     wait(at, "boundary")
     assert not at.exception and not at.error
     tasks = job_of(at, "boundary").tasks
+    mfw_config = tasks[1].config  # the page's own MFW setting, whatever the link's
+    assert mfw_config.mfw_schedule == BOUNDARY_DEFAULTS.mfw_schedule
+    assert mfw_config.mfw_layer == BOUNDARY_DEFAULTS.mfw_layer
     erm, mfw = (grid(task.grids[-1]["predicted"]) for task in tasks)
     expected = grid_difference(erm, mfw, tasks[0].history.groups["minor"])
     said = [m.value for m in at.markdown if m.value.startswith("At epoch 2: ")]

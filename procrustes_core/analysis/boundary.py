@@ -83,6 +83,24 @@ def decision_grid(trainer, resolution: int = 80, tau: float | None = None) -> Bo
 
 
 
+@dataclass(frozen=True)
+class BoundaryDefaults:
+    """The Decision boundary page's defaults: on them ERM + LA and MFW + LA draw visibly different regions.
+
+    Chosen in benchmarks/results/boundary_default.md on 16 seeds among shapes, ratios, MFW layers and
+    schedules, and confirmed on 8 fresh ones: a constant strength keeps weakening to the end, where a warm-up
+    lets the last epochs of plain training draw ERM's picture again."""
+
+    shape: str = "blobs"
+    ratio: float = 10.0
+    epochs: int = 30
+    n_samples: int = 4000
+    mfw_layer: str = "block2"
+    mfw_schedule: str = "constant"
+    mfw_strength: float = 0.9
+
+
+BOUNDARY_DEFAULTS = BoundaryDefaults()
 BARELY_DIFFERENT = 0.02  # under this share of the plane, two pictures read as the same
 
 
