@@ -115,8 +115,11 @@ def say_difference(tasks) -> None:
     groups = toy_data(tasks[0].config.to_json()).groups
     minor = groups.get("minor", list(groups.values())[-1])
     epoch = f"epoch {first.epoch}" if first.epoch == second.epoch else f"epochs {first.epoch} and {second.epoch}"
+    hint = (f"Try a higher MFW strength or the page's defaults ({DEFAULTS.shape}, ratio {DEFAULTS.ratio:g}, strength "
+            f"{DEFAULTS.mfw_strength:g}, {DEFAULTS.epochs} epochs), where the two pictures differed on every fresh "
+            "seed measured.")
     st.markdown(f"At {epoch}: " + difference_sentence(grid_difference(first, second, minor), tasks[0].label,
-                                                     tasks[1].label))
+                                                     tasks[1].label, hint))
 
 
 live_fragment(KIND, draw)

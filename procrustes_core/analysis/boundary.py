@@ -133,13 +133,14 @@ def grid_difference(first: BoundaryGrid, second: BoundaryGrid, minor_classes: li
     return GridDifference(differ, area)
 
 
-def difference_sentence(difference: GridDifference, first: str = "ERM + LA", second: str = "MFW + LA") -> str:
-    """One line a learner reads under the two pictures: how much they differ, or that they barely do."""
+def difference_sentence(difference: GridDifference, first: str = "ERM + LA", second: str = "MFW + LA",
+                        hint: str = "Try a higher MFW strength, more epochs or another shape.") -> str:
+    """One line a learner reads under the two pictures: how much they differ, or that they barely do (then
+    ``hint`` says what to try)."""
     share, change = difference.disagreement * 100, difference.minor_area_change * 100
     if difference.barely:
         return (f"MFW did not change this model's decisions here: {first} and {second} predict a different "
-                f"class on only {share:.1f} % of the plane. Try a larger imbalance ratio, a higher MFW strength "
-                "or another shape.")
+                f"class on only {share:.1f} % of the plane. {hint}")
     direction = "grow" if change > 0 else "shrink" if change < 0 else "keep their size"
     size = f" by {abs(change):.1f} points of the plane" if change else ""
     return (f"{second} predicts a different class than {first} on {share:.1f} % of the plane; the minor "
