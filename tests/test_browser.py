@@ -137,6 +137,7 @@ def test_compare_boundary_and_sweep_pages_in_the_browser(browser, server, shots)
                            f" && ({PLOTS})().some(p => p.title.startsWith('ERM + LA: epoch'))", timeout=30_000)
     titles = [p["title"] for p in plots(page)]
     assert any(t.startswith("ERM + LA: epoch") for t in titles) and any(t.startswith("MFW") for t in titles)
+    page.get_by_text("% of the plane", exact=False).first.wait_for(timeout=WAIT)  # how much the pictures differ
     page.screenshot(path=str(shots / "app_boundary.png"))
 
     page.get_by_role("link", name="Sweep").click()

@@ -81,3 +81,68 @@ def decision_grid(trainer, resolution: int = 80, tau: float | None = None) -> Bo
     return grid
 
 
+
+
+@dataclass(frozen=True)
+class BoundaryDefaults:
+    """The Decision boundary page's defaults: on them ERM + LA and MFW + LA draw visibly different regions.
+
+    Chosen in benchmarks/results/boundary_default.md on 16 seeds among shapes, ratios, MFW layers and
+    schedules, and confirmed on 8 fresh ones: a constant strength keeps weakening to the end, where a warm-up
+    lets the last epochs of plain training draw ERM's picture again."""
+
+    shape: str = "blobs"
+    ratio: float = 10.0
+    epochs: int = 30
+    n_samples: int = 4000
+    mfw_layer: str = "block2"
+    mfw_schedule: str = "constant"
+    mfw_strength: float = 0.9
+
+
+BOUNDARY_DEFAULTS = BoundaryDefaults()
+BARELY_DIFFERENT = 0.02  # under this share of the plane, two pictures read as the same
+
+
+@dataclass(frozen=True)
+class GridDifference:
+    """How two decision pictures of the same plane differ: where they predict another class, and how
+    much of the plane the minor classes hold in each."""
+
+    disagreement: float  # share of the grid where the two predict a different class
+    minor_area: tuple[float, float]  # share of the plane predicted as a minor class: first, second
+
+    @property
+    def minor_area_change(self) -> float:
+        """The second picture's minor area minus the first's (a share of the plane)."""
+        return self.minor_area[1] - self.minor_area[0]
+
+    @property
+    def barely(self) -> bool:
+        return self.disagreement < BARELY_DIFFERENT
+
+
+def grid_difference(first: BoundaryGrid, second: BoundaryGrid, minor_classes: list[int]) -> GridDifference:
+    """Compare two grids over the same plane (e.g. ERM + LA and MFW + LA at the same epoch)."""
+    if first.predicted.shape != second.predicted.shape:
+        raise ProcrustesError(f"grids of shapes {first.predicted.shape} and {second.predicted.shape}: "
+                              "only grids over the same plane and resolution compare")
+    differ = float(np.mean(first.predicted != second.predicted))
+    minor = np.asarray(sorted(minor_classes), dtype=np.int64)
+    area = tuple(float(np.isin(g.predicted, minor).mean()) for g in (first, second))
+    return GridDifference(differ, area)
+
+
+def difference_sentence(difference: GridDifference, first: str = "ERM + LA", second: str = "MFW + LA",
+                        hint: str = "Try a higher MFW strength, more epochs or another shape.") -> str:
+    """One line a learner reads under the two pictures: how much they differ, or that they barely do (then
+    ``hint`` says what to try)."""
+    share, change = difference.disagreement * 100, difference.minor_area_change * 100
+    if difference.barely:
+        return (f"MFW did not change this model's decisions here: {first} and {second} predict a different "
+                f"class on only {share:.1f} % of the plane. {hint}")
+    direction = "grow" if change > 0 else "shrink" if change < 0 else "keep their size"
+    size = f" by {abs(change):.1f} points of the plane" if change else ""
+    return (f"{second} predicts a different class than {first} on {share:.1f} % of the plane; the minor "
+            f"classes' regions {direction}{size} ({difference.minor_area[0] * 100:.1f} % → "
+            f"{difference.minor_area[1] * 100:.1f} % of the plane).")
