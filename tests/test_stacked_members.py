@@ -1,0 +1,84 @@
+"""Members of different methods in one stack (``StackedTrainer.of_members``): each keeps what it has alone.
+
+Configs with one ``stack_key`` (the same network, data and loop; any method) train in one stacked network.
+Nothing in a stacked layer mixes two members, and a member without a mixer is passed over by the others'
+mixes (not mixed with λ = 1), so a member's numbers are bitwise those of the same config and seed in a
+stack of its own config at the same place in a stack of the same size, whichever config is beside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from procrustes_core.errors import ProcrustesError
+from procrustes_core.methods.posthoc import PostHoc
+from procrustes_core.training.stacked import StackedTrainer, run_members, stack_key
+
+
+def _records(history) -> list[dict]:
+    records = [r.to_dict() for r in history.records]
+    for record in records:
+        record.pop("seconds")
+    return records
+
+
+def _trained(trainer: StackedTrainer) -> StackedTrainer:
+    list(trainer.epochs())
+    return trainer
+
+
+def test_erm_and_mfw_share_a_stack_key_and_the_network_or_loop_do_not(tiny):
+    erm = tiny
+    assert stack_key(erm) is not None
+    for method in (dict(mixer="mfw", mfw_layer="penultimate", mfw_strength=0.5), dict(la_tau=1.0),
+                   dict(loss="la-loss"), dict(loss="focal", focal_gamma=2.0), dict(sampler="class-balanced"),
+                   dict(seed=5)):
+        assert stack_key(erm.replace(**method)) == stack_key(erm), method
+    for shape in (dict(width=16), dict(lr=0.1), dict(batch_size=32), dict(epochs=3), dict(ratio=20),
+                  dict(optimizer="adam"), dict(sampler="undersample"), dict(augment="shift")):
+        assert stack_key(erm.replace(**shape)) != stack_key(erm), shape
+    assert stack_key(erm.replace(bbn=True)) is None
+
+
+def test_members_of_different_shapes_are_refused_in_one_line(tiny):
+    with pytest.raises(ProcrustesError, match="^not stackable: the members differ") as err:
+        StackedTrainer.of_members([(tiny, 0), (tiny.replace(width=16), 0)])
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("mfw", [dict(mfw_layer="penultimate"), dict(mfw_layer="random", mfw_detach=True)],
+                         ids=["penultimate", "random-detached"])
+def test_a_member_of_a_joint_erm_and_mfw_stack_has_the_records_of_its_own_configs_stack(tiny, mfw):
+    erm = tiny.replace(la_tau=1.0)
+    with_mfw = tiny.replace(mixer="mfw", mfw_strength=0.9, mfw_schedule="constant", **mfw)
+    variants = {"LA": PostHoc(la_tau=1.0)}
+    joint = _trained(StackedTrainer.of_members([(erm, 0), (with_mfw, 1)], variants))
+    erm_alone = _trained(StackedTrainer(erm, [0, 1], variants))
+    mfw_alone = _trained(StackedTrainer(with_mfw, [0, 1], variants))
+    assert joint.keys == [0, 1] and joint.seeds == [0, 1]
+    assert joint.histories[0].config == erm_alone.histories[0].config
+    assert joint.histories[1].config == mfw_alone.histories[1].config
+    assert _records(joint.histories[0]) == _records(erm_alone.histories[0])
+    assert _records(joint.histories[1]) == _records(mfw_alone.histories[1])
+    assert _records(joint.histories[0])[-1]["mfw_strength"] == 0.0
+    assert _records(joint.histories[1])[-1]["mfw_strength"] == pytest.approx(0.9)
+
+
+def test_a_members_records_do_not_depend_on_the_other_config_in_its_stack(tiny):
+    erm = tiny
+    beside_mfw = _trained(StackedTrainer.of_members([(erm, 3), (tiny.replace(mixer="mfw", mfw_strength=0.9), 3)]))
+    beside_focal = _trained(StackedTrainer.of_members([(erm, 3), (tiny.replace(loss="focal", la_tau=2.0), 3)]))
+    assert _records(beside_mfw.histories[0]) == _records(beside_focal.histories[0])
+    assert _records(beside_mfw.histories[1]) != _records(beside_focal.histories[1])
+
+
+def test_two_members_on_one_seed_are_told_apart_and_share_its_data(tiny):
+    erm, la = tiny.replace(la_tau=0.0), tiny.replace(la_tau=1.5)
+    trainer = StackedTrainer.of_members([(erm, 2), (la, 2)])
+    assert trainer.data[0] is trainer.data[1]  # one seed's data, built once
+    yielded = list(trainer.epochs())
+    assert [sorted(r) for r in yielded] == [[0, 1]] * tiny.epochs
+    first, second = trainer.histories[0].records[-1], trainer.histories[1].records[-1]
+    assert first.train_acc == second.train_acc  # the same network trained (post-hoc scoring differs only)
+    assert trainer.histories[0].config.la_tau == 0.0 and trainer.histories[1].config.la_tau == 1.5
+    assert [h.config.seed for h in run_members([(erm, 4), (la, 4)])] == [4, 4]
