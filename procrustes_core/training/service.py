@@ -292,8 +292,8 @@ class TrainingService:
                 if task.status.computing:
                     self._end(task, Status.STOPPED if task.status == Status.STOPPING else Status.FINISHED)
             return
-        task = next((t for t in request if t.seed == event.seed), None)
-        if task is None:
+        task = request[event.member] if event.member < len(request) else None
+        if task is None or task.seed != event.seed:
             return
         task.outcome.receive(event)
         if isinstance(event, Ended) and event.stopped and task.history is not None and not task.history.stopped:
