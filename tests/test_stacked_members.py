@@ -82,3 +82,50 @@ def test_two_members_on_one_seed_are_told_apart_and_share_its_data(tiny):
     assert first.train_acc == second.train_acc  # the same network trained (post-hoc scoring differs only)
     assert trainer.histories[0].config.la_tau == 0.0 and trainer.histories[1].config.la_tau == 1.5
     assert [h.config.seed for h in run_members([(erm, 4), (la, 4)])] == [4, 4]
+
+
+def test_a_request_of_members_trains_them_as_one_stack_through_the_executor(tiny):
+    from procrustes_core.training.executor import run_batch
+    from procrustes_core.training.messages import TrainRequest
+
+    erm, mfw = tiny, tiny.replace(mixer="mfw", mfw_strength=0.9)
+    members = [(erm, 0), (mfw, 0), (mfw, 1)]
+    request = TrainRequest(7, erm.to_dict(), tuple(s for _, s in members), {"LA": {"la_tau": 1.0, "tau_norm": 0.0}},
+                           members=tuple(c.to_dict() for c, _ in members))
+    came = []
+    run_batch([request], lambda req, outcome: came.append(outcome), backend="serial")
+    expected = _trained(StackedTrainer.of_members(members, {"LA": PostHoc(la_tau=1.0)}))
+    assert [(o.config.mixer, o.seed) for o in came] == [("none", 0), ("mfw", 0), ("mfw", 1)]
+    assert all(o.error is None and o.ended for o in came)
+    for member, outcome in enumerate(came):
+        assert _records(outcome.history) == _records(expected.histories[member])
+    assert _records(came[0].history) != _records(came[1].history)  # two members on seed 0, told apart
+
+
+def test_a_compare_on_one_slot_is_one_joint_stack_and_on_two_slots_two(tiny):
+    from procrustes_core.training.service import TrainingService
+
+    erm, mfw = tiny, tiny.replace(mixer="mfw", mfw_strength=0.9)
+    for workers, expected in [(1, [[("none", 0), ("none", 1), ("mfw", 0), ("mfw", 1)]]),
+                              (2, [[("none", 0), ("none", 1)], [("mfw", 0), ("mfw", 1)]])]:
+        service = TrainingService(workers=workers, abandon_seconds=3600)
+        started = []
+        start = service._pool.start
+        service._pool.start = lambda slot, request, start=start, started=started: (
+            started.append(request), start(slot, request))[1]
+        try:
+            job = service.submit("learner", [("ERM", erm), ("MFW", mfw)], seeds=[0, 1])
+            done = service.view(job)
+            while done.training:
+                service._thread.join(0.05)  # the dispatcher's events arrive on its thread
+                done = service.view(job)
+        finally:
+            service.close()
+        assert [[(c["mixer"], s) for c, s in zip(r.member_configs(), r.seeds)] for r in started] == expected
+        tasks = done.job.tasks
+        assert all(t.status == "finished" and len(t.history.records) == tiny.epochs for t in tasks)
+        if workers == 1:
+            joint = _trained(StackedTrainer.of_members([(erm, 0), (erm, 1), (mfw, 0), (mfw, 1)]))
+            for task, member in zip(tasks, range(4)):
+                assert (task.config.mixer, task.seed) == expected[0][member]
+                assert _records(task.history) == _records(joint.histories[member])

@@ -108,7 +108,7 @@ class TrainingService:
         unknown = [name for name in extras if name not in OBSERVERS]
         if unknown:
             raise ProcrustesError(f"extras: {unknown[0]!r} is not an observer; expected one of {', '.join(OBSERVERS)}")
-        from .stacked import stackable
+        from .stacked import stack_key, stackable
 
         seed_list = check_seeds(seeds, limit=None) if seeds is not None else None  # the budget caps how many
         count = len(seed_list) if seed_list is not None else 1
@@ -116,15 +116,23 @@ class TrainingService:
         variant_settings = {n: vars(p) for n, p in (variants or {}).items()}
         configs = [config.replace(threads=self.threads) for _, config in runs]
         costs = self.budget.check_all(configs, count)  # each run, then the whole request
+        keys = {stack_key(c) for c in configs}
+        # an owner with one slot trains runs that differ only in their method (a Compare) as one stack
+        joint = (len(runs) > 1 and parts <= 1 and min(self.owner_slots, self.slots) == 1
+                 and len(keys) == 1 and None not in keys)
         for run, ((label, _), config, cost) in enumerate(zip(runs, configs, costs)):
             run_seeds = seed_list if seed_list is not None else [config.seed]
             together = len(run_seeds) > 1 and stackable(config)[0]
             for chunk in _split(run_seeds, max(1, parts) if together else len(run_seeds)):
-                chunk_cost = replace(cost, seeds=len(chunk), stacked=len(chunk) > 1)
+                members = len(chunk) * len(runs) if joint else len(chunk)
+                chunk_cost = replace(cost, seeds=members, stacked=members > 1)
                 found = [Task(0, job_id, run, label, config.replace(seed=seed), chunk_cost,
                               Outcome(config.replace(seed=seed), dict(variant_settings))) for seed in chunk]
                 tasks += found
-                requests.append(found)
+                if joint and requests:
+                    requests[0] += found
+                else:
+                    requests.append(found)
         with self._lock:
             for job in self._jobs.values():
                 if job.owner == owner and job.status in (Status.QUEUED, Status.RUNNING):
@@ -279,9 +287,11 @@ class TrainingService:
                 task.status, task.worker, task.started = Status.RUNNING, worker, now
             self._busy[worker] = first.bundle
             self._served[job.owner] = now
+            joint = len({t.run for t in request}) > 1  # members of several runs in one stack
             self._pool.start(worker, TrainRequest(
                 first.bundle, first.config.to_dict(), tuple(t.seed for t in request),
-                {n: vars(p) for n, p in job.variants.items()}, job.extras, self.every_seconds))
+                {n: vars(p) for n, p in job.variants.items()}, job.extras, self.every_seconds,
+                members=tuple(t.config.to_dict() for t in request) if joint else ()))
 
     def _handle(self, worker: int, event: Event) -> None:
         request = self._requests.get(event.serial, [])
