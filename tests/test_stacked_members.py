@@ -129,3 +129,11 @@ def test_a_compare_on_one_slot_is_one_joint_stack_and_on_two_slots_two(tiny):
             for task, member in zip(tasks, range(4)):
                 assert (task.config.mixer, task.seed) == expected[0][member]
                 assert _records(task.history) == _records(joint.histories[member])
+
+
+def test_a_benchmark_can_keep_each_config_in_a_stack_of_its_own(tiny, monkeypatch):
+    mfw = tiny.replace(mixer="mfw")
+    monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "config")
+    assert stack_key(tiny) != stack_key(mfw) and stack_key(tiny) == stack_key(tiny.replace(seed=4))
+    monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "1")
+    assert stack_key(tiny) == stack_key(mfw)

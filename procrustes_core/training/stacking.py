@@ -21,7 +21,8 @@ NOT_STACKABLE = "not stackable"  # how every refusal to stack begins (the engine
 
 def stackable(config: TrainConfig) -> tuple[bool, str]:
     """Whether ``config``'s seeds can train stacked in one network, and if not, why (one line). A server
-    (or a benchmark measuring the difference) turns stacking off with ``PROCRUSTES_STACKED_SEEDS=0``."""
+    (or a benchmark measuring the difference) turns stacking off with ``PROCRUSTES_STACKED_SEEDS=0``, or
+    keeps each config in a stack of its own with ``PROCRUSTES_STACKED_SEEDS=config``."""
     model = model_name(config.model, _input_kind(config), config.dataset)
     reasons = [
         (os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip() == "0",
@@ -97,5 +98,7 @@ def stack_key(config: TrainConfig) -> str | None:
     stack at all, ``stackable``)."""
     if not stackable(config)[0]:
         return None
-    shared = {k: v for k, v in config.to_dict().items() if k not in METHOD_FIELDS}
+    # PROCRUSTES_STACKED_SEEDS=config: a stack holds one config's seeds only (a benchmark's comparison)
+    per_config = os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip() == "config"
+    shared = {k: v for k, v in config.to_dict().items() if k not in METHOD_FIELDS or (per_config and k != "seed")}
     return f"{_epoch_kind(config.sampler)}|{sorted(shared.items())!r}"
