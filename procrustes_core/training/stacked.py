@@ -154,7 +154,7 @@ class StackedTrainer:
         self.methods: list[RunMethods] = [
             build_methods(c, d.counts, mix_position(c.mfw_layer, nets[0]) if c.mixer == "mfw" else -1,
                           nets[0].num_positions) for c, d in zip(self.configs, self.data)]
-        self.plain_ce = all(type(m.loss) is CrossEntropy and m.loss.loss_weights is None for m in self.methods)
+        self.plain = [type(m.loss) is CrossEntropy and m.loss.loss_weights is None for m in self.methods]
         self.variants = dict(variants or {})
         self.batch_rngs = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.augments = [build_augment(c.augment, d, seed=c.seed, classes=c.augment_classes, prob=c.augment_prob)
@@ -293,11 +293,21 @@ class StackedTrainer:
         mixes, label_mixes = self._mixes(epoch, yb) if epoch.mixing else ([], [None] * len(self.seeds))
         logits = self.model(xb, mixes)
         s, b, k = logits.shape
-        if self.plain_ce and all(w is None for w in epoch.loss_weights_t) and all(m is None for m in label_mixes):
+        # plain cross-entropy members in one call (per sample, then each member's mean: as each alone)
+        plain = [i for i in range(s) if self.plain[i] and epoch.loss_weights_t[i] is None and label_mixes[i] is None]
+        if len(plain) == s:
             per_sample = F.cross_entropy(logits.reshape(s * b, k).float(), yb.reshape(-1), reduction="none")
             return logits, per_sample.reshape(s, b).mean(1)
-        losses = [m.loss(z.float(), y, w, mix) for m, z, y, w, mix in
-                  zip(self.methods, logits, yb, epoch.loss_weights_t, label_mixes)]
+        losses: list[torch.Tensor | None] = [None] * s
+        if plain:
+            rows = torch.tensor(plain, device=self.device)
+            per_sample = F.cross_entropy(logits[rows].reshape(-1, k).float(), yb[rows].reshape(-1), reduction="none")
+            losses_plain = per_sample.reshape(len(plain), b).mean(1)
+            for j, i in enumerate(plain):
+                losses[i] = losses_plain[j]
+        for i, (m, z, y, w, mix) in enumerate(zip(self.methods, logits, yb, epoch.loss_weights_t, label_mixes)):
+            if losses[i] is None:
+                losses[i] = m.loss(z.float(), y, w, mix)
         return logits, torch.stack(losses)
 
     def _step(self, epoch: _Epoch) -> None:
