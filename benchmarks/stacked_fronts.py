@@ -1,7 +1,8 @@
 """Several seeds through the fronts: `procrustes train --seeds N` and the default paired `procrustes compare
 --seeds 8`, stacked (a setting's seeds in one network per worker) against separate processes (one per
 seed, `PROCRUSTES_STACKED_SEEDS=0`: how every seed trained before), in one run; and the compare on one
-worker, both settings in one joint stack against one stack per setting (`PROCRUSTES_STACKED_SEEDS=config`).
+worker, both settings in one joint stack (`PROCRUSTES_STACKED_SEEDS=joint`) against one stack per setting
+(`=config`; the CPU's default).
 
 Training time = the command at the default epochs minus the same command at 1 epoch (start-up, data,
 workers); CPU time is the command's process tree's (user + system, children included); peak memory is the
@@ -36,7 +37,7 @@ from browser_support import memory_mb  # noqa: E402
 from common import machine, save  # noqa: E402
 
 MODES = {"stacked": "1", "separate": "0"}
-JOINT_MODES = {"joint": "1", "per setting": "config"}  # compare on one worker: one stack, or one per setting
+JOINT_MODES = {"joint": "joint", "per setting": "config"}  # compare on one worker: one stack, or one per setting
 
 
 def _children_cpu() -> float:
@@ -132,7 +133,8 @@ def joint_report(result: dict) -> list[str]:
     return [
         f"## Compare on one worker: one joint stack against one stack per setting ({k} seeds)", "",
         f"`procrustes compare --seeds {k} --workers 1{epochs}`"
-        ": *joint*: ERM's and MFW's seeds are members of one stacked network (they share a network shape); *per "
+        ": *joint*: ERM's and MFW's seeds are members of one stacked network (they share a network shape; "
+        "`PROCRUSTES_STACKED_SEEDS=joint`); *per "
         "setting*: one stack per setting, one after the other on the one worker "
         f"(`PROCRUSTES_STACKED_SEEDS=config`). Training = the command minus the same command at 1 epoch. "
         f"Regenerate: `{result['command']}`.", "",

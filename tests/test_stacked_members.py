@@ -102,8 +102,10 @@ def test_a_request_of_members_trains_them_as_one_stack_through_the_executor(tiny
     assert _records(came[0].history) != _records(came[1].history)  # two members on seed 0, told apart
 
 
-def test_a_compare_on_one_slot_is_one_joint_stack_and_on_two_slots_two(tiny):
+def test_a_compare_on_one_slot_is_one_joint_stack_and_on_two_slots_two(tiny, monkeypatch):
     from procrustes_core.training.service import TrainingService
+
+    monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "joint")  # where it pays: on CUDA (joint_pays)
 
     erm, mfw = tiny, tiny.replace(mixer="mfw", mfw_strength=0.9)
     for workers, expected in [(1, [[("none", 0), ("none", 1), ("mfw", 0), ("mfw", 1)]]),
@@ -137,3 +139,13 @@ def test_a_benchmark_can_keep_each_config_in_a_stack_of_its_own(tiny, monkeypatc
     assert stack_key(tiny) != stack_key(mfw) and stack_key(tiny) == stack_key(tiny.replace(seed=4))
     monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", "1")
     assert stack_key(tiny) == stack_key(mfw)
+
+
+def test_a_joint_stack_is_chosen_where_it_pays(tiny, monkeypatch):
+    from procrustes_core.training.stacked import joint_pays
+
+    monkeypatch.delenv("PROCRUSTES_STACKED_SEEDS", raising=False)
+    assert not joint_pays(tiny.replace(device="cpu"))  # on a CPU two stacks of S cost less than one of 2S
+    for setting, joint in (("joint", True), ("config", False), ("0", False)):
+        monkeypatch.setenv("PROCRUSTES_STACKED_SEEDS", setting)
+        assert joint_pays(tiny.replace(device="cpu")) is joint

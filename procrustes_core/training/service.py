@@ -108,7 +108,7 @@ class TrainingService:
         unknown = [name for name in extras if name not in OBSERVERS]
         if unknown:
             raise ProcrustesError(f"extras: {unknown[0]!r} is not an observer; expected one of {', '.join(OBSERVERS)}")
-        from .stacked import stack_key, stackable
+        from .stacked import joint_pays, stack_key, stackable
 
         seed_list = check_seeds(seeds, limit=None) if seeds is not None else None  # the budget caps how many
         count = len(seed_list) if seed_list is not None else 1
@@ -117,9 +117,10 @@ class TrainingService:
         configs = [config.replace(threads=self.threads) for _, config in runs]
         costs = self.budget.check_all(configs, count)  # each run, then the whole request
         keys = {stack_key(c) for c in configs}
-        # an owner with one slot trains runs that differ only in their method (a Compare) as one stack
+        # an owner with one slot trains runs that differ only in their method (a Compare) as one stack, where
+        # that pays (``joint_pays``)
         joint = (len(runs) > 1 and parts <= 1 and min(self.owner_slots, self.slots) == 1
-                 and len(keys) == 1 and None not in keys)
+                 and len(keys) == 1 and None not in keys and joint_pays(configs[0]))
         for run, ((label, _), config, cost) in enumerate(zip(runs, configs, costs)):
             run_seeds = seed_list if seed_list is not None else [config.seed]
             together = len(run_seeds) > 1 and stackable(config)[0]

@@ -56,7 +56,7 @@ from ..models.heads import LinearClassifier
 from ..models.nets import BlockNet, mix_position
 from ..models.stacked import StackedMix, StackedNet
 from .events import StepEvent
-from .stacking import NOT_STACKABLE, STACKED_MODELS, stack_key, stackable, stacking_text  # noqa: F401 - re-exported
+from .stacking import NOT_STACKABLE, STACKED_MODELS, joint_pays, stack_key, stackable, stacking_text
 from .trainer import (
     CONFUSION_EVERY_EPOCH_UP_TO,
     build_network,
@@ -478,3 +478,7 @@ def run_members(members: Sequence[tuple[TrainConfig, int]], variants: Mapping[st
     for _ in trainer.epochs():
         pass
     return [trainer.histories[key] for key in trainer.keys]
+
+
+__all__ = ["EVAL_CHUNK", "NOT_STACKABLE", "STACKED_MODELS", "SeedsEvent", "StackedTrainer", "joint_pays", "run_members",
+           "run_stacked", "stack_key", "stackable", "stacking_text"]

@@ -13,6 +13,7 @@ import os
 
 from ..config import TrainConfig
 from ..data.registry import DATASETS
+from ..errors import ProcrustesError
 from ..models.nets import model_name
 
 STACKED_MODELS = ("mlp", "cnn1d", "cnn1d-s1")  # networks of Conv1d, BatchNorm1d, ReLU, Flatten, Linear
@@ -102,3 +103,20 @@ def stack_key(config: TrainConfig) -> str | None:
     per_config = os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip() == "config"
     shared = {k: v for k, v in config.to_dict().items() if k not in METHOD_FIELDS or (per_config and k != "seed")}
     return f"{_epoch_kind(config.sampler)}|{sorted(shared.items())!r}"
+
+
+def joint_pays(config: TrainConfig) -> bool:
+    """Whether configs of one ``stack_key`` on one slot train as one joint stack rather than one stack each.
+    On a CPU one stack of 2S members costs more than two of S (benchmarks/stacked_fronts.py: the larger
+    operands spill the cache), so only CUDA joins them; ``PROCRUSTES_STACKED_SEEDS=joint`` always does,
+    ``=config`` never."""
+    from .trainer import resolve_device
+
+    setting = os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip()
+    if setting in ("joint", "config", "0"):
+        return setting == "joint"
+    try:
+        return resolve_device(config.device).type == "cuda"
+    except ProcrustesError:  # CUDA asked for and absent: the training itself says so
+        return False
+
