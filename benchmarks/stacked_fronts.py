@@ -143,7 +143,10 @@ def joint_report(result: dict) -> list[str]:
           for name, r in (("joint", j), ("per setting", p))],
         "", f"Joint / per setting: **{j['cpu'] / p['cpu']:.2f}×** in training CPU, {j['wall'] / p['wall']:.2f}× "
         f"in training wall time (load average {', '.join(f'{x:.1f}' for x in result.get('load_average', []))} "
-        "at the end: the machine is shared, so the CPU ratio is the figure to read).", ""]
+        "at the end: the machine is shared, so the CPU ratio is the figure to read). Above 1×, a joint stack "
+        "costs more than two stacks of half its size on this CPU (a stacked step's larger operands spill the "
+        "cache: one config's 16-seed stack already costs more than two of 8), so `procrustes compare` on one "
+        "worker keeps one stack per setting here (`stacking.joint_pays`: joint on CUDA only).", ""]
 
 
 def _reading(found: dict, counts: list[int]) -> list[str]:

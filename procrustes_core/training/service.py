@@ -100,7 +100,8 @@ class TrainingService:
                variants: dict[str, PostHoc] | None = None, kind: str = "train", tag: str = "",
                extras: Sequence[str] = (), parts: int = 1) -> str:
         """Queue every run on every seed (priced first: one line if over budget); an owner's previous
-        active job is stopped. Returns the job's id. A run's seeds that stack are one request; ``parts`` > 1
+        active job is stopped. Returns the job's id. A run's seeds that stack are one request (an owner with
+        one slot: the runs of one ``stack_key`` are one joint request, where ``joint_pays``); ``parts`` > 1
         splits them into that many stacked requests (a front with the machine to itself, on several
         slots: its parts may then start at different times)."""
         if not runs:

@@ -108,8 +108,8 @@ def stack_key(config: TrainConfig) -> str | None:
 def joint_pays(config: TrainConfig) -> bool:
     """Whether configs of one ``stack_key`` on one slot train as one joint stack rather than one stack each.
     On a CPU one stack of 2S members costs more than two of S (benchmarks/stacked_fronts.py: the larger
-    operands spill the cache), so only CUDA joins them; ``PROCRUSTES_STACKED_SEEDS=joint`` always does,
-    ``=config`` never."""
+    operands spill the cache), so only CUDA joins them (where a larger operation costs little more; not yet
+    measured there); ``PROCRUSTES_STACKED_SEEDS=joint`` always does, ``=config`` never."""
     from .trainer import resolve_device
 
     setting = os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip()
