@@ -1,6 +1,8 @@
 """Several seeds through the fronts: `procrustes train --seeds N` and the default paired `procrustes compare
 --seeds 8`, stacked (a setting's seeds in one network per worker) against separate processes (one per
-seed, `PROCRUSTES_STACKED_SEEDS=0`: how every seed trained before), in one run.
+seed, `PROCRUSTES_STACKED_SEEDS=0`: how every seed trained before), in one run; and the compare on one
+worker, both settings in one joint stack (`PROCRUSTES_STACKED_SEEDS=joint`) against one stack per setting
+(`=config`; the CPU's default).
 
 Training time = the command at the default epochs minus the same command at 1 epoch (start-up, data,
 workers); CPU time is the command's process tree's (user + system, children included); peak memory is the
@@ -9,6 +11,7 @@ process tree's resident memory, sampled every 0.1 s. Ratios are against one seed
 
     .venv/bin/python benchmarks/stacked_fronts.py                 # 1, 2, 5, 8 seeds and the compare
     .venv/bin/python benchmarks/stacked_fronts.py --epochs 10     # a shorter look
+    .venv/bin/python benchmarks/stacked_fronts.py --joint-only    # the one-worker compare only
 
 Results: results/stacked_fronts.md and stacked_fronts.json.
 """
@@ -34,6 +37,7 @@ from browser_support import memory_mb  # noqa: E402
 from common import machine, save  # noqa: E402
 
 MODES = {"stacked": "1", "separate": "0"}
+JOINT_MODES = {"joint": "joint", "per setting": "config"}  # compare on one worker: one stack, or one per setting
 
 
 def _children_cpu() -> float:
@@ -73,7 +77,17 @@ def main() -> int:
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 5, 8])
     parser.add_argument("--compare-seeds", type=int, default=8)
     parser.add_argument("--report-only", action="store_true", help="rebuild the Markdown from the saved JSON")
+    parser.add_argument("--joint-only", action="store_true",
+                        help="only the one-worker compare, joint stack against one stack per setting "
+                             "(results/stacked_fronts_joint.md)")
     args = parser.parse_args()
+    if args.joint_only:
+        result = {"joint": joint(args.compare_seeds, args.epochs), "compare_seeds": args.compare_seeds,
+                  "epochs": args.epochs, "machine": machine(), "load_average": list(os.getloadavg()),
+                  "command": "python benchmarks/stacked_fronts.py --joint-only"
+                             + (f" --epochs {args.epochs}" if args.epochs else "")}
+        save("stacked_fronts_joint", result, "\n".join(joint_report(result)))
+        return 0
     if args.report_only:
         from common import RESULTS
 
@@ -93,11 +107,46 @@ def main() -> int:
         compare[mode] = training(["compare", f"--seeds={args.compare_seeds}"], args.epochs, flag)
         print(f"compare --seeds {args.compare_seeds} ({mode}): {compare[mode]}", flush=True)
     result = {"train": {mode: {str(n): v for n, v in runs.items()} for mode, runs in found.items()},
-              "compare": compare, "compare_seeds": args.compare_seeds, "counts": args.counts, "epochs": args.epochs,
+              "compare": compare, "joint": joint(args.compare_seeds, args.epochs),
+              "compare_seeds": args.compare_seeds, "counts": args.counts, "epochs": args.epochs,
               "machine": machine(), "load_average": list(os.getloadavg()),
               "command": "python benchmarks/stacked_fronts.py" + (f" --epochs {args.epochs}" if args.epochs else "")}
     save("stacked_fronts", result, report(result))
     return 0
+
+
+def joint(seeds: int, epochs: int | None) -> dict[str, dict[str, float]]:
+    """`procrustes compare --seeds N --workers 1`: both settings in one joint stack, and one stack each."""
+    found = {}
+    for mode, flag in JOINT_MODES.items():
+        found[mode] = training(["compare", f"--seeds={seeds}", "--workers=1"], epochs, flag)
+        print(f"compare --seeds {seeds} --workers 1 ({mode}): {found[mode]}", flush=True)
+    return found
+
+
+def joint_report(result: dict) -> list[str]:
+    """The one-worker compare's lines: joint stack against one stack per setting, measured in one run."""
+    if "joint" not in result:
+        return []
+    j, p, k = result["joint"]["joint"], result["joint"]["per setting"], result["compare_seeds"]
+    epochs = f" --epochs {result['epochs']}" if result["epochs"] else ""
+    return [
+        f"## Compare on one worker: one joint stack against one stack per setting ({k} seeds)", "",
+        f"`procrustes compare --seeds {k} --workers 1{epochs}`"
+        ": *joint*: ERM's and MFW's seeds are members of one stacked network (they share a network shape; "
+        "`PROCRUSTES_STACKED_SEEDS=joint`); *per "
+        "setting*: one stack per setting, one after the other on the one worker "
+        f"(`PROCRUSTES_STACKED_SEEDS=config`). Training = the command minus the same command at 1 epoch. "
+        f"Regenerate: `{result['command']}`.", "",
+        "| | training CPU | training wall | whole command wall | peak memory RSS |", "|---|---|---|---|---|",
+        *[f"| {name} | {r['cpu']:.1f} s | {r['wall']:.1f} s | {r['command_wall']:.0f} s | {r['rss_mb']:.0f} MB |"
+          for name, r in (("joint", j), ("per setting", p))],
+        "", f"Joint / per setting: **{j['cpu'] / p['cpu']:.2f}×** in training CPU, {j['wall'] / p['wall']:.2f}× "
+        f"in training wall time (load average {', '.join(f'{x:.1f}' for x in result.get('load_average', []))} "
+        "at the end: the machine is shared, so the CPU ratio is the figure to read). Above 1×, a joint stack "
+        "costs more than two stacks of half its size on this CPU (a stacked step's larger operands spill the "
+        "cache: one config's 16-seed stack already costs more than two of 8), so `procrustes compare` on one "
+        "worker keeps one stack per setting here (`stacking.joint_pays`: joint on CUDA only).", ""]
 
 
 def _reading(found: dict, counts: list[int]) -> list[str]:
@@ -161,7 +210,8 @@ def report(result: dict) -> str:
         f"wall); separate {cp['cpu']:.1f} s ({cp['cpu'] / one['cpu']:.2f}×; the whole command "
         f"{cp['command_wall']:.0f} s); stacked / separate {cs['cpu'] / cp['cpu']:.2f}×. Target: ≤ 3× in time "
         f"(on 2 idle cores about {cs['cpu'] / one['cpu'] / 2:.1f}× here: not met). "
-        f"Peak memory RSS: stacked {cs['rss_mb']:.0f} MB, separate {cp['rss_mb']:.0f} MB.", ""])
+        f"Peak memory RSS: stacked {cs['rss_mb']:.0f} MB, separate {cp['rss_mb']:.0f} MB.", "",
+        *joint_report(result)])
 
 
 if __name__ == "__main__":

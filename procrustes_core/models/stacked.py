@@ -371,22 +371,26 @@ def _run_mixing_after_norm(block: nn.Sequential, h: torch.Tensor, mixes: list[St
 class StackedMix:
     """One mixing step for all seeds at one position: ``h_i ← λ_i h_i + (1 − λ_i) h_partner(i)`` per seed.
 
-    ``lam [S, B]`` and ``partner [S, B]``; a seed that does not mix here has ``λ = 1``, which leaves its
-    features exactly as they are (``1·h + 0·h_j = h``)."""
+    ``lam [S, B]`` and ``partner [S, B]``; ``rows [S]`` (None: all) the seeds that mix here: the others'
+    features are passed on as they are, not mixed with ``λ = 1`` (``1·h + 0·h_j`` is ``h`` only while
+    ``h_j`` is finite)."""
 
     def __init__(self, lam: torch.Tensor, partner: torch.Tensor, position: int, after_norm: bool = False,
-                 detach: bool = False):
+                 detach: bool = False, rows: torch.Tensor | None = None):
         self.lam, self.partner, self.position = lam, partner, position
-        self.after_norm, self.detach = after_norm, detach
+        self.after_norm, self.detach, self.rows = after_norm, detach, rows
 
     def __call__(self, h: torch.Tensor) -> torch.Tensor:
         if h.dim() == 4:  # the convolution layout [B, L, S, C]: the batch is dim 0, the seeds dim 2
             seeds = torch.arange(h.shape[2], device=h.device)
             other = h[self.partner.t(), :, seeds[None, :]].permute(0, 2, 1, 3)
             lam = self.lam.t()[:, None, :, None]
+            rows = None if self.rows is None else self.rows[None, None, :, None]
         else:  # [S, B, F]
             other = h.gather(1, self.partner[:, :, None].expand_as(h))
             lam = self.lam[:, :, None]
+            rows = None if self.rows is None else self.rows[:, None, None]
         if self.detach:
             other = other.detach()
-        return lam * h + (1 - lam) * other
+        mixed = lam * h + (1 - lam) * other
+        return mixed if rows is None else torch.where(rows, mixed, h)

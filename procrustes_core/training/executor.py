@@ -85,9 +85,10 @@ class Outcome:
 
 
 def outcomes_of(request: TrainRequest) -> dict[int, Outcome]:
-    """An empty outcome for each seed of ``request``."""
-    config = TrainConfig.from_dict(request.config)
-    return {seed: Outcome(config.replace(seed=seed), dict(request.variants)) for seed in request.seed_list()}
+    """An empty outcome for each member of ``request`` (a seed with its config), keyed by its place in it."""
+    configs = request.member_configs()
+    return {m: Outcome(TrainConfig.from_dict(configs[m]).replace(seed=seed), dict(request.variants))
+            for m, seed in enumerate(request.seed_list())}
 
 
 def seed_requests(configs: Sequence[TrainConfig],
@@ -156,8 +157,8 @@ def drive(pool: Backend, requests: Sequence[TrainRequest], done: Callable[[Train
             if isinstance(event, Idle):
                 del busy[slot]
                 _hand_back(request, outcomes, done)
-            elif event.seed in outcomes:
-                outcomes[event.seed].receive(event)
+            elif event.member in outcomes and outcomes[event.member].seed == event.seed:
+                outcomes[event.member].receive(event)
         if time.monotonic() - last_check >= 1.0:
             last_check = time.monotonic()
             for slot in [s for s in busy if not pool.alive(s)]:

@@ -11,7 +11,9 @@ order::
 
 and once the whole request is done, ``Idle(serial)``: the worker is free. ``observed`` holds what the
 request's observers (``observers.py``) saw at that epoch, ``results`` what they made at the end, each
-under the observer's name. A request carries a list of seeds, each reported on its own: seeds that stack
+under the observer's name. Every event also names its ``member``: the seed's place in the request's seed
+list, which tells apart two members on one seed (a joint stack of configs that differ only in their method,
+``TrainRequest.members``). A request carries a list of seeds, each reported on its own: seeds that stack
 (``stacked.stackable``) train together, so every seed's ``Started`` comes first, then their ``Step`` and
 ``Epoch`` events interleave epoch by epoch (no seed is an epoch ahead of another), then each one's
 ``Ended`` (a seed that diverges sends its ``Failed`` at once and the others go on); other seeds train one
@@ -39,9 +41,14 @@ class TrainRequest:
     every_seconds: float = 0.0  # step events this often (0: epoch records only)
     checkpoint: str | None = None  # save each seed's network here at the end ('{seed}' is replaced)
     scored: dict[str, dict[str, float]] = field(default_factory=dict)  # observer "scores": post-hoc settings
+    members: tuple[dict[str, Any], ...] = ()  # each seed's own config, parallel to seeds (empty: config for all)
 
     def seed_list(self) -> list[int]:
         return list(self.seeds) if self.seeds else [int(self.config.get("seed", 0))]
+
+    def member_configs(self) -> list[dict[str, Any]]:
+        """Each member's config (``TrainConfig.to_dict()``, its seed not yet set), in the order of ``seed_list``."""
+        return list(self.members) if self.members else [self.config] * len(self.seed_list())
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Started:
     groups: dict[str, list[int]]
     class_names: list[str]
     threads: int
+    member: int = 0  # the seed's place in the request's seed list
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Step:
     serial: int
     seed: int
     step: StepEvent
+    member: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class Epoch:
     record: EpochRecord
     observed: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    member: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ class Ended:
     stopped: str | None
     results: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    member: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,7 @@ class Failed:
     message: str
     diverged: bool = False
     warnings: tuple[str, ...] = ()
+    member: int = 0
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,8 @@ class TrainingService:
                variants: dict[str, PostHoc] | None = None, kind: str = "train", tag: str = "",
                extras: Sequence[str] = (), parts: int = 1) -> str:
         """Queue every run on every seed (priced first: one line if over budget); an owner's previous
-        active job is stopped. Returns the job's id. A run's seeds that stack are one request; ``parts`` > 1
+        active job is stopped. Returns the job's id. A run's seeds that stack are one request (an owner with
+        one slot: the runs of one ``stack_key`` are one joint request, where ``joint_pays``); ``parts`` > 1
         splits them into that many stacked requests (a front with the machine to itself, on several
         slots: its parts may then start at different times)."""
         if not runs:
@@ -108,7 +109,7 @@ class TrainingService:
         unknown = [name for name in extras if name not in OBSERVERS]
         if unknown:
             raise ProcrustesError(f"extras: {unknown[0]!r} is not an observer; expected one of {', '.join(OBSERVERS)}")
-        from .stacked import stackable
+        from .stacked import joint_pays, stack_key, stackable
 
         seed_list = check_seeds(seeds, limit=None) if seeds is not None else None  # the budget caps how many
         count = len(seed_list) if seed_list is not None else 1
@@ -116,15 +117,24 @@ class TrainingService:
         variant_settings = {n: vars(p) for n, p in (variants or {}).items()}
         configs = [config.replace(threads=self.threads) for _, config in runs]
         costs = self.budget.check_all(configs, count)  # each run, then the whole request
+        keys = {stack_key(c) for c in configs}
+        # an owner with one slot trains runs that differ only in their method (a Compare) as one stack, where
+        # that pays (``joint_pays``)
+        joint = (len(runs) > 1 and parts <= 1 and min(self.owner_slots, self.slots) == 1
+                 and len(keys) == 1 and None not in keys and joint_pays(configs[0]))
         for run, ((label, _), config, cost) in enumerate(zip(runs, configs, costs)):
             run_seeds = seed_list if seed_list is not None else [config.seed]
             together = len(run_seeds) > 1 and stackable(config)[0]
             for chunk in _split(run_seeds, max(1, parts) if together else len(run_seeds)):
-                chunk_cost = replace(cost, seeds=len(chunk), stacked=len(chunk) > 1)
+                members = len(chunk) * len(runs) if joint else len(chunk)
+                chunk_cost = replace(cost, seeds=members, stacked=members > 1)
                 found = [Task(0, job_id, run, label, config.replace(seed=seed), chunk_cost,
                               Outcome(config.replace(seed=seed), dict(variant_settings))) for seed in chunk]
                 tasks += found
-                requests.append(found)
+                if joint and requests:
+                    requests[0] += found
+                else:
+                    requests.append(found)
         with self._lock:
             for job in self._jobs.values():
                 if job.owner == owner and job.status in (Status.QUEUED, Status.RUNNING):
@@ -279,9 +289,11 @@ class TrainingService:
                 task.status, task.worker, task.started = Status.RUNNING, worker, now
             self._busy[worker] = first.bundle
             self._served[job.owner] = now
+            joint = len({t.run for t in request}) > 1  # members of several runs in one stack
             self._pool.start(worker, TrainRequest(
                 first.bundle, first.config.to_dict(), tuple(t.seed for t in request),
-                {n: vars(p) for n, p in job.variants.items()}, job.extras, self.every_seconds))
+                {n: vars(p) for n, p in job.variants.items()}, job.extras, self.every_seconds,
+                members=tuple(t.config.to_dict() for t in request) if joint else ()))
 
     def _handle(self, worker: int, event: Event) -> None:
         request = self._requests.get(event.serial, [])
@@ -292,8 +304,8 @@ class TrainingService:
                 if task.status.computing:
                     self._end(task, Status.STOPPED if task.status == Status.STOPPING else Status.FINISHED)
             return
-        task = next((t for t in request if t.seed == event.seed), None)
-        if task is None:
+        task = request[event.member] if event.member < len(request) else None
+        if task is None or task.seed != event.seed:
             return
         task.outcome.receive(event)
         if isinstance(event, Ended) and event.stopped and task.history is not None and not task.history.stopped:

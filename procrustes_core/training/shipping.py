@@ -1,5 +1,8 @@
 """A request's seeds trained stacked (``stacked.StackedTrainer``) and shipped as each seed's own events.
 
+A request with ``members`` (configs that differ only in their method) trains them as one stack
+(``StackedTrainer.of_members``); every event names its member (the seed's place in the request).
+
 The contract is ``messages.py``'s, seed by seed: every seed's ``Started``; then, as all seeds advance
 together, each seed's ``Step`` and ``Epoch``; then each seed's ``Ended`` — or its ``Failed`` the moment its
 loss (or an observer's view of its features) stops being finite, while the others train on. Observers
@@ -26,16 +29,15 @@ class _SeedView:
     def __init__(self, stacked, index: int, variants) -> None:
         from .trainer import Trainer
 
-        seed = stacked.seeds[index]
-        self.stacked, self.seed = stacked, seed
+        self.stacked, self.key = stacked, stacked.keys[index]
         self.trainer = Trainer(stacked.configs[index], data=stacked.data[index], variants=variants)
-        self.trainer.history = stacked.histories[seed]
+        self.trainer.history = stacked.histories[self.key]
         self.fresh_at = -1
 
     def refreshed(self):
         """The per-seed ``Trainer``, its network the stack's member as it is now."""
         if self.fresh_at != self.stacked.epoch:
-            self.trainer.model = self.stacked.member(self.seed).to(self.stacked.device)
+            self.trainer.model = self.stacked.member(self.key).to(self.stacked.device)
             self.fresh_at = self.stacked.epoch
         self.trainer.epoch = self.stacked.epoch
         return self.trainer
@@ -52,76 +54,84 @@ def train_stacked(request: TrainRequest, emit: Callable[[Event], None], stopped:
     from .checkpoint import network_header, save_checkpoint
     from .observers import build_observers
     from .stacked import NOT_STACKABLE, StackedTrainer
+    from .worker import checkpoint_path
 
     serial, seeds = request.serial, request.seed_list()
-    open_seeds = list(seeds)  # seeds that have not sent their last event yet
+    open_members = list(range(len(seeds)))  # members (places in the request) that have not sent their last event
     stacked = None
 
-    def warnings(seed: int) -> tuple[str, ...]:
-        return tuple(stacked.histories[seed].warnings) if stacked is not None else ()
+    def key(member: int) -> int:  # the stack's name for a member: its seed, or (joint stack) its place
+        return stacked.keys[member]
 
-    def fail(seed: int, message: str, diverged: bool = False) -> None:
-        if seed in open_seeds:
-            open_seeds.remove(seed)
-            emit(Failed(serial, seed, message, diverged, warnings(seed)))
+    def warnings(member: int) -> tuple[str, ...]:
+        return tuple(stacked.histories[key(member)].warnings) if stacked is not None else ()
+
+    def fail(member: int, message: str, diverged: bool = False) -> None:
+        if member in open_members:
+            open_members.remove(member)
+            emit(Failed(serial, seeds[member], message, diverged, warnings(member), member))
 
     done = threading.Event()
     try:
-        config = TrainConfig.from_dict(request.config)
+        configs = [TrainConfig.from_dict(c) for c in request.member_configs()]
+        config = configs[0]
         torch.set_num_threads(config.threads or 1)
         variants = {name: PostHoc(**setting) for name, setting in request.variants.items()}
         try:
-            stacked = StackedTrainer(config, seeds, variants)
+            stacked = (StackedTrainer.of_members(list(zip(configs, seeds)), variants) if request.members
+                       else StackedTrainer(config, seeds, variants))
         except ProcrustesError as err:
             if str(err).startswith(NOT_STACKABLE):
                 return False
             raise
-        views = {s: _SeedView(stacked, i, variants) for i, s in enumerate(stacked.seeds)} if request.observers else {}
-        observers = {s: build_observers(request, views[s].trainer) for s in views}
-        for seed, data in zip(stacked.seeds, stacked.data):
-            emit(Started(serial, seed, list(data.counts), data.groups, list(data.class_names), stacked.threads))
+        members = range(len(seeds))
+        views = {m: _SeedView(stacked, m, variants) for m in members} if request.observers else {}
+        observers = {m: build_observers(request, views[m].trainer) for m in views}
+        for m, data in zip(members, stacked.data):
+            emit(Started(serial, seeds[m], list(data.counts), data.groups, list(data.class_names), stacked.threads, m))
         threading.Thread(target=_watch, args=(stacked, stopped, done), daemon=True,
                          name="procrustes-stop-watcher").start()
         for event in stacked.steps(every_seconds=request.every_seconds):
-            for seed, seen in event.events.items():
-                if seed not in open_seeds:
+            for m in members:
+                seen = event.events.get(key(m))
+                if seen is None or m not in open_members:
                     continue
                 if not event.is_record:
-                    emit(Step(serial, seed, seen))
+                    emit(Step(serial, seeds[m], seen, m))
                     continue
                 try:
-                    mine = observers.get(seed, {})
-                    observed = {name: o.epoch(views[seed].refreshed(), seen) for name, o in mine.items()}
+                    mine = observers.get(m, {})
+                    observed = {name: o.epoch(views[m].refreshed(), seen) for name, o in mine.items()}
                 except TrainingDiverged as err:
-                    fail(seed, str(err), True)
+                    fail(m, str(err), True)
                     continue
-                emit(Epoch(serial, seed, seen, {k: v for k, v in observed.items() if v is not None},
-                           warnings(seed)))
-            for seed in sorted(stacked.diverged):
-                fail(seed, stacked.histories[seed].stopped or "training diverged", True)
+                emit(Epoch(serial, seeds[m], seen, {k: v for k, v in observed.items() if v is not None},
+                           warnings(m), m))
+            for m in members:
+                if key(m) in stacked.diverged:
+                    fail(m, stacked.histories[key(m)].stopped or "training diverged", True)
             if stopped():
                 stacked.stop("stopped")
                 break
         finished = stacked.epoch >= config.epochs
-        for seed in list(open_seeds):
-            index = stacked.seeds.index(seed)
+        for m in list(open_members):
             made: dict[str, Any] = {}
-            if observers.get(seed):
-                view = views[seed].refreshed()
-                made = {name: o.end(view) for name, o in observers[seed].items()}
+            if observers.get(m):
+                view = views[m].refreshed()
+                made = {name: o.end(view) for name, o in observers[m].items()}
             if request.checkpoint:
-                seed_config = stacked.configs[index]
-                save_checkpoint(stacked.member(seed), network_header(seed_config, stacked.data[index]),
-                                request.checkpoint.replace("{seed}", str(seed)), seed_config, stacked.epoch)
-            open_seeds.remove(seed)
-            emit(Ended(serial, seed, None if finished else f"stopped after {stacked.epoch} epochs",
-                       {k: v for k, v in made.items() if v is not None}, warnings(seed)))
+                member_config = stacked.configs[m]
+                save_checkpoint(stacked.member(key(m)), network_header(member_config, stacked.data[m]),
+                                checkpoint_path(request, m, seeds[m]), member_config, stacked.epoch)
+            open_members.remove(m)
+            emit(Ended(serial, seeds[m], None if finished else f"stopped after {stacked.epoch} epochs",
+                       {k: v for k, v in made.items() if v is not None}, warnings(m), m))
     except ProcrustesError as err:
-        for seed in list(open_seeds):
-            fail(seed, str(err))
+        for m in list(open_members):
+            fail(m, str(err))
     except Exception as err:  # noqa: BLE001 - a bug must reach the learner as one line, not kill the worker
-        for seed in list(open_seeds):
-            fail(seed, f"training failed: {type(err).__name__}: {err}")
+        for m in list(open_members):
+            fail(m, f"training failed: {type(err).__name__}: {err}")
     finally:
         done.set()
     return True

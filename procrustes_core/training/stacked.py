@@ -20,13 +20,18 @@ whichever seeds share its stack. A seed whose loss becomes non-finite stops with
 raises (in its history) while the others train on. Stop answers between mini-batches and between the
 chunks of the evaluation passes.
 
+Configs that differ only in their method (``stack_key``: e.g. ERM and MFW, with or without post-hoc LA)
+share one stack as members ``(config, seed)``: ``StackedTrainer.of_members``, whose histories and events
+are keyed by the member's index. Each member keeps its own sampler order, mixer, loss and post-hoc
+scoring; a member that does not mix at a position is passed over by the others' mixes, so its numbers
+are bitwise those it has in a stack of its own config (tests/test_stacked_members.py).
+
 A config that cannot train this way (``stackable``) says why; its seeds train in separate processes.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,7 +45,6 @@ from ..analysis.metrics import Scores, group_means, per_class_mean
 from ..config import TrainConfig, check_seeds
 from ..data.augment import build_augment
 from ..data.datasets import Data, build_data
-from ..data.registry import DATASETS
 from ..errors import ProcrustesError
 from ..methods.build import RunMethods, build_methods
 from ..methods.catalogue import check_combination
@@ -49,9 +53,10 @@ from ..methods.posthoc import PostHoc, log_prior
 from ..methods.samplers import has_batchnorm, last_batch_warning
 from ..methods.schedules import learning_rate
 from ..models.heads import LinearClassifier
-from ..models.nets import BlockNet, mix_position, model_name
+from ..models.nets import BlockNet, mix_position
 from ..models.stacked import StackedMix, StackedNet
 from .events import StepEvent
+from .stacking import NOT_STACKABLE, STACKED_MODELS, joint_pays, stack_key, stackable, stacking_text
 from .trainer import (
     CONFUSION_EVERY_EPOCH_UP_TO,
     build_network,
@@ -62,69 +67,6 @@ from .trainer import (
 )
 
 EVAL_CHUNK = 1024  # samples of all seeds together per evaluation pass (larger spills the cache, smaller adds calls)
-STACKED_MODELS = ("mlp", "cnn1d", "cnn1d-s1")  # networks of Conv1d, BatchNorm1d, ReLU, Flatten, Linear
-NOT_STACKABLE = "not stackable"  # how every refusal to stack begins (the engine then trains seed after seed)
-
-
-def stackable(config: TrainConfig) -> tuple[bool, str]:
-    """Whether ``config``'s seeds can train stacked in one network, and if not, why (one line). A server
-    (or a benchmark measuring the difference) turns stacking off with ``PROCRUSTES_STACKED_SEEDS=0``."""
-    model = model_name(config.model, _input_kind(config), config.dataset)
-    reasons = [
-        (os.environ.get("PROCRUSTES_STACKED_SEEDS", "1").strip() == "0",
-         "PROCRUSTES_STACKED_SEEDS=0 (each seed trains in a process of its own)"),
-        (config.bbn, "BBN trains two branches on two samplers"),
-        (config.classifier_retrain_epochs > 0, "classifier re-training freezes the features for a second stage"),
-        (config.init_checkpoint is not None, "a run from a checkpoint starts from that checkpoint's network"),
-        (model not in STACKED_MODELS, f"model {model!r} has layers without a stacked form "
-                                      f"(stacked: {', '.join(STACKED_MODELS)})"),
-        (config.attention != "none", "squeeze-and-excitation has no stacked form"),
-        (config.loss == "ldam" and config.ldam_cosine, "LDAM's cosine classifier has no stacked form"),
-        (config.amp, "mixed precision is not stacked"),
-        (config.sampler == "borderline-smote", "Borderline-SMOTE's synthetic pool differs in size from seed to seed"),
-    ]
-    for refused, reason in reasons:
-        if refused:
-            return False, f"not stackable: {reason}"
-    return True, ""
-
-
-def _input_kind(config: TrainConfig) -> str:
-    """The kind of input the config's data are (the registry's word; a learner's own data: from its outline)."""
-    entry = DATASETS.get(config.dataset)
-    if entry is not None and entry.kind:
-        return entry.kind
-    if entry is None:
-        return "vector"
-    from ..data.datasets import outline
-
-    return {1: "vector", 2: "signal"}.get(len(outline(config).input_shape), "image")
-
-
-def stacking_text() -> str:
-    """Which methods, networks and datasets train a request's seeds stacked and which fall back to one
-    process per seed, and why (``procrustes methods``), from ``stackable`` itself."""
-    from ..methods.catalogue import METHODS
-    from ..names import MODELS
-
-    base = TrainConfig()
-    methods = []
-    for name in METHODS:
-        ok, why = stackable(base.with_methods(name))
-        if not ok:
-            methods.append(f"  {name:<18} {why.removeprefix(NOT_STACKABLE + ': ')}")
-    models = [m for m in MODELS if m != "auto" and m not in STACKED_MODELS]
-    unstacked = sorted(n for n, entry in DATASETS.items()
-                       if entry.kind and model_name("auto", entry.kind, n) not in STACKED_MODELS)
-    lines = ["SEVERAL SEEDS AT ONCE",
-             "  A run's seeds train together in one process as one stacked network (each seed its own data order,",
-             "  weights, optimiser and BatchNorm statistics), except with these, where each seed trains in a",
-             "  process of its own:", *methods,
-             f"  networks {', '.join(models)}: layers without a stacked form (stacked: {', '.join(STACKED_MODELS)});",
-             f"  so {', '.join(unstacked)} and folders of images train seed by seed with their usual network"]
-    return "\n".join(lines) + "\n"
-
-
 class _Stopped(Exception):
     """Raised inside an evaluation pass when ``stop`` was asked for."""
 
@@ -167,27 +109,52 @@ class StackedTrainer:
 
     def __init__(self, config: TrainConfig, seeds: Sequence[int], variants: Mapping[str, PostHoc] | None = None,
                  data: Mapping[int, Data] | None = None):
-        ok, reason = stackable(config)
-        if not ok:
-            raise ProcrustesError(reason)
-        check_combination(config)
         self.seeds = check_seeds(seeds)
-        self.config = config
-        self.configs = [config.replace(seed=s) for s in self.seeds]
+        self._build([config.replace(seed=s) for s in self.seeds], list(self.seeds), variants, data)
+
+    @classmethod
+    def of_members(cls, members: Sequence[tuple[TrainConfig, int]], variants: Mapping[str, PostHoc] | None = None,
+                   data: Mapping[int, Data] | None = None) -> StackedTrainer:
+        """Members ``(config, seed)`` of configs with one ``stack_key`` (e.g. ERM and MFW on the same seeds) in
+        one stack; its histories, events and ``member`` are keyed by the member's index in ``members``."""
+        if not members:
+            raise ProcrustesError("a stack needs at least one member")
+        configs = [c.replace(seed=check_seeds([s])[0]) for c, s in members]
+        keys = {stack_key(c) for c in configs}
+        if len(keys) != 1 or None in keys:
+            raise ProcrustesError("not stackable: the members differ in more than their method (network, data or "
+                                  "training loop), or one of them does not stack")
+        trainer = cls.__new__(cls)
+        trainer.seeds = [c.seed for c in configs]
+        trainer._build(configs, list(range(len(configs))), variants, data)
+        return trainer
+
+    def _build(self, configs: list[TrainConfig], keys: list[int], variants: Mapping[str, PostHoc] | None,
+               data: Mapping[int, Data] | None) -> None:
+        for c in configs:
+            ok, reason = stackable(c)
+            if not ok:
+                raise ProcrustesError(reason)
+            check_combination(c)
+        config = configs[0]
+        self.config, self.configs, self.keys = config, configs, keys
         self.device = resolve_device(config.device)
         self.threads = config.threads or default_threads()
         torch.set_num_threads(self.threads)
-        self.data = [data[s] if data is not None and s in data else build_data(c)
-                     for s, c in zip(self.seeds, self.configs)]
+        built = dict(data or {})  # members share a seed's data: their data settings are the same (stack_key)
+        for c in configs:
+            if c.seed not in built:
+                built[c.seed] = build_data(c)
+        self.data = [built[c.seed] for c in configs]
         first = self.data[0]
         if any(d.counts != first.counts or d.x_train.shape != first.x_train.shape for d in self.data):
             raise ProcrustesError("not stackable: the seeds' training sets differ in size")
         nets = [build_network(c, d, torch.Generator().manual_seed(c.seed)) for c, d in zip(self.configs, self.data)]
         self.model = StackedNet.from_members(nets).to(self.device)
-        position = mix_position(config.mfw_layer, nets[0]) if config.mixer == "mfw" else -1
-        self.methods: list[RunMethods] = [build_methods(c, d.counts, position, nets[0].num_positions)
-                                          for c, d in zip(self.configs, self.data)]
-        self.plain_ce = type(self.methods[0].loss) is CrossEntropy and self.methods[0].loss.loss_weights is None
+        self.methods: list[RunMethods] = [
+            build_methods(c, d.counts, mix_position(c.mfw_layer, nets[0]) if c.mixer == "mfw" else -1,
+                          nets[0].num_positions) for c, d in zip(self.configs, self.data)]
+        self.plain = [type(m.loss) is CrossEntropy and m.loss.loss_weights is None for m in self.methods]
         self.variants = dict(variants or {})
         self.batch_rngs = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.augments = [build_augment(c.augment, d, seed=c.seed, classes=c.augment_classes, prob=c.augment_prob)
@@ -214,19 +181,19 @@ class StackedTrainer:
             self.optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
                                              weight_decay=config.weight_decay, foreach=True)
         variant_settings = {n: {"la_tau": p.la_tau, "tau_norm": p.tau_norm} for n, p in self.variants.items()}
-        self.histories = {s: RunHistory(c, list(d.counts), d.groups, list(d.class_names), threads=self.threads,
-                                        variants=dict(variant_settings))
-                          for s, c, d in zip(self.seeds, self.configs, self.data)}
+        self.histories = {key: RunHistory(c, list(d.counts), d.groups, list(d.class_names), threads=self.threads,
+                                          variants=dict(variant_settings))
+                          for key, c, d in zip(self.keys, self.configs, self.data)}
         self.epoch = 0  # epochs finished
         self.seconds = 0.0
-        self.diverged: set[int] = set()  # seeds whose loss became non-finite: they train on, unrecorded
+        self.diverged: set[int] = set()  # members (keys) whose loss became non-finite: they train on, unrecorded
         self._current: _Epoch | None = None
         self._stop = threading.Event()
-        self._warned: dict[int, set[str]] = {s: set() for s in self.seeds}
+        self._warned: dict[int, set[str]] = {key: set() for key in self.keys}
         batchnorm = has_batchnorm(nets[0])
         pool_counts = torch.bincount(self.y_pool[0].cpu(), minlength=len(first.counts))
-        for seed, m in zip(self.seeds, self.methods):
-            self._warn(seed, "last-batch", last_batch_warning(m.sampler.epoch_size(pool_counts.tolist()),
+        for key, m in zip(self.keys, self.methods):
+            self._warn(key, "last-batch", last_batch_warning(m.sampler.epoch_size(pool_counts.tolist()),
                                                               config.batch_size, batchnorm))
 
     @property
@@ -236,14 +203,14 @@ class StackedTrainer:
     def stop(self, reason: str) -> None:
         """End training before the next mini-batch (safe from another thread); every history keeps its
         finished epochs and ``reason``."""
-        for seed, history in self.histories.items():
-            if seed not in self.diverged:
+        for key, history in self.histories.items():
+            if key not in self.diverged:
                 history.stopped = reason
         self._stop.set()
 
-    def member(self, seed: int) -> BlockNet:
-        """Seed ``seed``'s current network as a plain ``BlockNet`` (a copy)."""
-        return self.model.member(self.seeds.index(seed))
+    def member(self, key: int) -> BlockNet:
+        """Member ``key``'s current network (its seed; with ``of_members`` its index) as a plain ``BlockNet``."""
+        return self.model.member(self.keys.index(key))
 
     # ------------------------------------------------------------------ training
 
@@ -291,7 +258,7 @@ class StackedTrainer:
             torch.stack(orders).to(self.device), math.ceil(len(orders[0]) / c.batch_size), lr, strengths,
             [None if w is None else [float(v) for v in w] for w in weights],
             [None if w is None else torch.as_tensor(w, dtype=torch.float32, device=self.device) for w in weights],
-            mixing=self.methods[0].mixer is not None,
+            mixing=any(m.mixer is not None for m in self.methods),
             total_loss=torch.zeros(s, **zeros), correct=torch.zeros(s, k, **zeros), seen=torch.zeros(s, k, **zeros))
         return self._current
 
@@ -305,29 +272,42 @@ class StackedTrainer:
         return xb, yb
 
     def _mixes(self, epoch: _Epoch, yb: torch.Tensor) -> tuple[list[StackedMix], list]:
-        """Each seed's mixing of this mini-batch (drawn by its own mixer), grouped by position."""
-        drawn = [m.mixer.draw(y, strength) for m, y, strength in zip(self.methods, yb, epoch.strengths)]
+        """Each seed's mixing of this mini-batch (drawn by its own mixer), grouped by position; a member
+        without a mixer, or mixing elsewhere, is left out of a group (its features are not touched)."""
+        drawn = [m.mixer.draw(y, strength) if m.mixer is not None else None
+                 for m, y, strength in zip(self.methods, yb, epoch.strengths)]
         s, b = yb.shape
         mixes = []
-        for where in sorted({(d.position, d.after_norm) for d in drawn}):
+        for where in sorted({(d.position, d.after_norm, d.detach) for d in drawn if d is not None}):
             lam = torch.ones(s, b, device=self.device)
             partner = torch.arange(b, device=self.device).repeat(s, 1)
+            rows = torch.zeros(s, dtype=torch.bool, device=self.device)
             for i, d in enumerate(drawn):
-                if (d.position, d.after_norm) == where:
-                    lam[i], partner[i] = d.lam, d.partner
-            mixes.append(StackedMix(lam, partner, where[0], where[1], drawn[0].detach))
-        return mixes, [d.labels for d in drawn]
+                if d is not None and (d.position, d.after_norm, d.detach) == where:
+                    lam[i], partner[i], rows[i] = d.lam, d.partner, True
+            mixes.append(StackedMix(lam, partner, where[0], where[1], where[2], None if bool(rows.all()) else rows))
+        return mixes, [d.labels if d is not None else None for d in drawn]
 
     def _objective(self, epoch: _Epoch, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The logits ``[S, B, K]`` and each seed's training objective ``[S]``."""
         mixes, label_mixes = self._mixes(epoch, yb) if epoch.mixing else ([], [None] * len(self.seeds))
         logits = self.model(xb, mixes)
         s, b, k = logits.shape
-        if self.plain_ce and all(w is None for w in epoch.loss_weights_t) and all(m is None for m in label_mixes):
+        # plain cross-entropy members in one call (per sample, then each member's mean: as each alone)
+        plain = [i for i in range(s) if self.plain[i] and epoch.loss_weights_t[i] is None and label_mixes[i] is None]
+        if len(plain) == s:
             per_sample = F.cross_entropy(logits.reshape(s * b, k).float(), yb.reshape(-1), reduction="none")
             return logits, per_sample.reshape(s, b).mean(1)
-        losses = [m.loss(z.float(), y, w, mix) for m, z, y, w, mix in
-                  zip(self.methods, logits, yb, epoch.loss_weights_t, label_mixes)]
+        losses: list[torch.Tensor | None] = [None] * s
+        if plain:
+            rows = torch.tensor(plain, device=self.device)
+            per_sample = F.cross_entropy(logits[rows].reshape(-1, k).float(), yb[rows].reshape(-1), reduction="none")
+            losses_plain = per_sample.reshape(len(plain), b).mean(1)
+            for j, i in enumerate(plain):
+                losses[i] = losses_plain[j]
+        for i, (m, z, y, w, mix) in enumerate(zip(self.methods, logits, yb, epoch.loss_weights_t, label_mixes)):
+            if losses[i] is None:
+                losses[i] = m.loss(z.float(), y, w, mix)
         return logits, torch.stack(losses)
 
     def _step(self, epoch: _Epoch) -> None:
@@ -352,9 +332,9 @@ class StackedTrainer:
         losses = (epoch.total_loss / epoch.batch).tolist()
         seen, correct = epoch.seen.tolist(), epoch.correct.tolist()
         events = {}
-        for i, seed in enumerate(self.seeds):
-            if seed not in self.diverged:
-                events[seed] = StepEvent(self.epoch + 1, epoch.batch, epoch.batches, losses[i],
+        for i, key in enumerate(self.keys):
+            if key not in self.diverged:
+                events[key] = StepEvent(self.epoch + 1, epoch.batch, epoch.batches, losses[i],
                                          [c / n if n else None for c, n in zip(correct[i], seen[i])],
                                          [int(n) for n in seen[i]], self.seconds)
         return SeedsEvent(self.epoch + 1, events)
@@ -365,15 +345,15 @@ class StackedTrainer:
         train_losses = (epoch.total_loss / max(epoch.batches, 1)).tolist()
         self._current = None
         c, k = self.config, self.data[0].num_classes
-        for seed, loss in zip(self.seeds, train_losses):
-            if seed in self.diverged:
+        for key, loss in zip(self.keys, train_losses):
+            if key in self.diverged:
                 continue
             if not math.isfinite(loss):
-                self.diverged.add(seed)
-                self.histories[seed].stopped = (f"training diverged in epoch {self.epoch + 1} (loss is {loss}); "
+                self.diverged.add(key)
+                self.histories[key].stopped = (f"training diverged in epoch {self.epoch + 1} (loss is {loss}); "
                                                 f"lower lr (now {c.lr:g})")
             else:
-                self._warn(seed, "loss", loss_warning(self.epoch + 1, loss, k, c.lr))
+                self._warn(key, "loss", loss_warning(self.epoch + 1, loss, k, c.lr))
         if (self.epoch + 1) % c.eval_every and self.epoch + 1 != c.epochs:
             self.epoch += 1
             self.seconds += time.perf_counter() - started
@@ -381,23 +361,23 @@ class StackedTrainer:
         records = self._records(train_losses, epoch)
         self.epoch += 1
         self.seconds += time.perf_counter() - started
-        for i, seed in enumerate(self.seeds):
-            if seed not in records:
+        for i, key in enumerate(self.keys):
+            if key not in records:
                 continue
-            record = records[seed]
+            record = records[key]
             record.seconds = self.seconds
-            self.histories[seed].records.append(record)
-            self._warn(seed, "chance", chance_warning(record.epoch, record.train_acc, train_losses[i], c.lr))
+            self.histories[key].records.append(record)
+            self._warn(key, "chance", chance_warning(record.epoch, record.train_acc, train_losses[i], c.lr))
             methods = self.methods[i]
             if methods.mixer is not None:
                 methods.mixer.after_epoch(record.train_acc, self.data[i].groups)
             methods.loss_weights.after_epoch(record.grad_norm)
         return records
 
-    def _warn(self, seed: int, kind: str, message: str | None) -> None:
-        if message is not None and kind not in self._warned[seed]:
-            self._warned[seed].add(kind)
-            self.histories[seed].warnings.append(message)
+    def _warn(self, key: int, kind: str, message: str | None) -> None:
+        if message is not None and kind not in self._warned[key]:
+            self._warned[key].add(kind)
+            self.histories[key].warnings.append(message)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -449,8 +429,8 @@ class StackedTrainer:
         logits_val = self._evaluate(self.x_val_by_seed)[0] if self.x_val_by_seed is not None else None
         keep_confusion = k <= CONFUSION_EVERY_EPOCH_UP_TO or self.epoch + 1 == self.config.epochs
         records = {}
-        for i, seed in enumerate(self.seeds):
-            if seed in self.diverged:
+        for i, key in enumerate(self.keys):
+            if key in self.diverged:
                 continue
             head, y_train = self._head(i), self.y_train[i]
             train_acc = per_class_mean((logits_train[i].argmax(1) == y_train).float(), y_train, k)
@@ -478,7 +458,7 @@ class StackedTrainer:
                 lr=epoch.lr, mfw_strength=epoch.strengths[i],
                 variants={name: scored(p) for name, p in self.variants.items()}, **scored(None))
             record.loss_weights = epoch.loss_weights[i]
-            records[seed] = record
+            records[key] = record
         return records
 
 
@@ -489,3 +469,16 @@ def run_stacked(config: TrainConfig, seeds: Sequence[int], variants: Mapping[str
     for _ in trainer.epochs():
         pass
     return [trainer.histories[s] for s in trainer.seeds]
+
+
+def run_members(members: Sequence[tuple[TrainConfig, int]], variants: Mapping[str, PostHoc] | None = None,
+                ) -> list[RunHistory]:
+    """Train the members ``(config, seed)`` of one stack key together to the end; the histories in order."""
+    trainer = StackedTrainer.of_members(members, variants)
+    for _ in trainer.epochs():
+        pass
+    return [trainer.histories[key] for key in trainer.keys]
+
+
+__all__ = ["EVAL_CHUNK", "NOT_STACKABLE", "STACKED_MODELS", "SeedsEvent", "StackedTrainer", "joint_pays", "run_members",
+           "run_stacked", "stack_key", "stackable", "stacking_text"]

@@ -2,7 +2,8 @@
 process or a Ray actor) and sends everything back as typed events (``messages.py``).
 
 ``train_and_ship(request, emit, stopped)`` trains the request's seeds and calls ``emit(event)`` for each
-event. Several seeds of a config that ``stacked.stackable`` accepts train together as one stacked network
+event. Several seeds of a config that ``stacked.stackable`` accepts (or the members of configs with one
+``stacked.stack_key``, ``TrainRequest.members``) train together as one stacked network
 (``stacked.StackedTrainer``): every seed's ``Started``, then each seed's ``Step`` / ``Epoch`` as they all
 advance, then each seed's ``Ended`` (a seed that diverges sends its ``Failed`` alone and the others go
 on). Otherwise (one seed, or a config that cannot stack) the seeds train one after another. ``stopped()``
@@ -32,22 +33,23 @@ def train_and_ship(request: TrainRequest, emit: Emit, stopped: Callable[[], bool
     for n, seed in enumerate(request.seed_list()):
         if n and stopped():
             return
-        _train_seed(request, seed, emit, stopped)
+        _train_seed(request, n, seed, emit, stopped)
 
 
 def _stacks(request: TrainRequest) -> bool:
-    """Whether the request's seeds train stacked (a config that does not even load trains seed by seed,
-    where each seed reports the one line)."""
+    """Whether the request's seeds train stacked: each member's config stacks, all with one ``stack_key``
+    (a config that does not even load trains seed by seed, where each seed reports the one line)."""
     from ..config import TrainConfig
-    from .stacked import stackable
+    from .stacked import stack_key
 
     try:
-        return stackable(TrainConfig.from_dict(request.config))[0]
+        keys = {stack_key(TrainConfig.from_dict(c)) for c in request.member_configs()}
     except Exception:  # noqa: BLE001 - the seed-by-seed path reports a bad config as one Failed per seed
         return False
+    return len(keys) == 1 and None not in keys
 
 
-def _train_seed(request: TrainRequest, seed: int, emit: Emit, stopped: Callable[[], bool]) -> None:
+def _train_seed(request: TrainRequest, member: int, seed: int, emit: Emit, stopped: Callable[[], bool]) -> None:
     import torch
 
     from ..config import TrainConfig
@@ -59,33 +61,39 @@ def _train_seed(request: TrainRequest, seed: int, emit: Emit, stopped: Callable[
 
     serial, trainer = request.serial, None
     try:
-        config = TrainConfig.from_dict(request.config).replace(seed=seed)
+        config = TrainConfig.from_dict(request.member_configs()[member]).replace(seed=seed)
         torch.set_num_threads(config.threads or 1)
         variants = {name: PostHoc(**setting) for name, setting in request.variants.items()}
         trainer = Trainer(config, variants=variants)
         data = trainer.data
-        emit(Started(serial, seed, list(data.counts), data.groups, list(data.class_names), trainer.threads))
+        emit(Started(serial, seed, list(data.counts), data.groups, list(data.class_names), trainer.threads, member))
         observers = build_observers(request, trainer)
         for event in trainer.steps(every_seconds=request.every_seconds):
             if isinstance(event, StepEvent):
-                emit(Step(serial, seed, event))
+                emit(Step(serial, seed, event, member))
             else:
                 seen = {name: o.epoch(trainer, event) for name, o in observers.items()}
                 emit(Epoch(serial, seed, event, {k: v for k, v in seen.items() if v is not None},
-                           tuple(trainer.history.warnings)))
+                           tuple(trainer.history.warnings), member))
             if stopped():
                 break
         made = {name: o.end(trainer) for name, o in observers.items()}
         if request.checkpoint:
-            trainer.save_checkpoint(request.checkpoint.replace("{seed}", str(seed)))
+            trainer.save_checkpoint(checkpoint_path(request, member, seed))
         emit(Ended(serial, seed, None if trainer.finished else f"stopped after {trainer.epoch} epochs",
-                   {k: v for k, v in made.items() if v is not None}, tuple(trainer.history.warnings)))
+                   {k: v for k, v in made.items() if v is not None}, tuple(trainer.history.warnings), member))
     except TrainingDiverged as err:
-        emit(Failed(serial, seed, str(err), True, _warnings(trainer)))
+        emit(Failed(serial, seed, str(err), True, _warnings(trainer), member))
     except ProcrustesError as err:
-        emit(Failed(serial, seed, str(err), False, _warnings(trainer)))
+        emit(Failed(serial, seed, str(err), False, _warnings(trainer), member))
     except Exception as err:  # noqa: BLE001 - a bug must reach the learner as one line, not kill the worker
-        emit(Failed(serial, seed, f"training failed: {type(err).__name__}: {err}", False, _warnings(trainer)))
+        emit(Failed(serial, seed, f"training failed: {type(err).__name__}: {err}", False, _warnings(trainer),
+                    member))
+
+
+def checkpoint_path(request: TrainRequest, member: int, seed: int) -> str:
+    """Where a member's network is saved: the request's path with ``{seed}`` (and ``{member}``) filled in."""
+    return str(request.checkpoint).replace("{seed}", str(seed)).replace("{member}", str(member))
 
 
 def _warnings(trainer) -> tuple[str, ...]:
