@@ -26,6 +26,15 @@ BENCHMARKS = [
     ("fidelity.py", []),
     ("make_sweep_grid.py", []),
     ("compare.py", []),
+    ("story_presets.py", []),
+    ("detach_norm.py", []),
+    ("detach_block2.py", []),
+    ("boundary_default.py", []),
+    ("browser_walk.py", []),
+    ("real_data.py", []),
+    ("uploads.py", []),
+    ("upload.py", []),
+    ("pretrained.py", []),
 ]
 
 
