@@ -37,16 +37,18 @@ PAGE_FIELDS: dict[str, PageFields] = {
     "mnist1d-story": PageFields(
         note="Major feature weakening with post-hoc logit adjustment on the story setting (step 100, 20,000 "
              "samples, 30 epochs). Against ERM + LA it gained +2.3 points [+1.3, +3.4], ahead on 8 of 8 fresh "
-             "seeds, on each of two fresh seed sets (benchmarks/results/story_presets.md). At this layer it evens "
-             "neither the feature gradients nor the early training gap: it holds back the memorising of the few "
-             "minor samples. About a minute of one core for 8 seeds; press Compare's button for the paired verdict.",
+             "seeds, on each of two fresh seed sets (benchmarks/results/story_presets.md); on Compare's own seeds "
+             "0–7 it gave +1.9 [−0.1, +3.9], ahead on 6 of 8: within seed noise. The gain is real but small. At this "
+             "layer it evens neither the feature gradients nor the early training gap: it holds back the memorising "
+             "of the few minor samples. Compare's 8 paired seeds took about a minute on two cores "
+             "(benchmarks/results/browser_walk.md); press Compare's button for the paired verdict.",
         seeds=3),
     "underfit-overfit": PageFields(
         note="Plain training, 5 major and 5 minor classes (about 1,570 vs 15 training samples): the minor classes' "
              "training accuracy lags (under-fit) while their feature gradients are tens of times larger, then "
              "reaches 100 % while their test accuracy stays low (over-fit). All three showed on 8 of 8 fresh seeds, in "
              "each of two fresh seed sets "
-             "(benchmarks/results/story_presets.md); about 15 s of one core per seed.",
+             "(benchmarks/results/story_presets.md); about 9 s of one core per seed (benchmarks/results/app_latency.md).",
         seeds=1),
     "mnist1d-paper": PageFields(
         note="The reference probe's budget: a larger gain, several minutes per seed on one core. Its saved "
