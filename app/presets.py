@@ -47,8 +47,8 @@ PAGE_FIELDS: dict[str, PageFields] = {
         note="Plain training, 5 major and 5 minor classes (about 1,570 vs 15 training samples): the minor classes' "
              "training accuracy lags (under-fit) while their feature gradients are tens of times larger, then "
              "reaches 100 % while their test accuracy stays low (over-fit). All three showed on 8 of 8 fresh seeds, in "
-             "each of two fresh seed sets "
-             "(benchmarks/results/story_presets.md); about 9 s of one core per seed (benchmarks/results/app_latency.md).",
+             "each of two fresh seed sets (benchmarks/results/story_presets.md); about 9 s of one core per seed "
+             "(benchmarks/results/app_latency.md).",
         seeds=1),
     "mnist1d-paper": PageFields(
         note="The reference probe's budget: a larger gain, several minutes per seed on one core. Its saved "
