@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from app_support import config_of, texts, wait
-from streamlit.testing.v1.element_tree import Selectbox
-from test_upload_app import pets_csv, uploaded
+from test_upload_app import pets_csv, picker_labels, uploaded  # noqa: F401 - picker_labels: an autouse fixture
 
 from app import your_data
 from procrustes_core import TrainConfig
 from procrustes_core.data.uploaded import StoredData
 from procrustes_core.training.jobs import JobState, JobView, Status, TaskView
-
-
-@pytest.fixture(autouse=True)
-def picker_labels(monkeypatch):
-    """AppTest shows a selectbox's value with ``str``: let it find the picker's "your data (NAME)"."""
-    original = Selectbox.index.fget
-
-    def index(self):
-        try:
-            return original(self)
-        except ValueError:
-            return next(i for i, option in enumerate(self.options) if option.startswith("your data ("))
-
-    monkeypatch.setattr(Selectbox, "index", property(index))
 
 
 def test_a_run_error_on_uploaded_data_names_the_upload_never_the_servers_path():
