@@ -361,14 +361,14 @@ def test_stopping_a_stacked_job_stops_every_seed_of_its_request(service):
     until(lambda: not service.view(job).training)
     tasks = service.view(job).job.tasks
     assert all(t.status == "stopped" and "stopped by the learner" in t.history.stopped for t in tasks)
-    until(lambda: service.busy_workers() == 0, timeout=5)
+    until(lambda: service.busy_workers() == 0)
 
 
 def test_a_killed_worker_fails_every_seed_of_its_stacked_request_with_the_epochs_so_far(service):
     job = service.submit("stacked victim", [("long", LONG)], seeds=[0, 1])
     until(lambda: all(t.epochs_done >= 1 for t in service.view(job).job.tasks))
     os.kill(service._pool.pid(service.view(job).job.tasks[0].worker), signal.SIGKILL)
-    until(lambda: not service.view(job).training, timeout=20)
+    until(lambda: not service.view(job).training)
     for task in service.view(job).job.tasks:
         assert task.status == "failed" and "stopped unexpectedly" in task.error and task.history.records
         assert task.error == DEAD_WORKER.format(epochs=task.epochs_done)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from app_support import new_app, texts
 from scipy import stats
+from test_service import until
 
 from app import class_view
 from app.presets import PRESETS
@@ -26,17 +27,6 @@ TAG = "mnist1d-story"
 ADA, BO = "a" * 32, "b" * 32  # two browsers (their cookie ids)
 SEEDS = {ADA: [0, 1, 2], BO: [2, 3]}  # seed 2 trained by both: the same training, counted once when pooled
 ERM, MFW = "ERM + LA 1", "MFW 0.9 + LA 1"
-
-
-def until(condition, timeout: float = 300.0) -> None:
-    """Wait for ``condition`` (trainings run in worker processes); ``timeout`` only ends a wait that never ends."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the trainings did not end")
-        time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +53,7 @@ def trained():
     runs = [("ERM", base), ("MFW", base.replace(mixer="mfw", mfw_strength=0.9))]
     jobs = {owner: trainer.submit(owner, runs, seeds=seeds, variants={"LA": PostHoc(la_tau=1.0)}, tag=TAG)
             for owner, seeds in SEEDS.items()}
-    until(lambda: not any(trainer.view(job).training for job in jobs.values()))
+    until(lambda: not any(trainer.view(job).training for job in jobs.values()), timeout=300)
     found: dict[tuple[str, str], dict[int, object]] = {}
     for owner, job in jobs.items():
         for task in trainer.view(job).job.tasks:

@@ -50,38 +50,42 @@ def shapes_zip(tmp_path):
     return path
 
 
-def test_upload_a_zip_of_images_train_on_it_and_see_its_class_names(browser, server, tmp_path):
+def uploaded_page(browser, server, query: str, upload):
+    """A desktop page of the app at ``query`` with ``upload`` put into the sidebar's uploader."""
     page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(server + "/?width=8&epochs=2&seeds=1")
+    page.goto(server + query)
     main = page.get_by_test_id("stMainBlockContainer")
     main.get_by_role("button", name="Train", exact=True).wait_for(timeout=90_000)
-    page.get_by_test_id("stSidebar").locator("input[type=file]").set_input_files(str(shapes_zip(tmp_path)))
-    page.wait_for_function(CHART_AXES + ".some(c => c.title.startsWith('Training samples per class') && "
-                           "c.x.join() === 'circle,square')", timeout=60_000)
+    page.get_by_test_id("stSidebar").locator("input[type=file]").set_input_files(str(upload))
+    return page, main
+
+
+def chart_names(page, title: str, classes: str) -> None:
+    """Wait until a chart whose title starts with ``title`` has the classes ``classes`` on its axis."""
+    page.wait_for_function(CHART_AXES + f".some(c => c.title.startsWith('{title}') && "
+                           f"c.x.join() === '{classes}')", timeout=60_000)
+
+
+def test_upload_a_zip_of_images_train_on_it_and_see_its_class_names(browser, server, tmp_path):
+    page, main = uploaded_page(browser, server, "/?width=8&epochs=2&seeds=1", shapes_zip(tmp_path))
+    chart_names(page, "Training samples per class", "circle,square")
     assert page.get_by_text("Label column").count() == 0  # images have no columns
     main.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Finished: 1 training", exact=False).wait_for(timeout=WAIT)
-    page.wait_for_function(CHART_AXES + ".some(c => c.title.startsWith('Test confusion matrix') && "
-                           "c.x.join() === 'circle,square')", timeout=60_000)
+    chart_names(page, "Test confusion matrix", "circle,square")
     assert page.get_by_text("Something went wrong").count() == 0
     page.close()
 
 
 def test_upload_a_csv_train_on_it_and_see_its_class_names_on_the_charts(browser, server, tmp_path):
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(server + "/?width=8&epochs=3&seeds=1")
-    main = page.get_by_test_id("stMainBlockContainer")
-    main.get_by_role("button", name="Train", exact=True).wait_for(timeout=90_000)
-    page.get_by_test_id("stSidebar").locator("input[type=file]").set_input_files(str(pets_csv(tmp_path)))
+    page, main = uploaded_page(browser, server, "/?width=8&epochs=3&seeds=1", pets_csv(tmp_path))
     page.get_by_text("Label column").wait_for(timeout=60_000)
-    page.wait_for_function(CHART_AXES + ".some(c => c.title.startsWith('Training samples per class') && "
-                           "c.x.join() === 'sparrow,heron')", timeout=60_000)
+    chart_names(page, "Training samples per class", "sparrow,heron")
     assert "dataset=your-data" in page.url and "data_hash=" in page.url and "data_path" not in page.url
     assert page.get_by_text("Test samples per class: sparrow 6, heron 6", exact=False).count() == 1
     main.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Finished: 1 training", exact=False).wait_for(timeout=WAIT)
-    page.wait_for_function(CHART_AXES + ".some(c => c.title.startsWith('Test confusion matrix') && "
-                           "c.x.join() === 'sparrow,heron')", timeout=60_000)
+    chart_names(page, "Test confusion matrix", "sparrow,heron")
     charts = page.evaluate(CHART_AXES)
     legends = [name for chart in charts for name in chart["names"]]
     assert any(name.startswith("heron") for name in legends)  # a chart's legend names the minor class
