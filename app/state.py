@@ -25,7 +25,7 @@ from procrustes_core.names import seed_range
 from procrustes_core.presets import preset_name
 
 from .limits import Limits, is_teacher_key
-from .url_state import link_params, read_link
+from .url_state import OPENING, link_params, read_link
 
 KEY = "app_state"
 
@@ -34,7 +34,7 @@ KEY = "app_state"
 class AppState:
     """Settings of the experiment (``settings``) and of the page (preset, hidden controls, seeds)."""
 
-    settings: dict[str, Any] = field(default_factory=lambda: TrainConfig().to_dict())
+    settings: dict[str, Any] = field(default_factory=lambda: OPENING.to_dict())
     preset: str | None = None
     hide: tuple[str, ...] = ()
     seeds: int | None = None  # None: as many as the budget allows

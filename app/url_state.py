@@ -1,10 +1,10 @@
 """The experiment in the URL: read a link's settings leniently, and mirror the settings back into it.
 
 A link holds ``preset=NAME`` (start from a built-in preset), the settings that differ from it (or
-from the defaults), ``hide=a,b`` (controls a teacher hides), ``seeds=N`` (empty: as many as the
-budget allows) and ``view=projector`` (charts and narrator in large type, for a class's screen). A bad
-value never stops the page: it is named in one line that says what was done instead (the default
-kept, or the server's cap used: ``Budget.clamp``, the caps the service checks).
+from the app's opening settings, ``OPENING``), ``hide=a,b`` (controls a teacher hides), ``seeds=N``
+(empty: as many as the budget allows) and ``view=projector`` (charts and narrator in large type, for a
+class's screen). A bad value never stops the page: it is named in one line that says what was done
+instead (the default kept, or the server's cap used: ``Budget.clamp``, the caps the service checks).
 The app's state (``state.py``) is read from here once and written back here on every run.
 """
 
@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from procrustes_core import ProcrustesError, TrainConfig, field_names
+from procrustes_core.presets import STORY
 
 from .limits import Limits
 from .presets import PRESETS
+
+# What the app opens on, and what a link without a preset starts from: the story setting (plain training; its
+# MFW fields are the ones chosen on it, benchmarks/results/story_mfw.md), so that Compare's MFW side and the live
+# Sweep weaken as the story preset does. The core's own MFW defaults stay the ones safe on every network.
+OPENING = TrainConfig.from_dict(STORY)
 
 SERVER_FIELDS = ("data_dir", "download", "threads", "init_checkpoint", "data_path",
                  "backbone_weights")  # the operator's, never a link's
@@ -62,7 +68,7 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
     """Turn query parameters into a validated config, dropping (and naming) each bad value."""
     params = {str(key): _last(value) for key, value in params.items()}
     problems: list[str] = []
-    base: dict[str, str] = {}
+    base: dict[str, str] = dict(parse_qsl(OPENING.to_query()))
     preset = params.get("preset")
     hide: tuple[str, ...] = ()
     seeds: int | None = None
@@ -116,7 +122,7 @@ def read_link(params: Mapping, limits: Limits) -> LinkState:
         pending = [(k, r) for k, r, _ in failed]
         if not failed:
             break
-    default = TrainConfig()
+    default = TrainConfig.from_query(base)
     problems += [f"{shorten(message)} — default {getattr(default, key)!r} kept" for key, _, message in failed]
     config, lowered = limits.budget.clamp(TrainConfig.from_query(good))  # the service's own caps
     problems += lowered
@@ -135,7 +141,7 @@ def link_params(config: TrainConfig, hide: tuple[str, ...] = (), seeds: int | No
     started from — only what differs from that preset (or from the defaults): ``read_link`` of them gives
     the same back."""
     start = PRESETS.get(preset) if preset else None
-    base = _pairs(TrainConfig.from_query(start.query) if start else TrainConfig())
+    base = _pairs(TrainConfig.from_query(start.query) if start else OPENING)
     params = {"preset": preset} if start else {}
     params.update({name: text for name, text in _pairs(config).items() if base.get(name) != text})
     if tuple(hide) != (start.hide if start else ()):

@@ -32,14 +32,12 @@ SAVE_RESULTS = os.environ.get("PROCRUSTES_SAVE_RESULTS", "").strip() not in ("",
 REGENERATE = "PROCRUSTES_SAVE_RESULTS=1 python benchmarks/lesson_times.py --size full --lessons {lesson}"
 
 # Every lesson trains the STORY preset plus a balanced validation split to choose settings on (30 per
-# class, from training data left over, as the fidelity study chose on) and one torch thread per run
-# (run_seeds trains a setting's seeds stacked in one process, two settings at a time on two cores).
-# The fast size only checks that every cell runs: the numbers it prints mean little. The lessons keep
-# 10,000 samples (the app's story preset has 20,000): their saved runs, shipped full-size outputs and
-# expected ranges were measured there, at half the time per run; with the validation split an epoch still
-# ends on a full-enough mini-batch (113 samples; benchmarks/results/story_presets.md: under-fit and larger
-# gradients on 16 of 16 validation seeds, over-fit on 12 of 16 at 30 epochs).
-LESSON_SETTINGS: dict[str, Any] = dict(STORY, n_samples=10_000, val_per_class=30, threads=1)
+# class, from training data left over) and one torch thread per run (run_seeds trains a setting's seeds
+# stacked in one process, two settings at a time on two cores). The fast size only checks that every cell
+# runs: the numbers it prints mean little. The lessons train the preset's own 20,000 samples: its MFW
+# setting was chosen there, and at 10,000 samples it was within seed noise of ERM + LA
+# (benchmarks/results/story_mfw.md, sections 2 and 3).
+LESSON_SETTINGS: dict[str, Any] = dict(STORY, val_per_class=30, threads=1)
 FAST_SIZE = dict(n_samples=2_000, width=16, epochs=3)
 SIZE = FAST_SIZE if FAST else {k: LESSON_SETTINGS[k] for k in ("n_samples", "width", "epochs")}
 SEEDS = [0, 1, 2, 3, 4]  # five paired seeds: the fewest any comparison in the lessons rests on

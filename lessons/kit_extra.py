@@ -23,7 +23,8 @@ FIDELITY_RUNS = RESULTS / "fidelity_runs.jsonl"
 # The fidelity study's columns (balanced and minor-class accuracy, on validation and test, with and without LA).
 FIDELITY_METRICS = ("val_bal", "val_tail", "val_bal_la", "val_tail_la", "test_bal", "test_tail", "test_bal_la",
                     "test_tail_la")
-MADE_BY = {"fidelity": "python benchmarks/fidelity.py", "real_data": "python benchmarks/real_data.py"}
+MADE_BY = {"fidelity": "python benchmarks/fidelity.py", "real_data": "python benchmarks/real_data.py",
+           "story_mfw": "python benchmarks/story_mfw.py --jobs 2"}
 
 
 @lru_cache(maxsize=1)

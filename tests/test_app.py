@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 import pytest
 from app_support import TINY, chart, charts, config_of, job_of, new_app, rerun_until, texts, wait
 
+from app.url_state import link_params
 from procrustes_core import TrainConfig
 from procrustes_core.data.datasets import cache_dir, counts_for
 
@@ -97,7 +96,7 @@ def test_stop_ends_the_training_inside_its_epoch_and_keeps_its_epochs():
 def test_a_shared_link_restores_the_settings_and_the_seeds():
     wanted = TrainConfig(dataset="toy2d", profile="longtail", ratio=50, mixer="mfw", mfw_strength=0.7, la_tau=1.5,
                          epochs=12, seed=3, n_samples=800)
-    at = new_app({**dict(parse_qsl(wanted.to_query())), "seeds": "2"}).run()
+    at = new_app({**link_params(wanted), "seeds": "2"}).run()
     assert not at.exception and not at.warning
     assert config_of(at) == wanted
     assert at.radio(key="w_mixer").value == "mfw"

@@ -3,13 +3,12 @@ and no exception ever reaches the page."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 import pytest
 from app_support import chart, config_of, new_app, texts, wait
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from app.url_state import link_params
 from procrustes_core import ProcrustesError, TrainConfig
 from procrustes_core.config import field_names, field_rule
 
@@ -64,7 +63,7 @@ def valid_settings(draw) -> TrainConfig:
                                  HealthCheck.function_scoped_fixture])
 @given(config=valid_settings())
 def test_random_valid_settings_render_and_train_without_exceptions(config):
-    at = new_app({**dict(parse_qsl(config.to_query())), "seeds": "1"}).run()
+    at = new_app({**link_params(config), "seeds": "1"}).run()
     assert not at.exception
     corrected = [w.value for w in at.warning if not w.value.startswith("Before you train:")]  # not advice
     assert not corrected, corrected[0]  # a valid link is taken as it is

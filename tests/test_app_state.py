@@ -3,10 +3,9 @@ events, and the link follows them."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from app_support import TINY, chart, config_of, new_app
 
+from app.url_state import link_params
 from procrustes_core import TrainConfig
 
 
@@ -104,7 +103,7 @@ def test_a_setting_not_valid_yet_is_one_line_turns_train_off_and_leaves_the_link
 
 def test_a_shared_link_is_read_once_and_then_follows_the_state():
     wanted = TrainConfig(ratio=50, epochs=7, n_samples=600, width=4)
-    at = new_app(dict(parse_qsl(wanted.to_query()))).run()
+    at = new_app(link_params(wanted)).run()
     assert config_of(at) == wanted
     at.number_input(key="w_epochs").set_value(3).run()
     assert config_of(at) == wanted.replace(epochs=3) and at.query_params["epochs"] == "3"

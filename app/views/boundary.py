@@ -46,7 +46,7 @@ def start() -> None:
         toy = base.replace(dataset="toy2d", toy_shape=st.session_state.boundary_shape, model="auto",
                            n_samples=DEFAULTS.n_samples, profile="step", ratio=float(st.session_state.boundary_ratio),
                            counts=None, epochs=int(st.session_state.boundary_epochs), mfw_layer=DEFAULTS.mfw_layer,
-                           mfw_schedule=DEFAULTS.mfw_schedule, n_max=None,
+                           mfw_schedule=DEFAULTS.mfw_schedule, mfw_detach=DEFAULTS.mfw_detach, n_max=None,
                            val_per_class=0, mixer="none", la_tau=1.0, loss="ce", sampler="instance", tau_norm=0.0,
                            drw_epoch=0)
         strength = float(st.session_state.boundary_strength)

@@ -12,6 +12,7 @@ import streamlit as st
 from app import runner, state, your_data
 from app.components.charts import live_charts
 from app.components.live import buttons, cached_spec, live_fragment, status_line
+from app.url_state import OPENING
 from procrustes_core import ProcrustesError
 from procrustes_core.analysis.grid import grid_verdict, result_row
 from procrustes_core.figures.runs import sweep_heatmap
@@ -85,8 +86,9 @@ config = state.config()
 limits = st.session_state.limits
 cols = st.columns(4)
 cols[0].multiselect("Ratios", LIVE_RATIOS, default=[10.0, 100.0], format_func=lambda v: f"{v:g}", key="sweep_ratios")
-cols[1].multiselect("Strengths", LIVE_STRENGTHS, default=[0.0, 0.5], format_func=lambda v: f"{v:g}",
-                    key="sweep_strengths")
+cols[1].multiselect("Strengths", LIVE_STRENGTHS, default=[0.0, OPENING.mfw_strength], format_func=lambda v: f"{v:g}",
+                    key="sweep_strengths", help="0 is plain training; the story setting's strength "
+                    f"({OPENING.mfw_strength:g}) was chosen on validation seeds (benchmarks/results/story_mfw.md).")
 cols[2].number_input("Epochs per run", 1, min(50, limits.budget.max_epochs), value=min(30, limits.budget.max_epochs),
                      key="sweep_epochs")
 most_seeds = limits.budget.max_seeds

@@ -98,6 +98,7 @@ class BoundaryDefaults:
     mfw_layer: str = "block2"
     mfw_schedule: str = "constant"
     mfw_strength: float = 0.9
+    mfw_detach: bool = False  # chosen so; the app's opening settings detach (MNIST-1D's story), this page does not
 
 
 BOUNDARY_DEFAULTS = BoundaryDefaults()

@@ -112,9 +112,10 @@ def _mean_ratio(history: RunHistory, epochs: list[int]) -> float:
 
 def _mfw_effect(history: RunHistory, epochs: list[int], baseline: RunHistory | None) -> list[Statement]:
     """What weakening did on this run, in its own numbers (and a plain run's on the same seeds, when given).
-    Nothing is assumed: on our BatchNorm network MFW after block 2 evens the feature gradients but widens the
-    early training gap, and at the penultimate features (the default) it evens neither and still gains, by
-    slowing the memorising of the few minor samples (benchmarks/results/story_presets.md, fidelity.md)."""
+    Nothing is assumed: on our BatchNorm network MFW after block 2 at s 0.9, partner detached (the default),
+    evens the feature gradients, narrows the training gap in the first quarter but widens it over the first
+    half, and keeps the few minor samples from being memorised; at the penultimate features at s 0.5 it evens
+    neither and gains less (benchmarks/results/story_mfw.md, fidelity.md)."""
     config, head, tail = history.config, history.head, history.tail
     on = [e for e, r in zip(epochs, history.records) if r.mfw_strength > 0]
     if config.mixer != "mfw" or not on:
