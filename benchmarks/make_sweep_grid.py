@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     frame = run_sweep(base, grid, out_dir=runs, backend="local", workers=2, progress=progress)
     payload = {
         "description": (f"MNIST-1D step imbalance, the story setting ({base.model}, {base.norm} norm, width "
-                        f"{base.width}, {base.n_samples} samples, {base.epochs} epochs, MFW at {base.mfw_layer} with "
+                        f"{base.width}, {base.n_samples} samples, {base.epochs} epochs, MFW at {base.mfw_layer}"
+                        f"{' with the partner detached' if base.mfw_detach else ''}, "
                         f"the {base.mfw_schedule} schedule until {base.mfw_until:g} of training), scored with logit "
                         "adjustment (tau = 1)."),
         "command": "python benchmarks/make_sweep_grid.py" + (" --quick" if args.quick else ""),
