@@ -77,6 +77,8 @@ def main() -> int:
     lines += ["", *[f"{stage}: {f['vs_mfw']['sentence']}." for stage, f in found.items()], "",
               ("Adopted: it beats the preset's MFW beyond seed noise on the validation seeds and on both fresh sets."
                if adopt else "Not adopted: it does not beat the preset's MFW beyond seed noise at every stage."),
+              "", "The MFW setting was later chosen again on the preset's own data (results/story_mfw.md, 32 "
+              "validation seeds): after block 2 at s 0.9, partner detached — adopted there.",
               "", "Command: `python benchmarks/detach_block2.py`.", ""]
     save("detach_block2", {"found": found, "adopt": adopt, "candidate": CANDIDATE, "machine": machine()},
          "\n".join(lines))

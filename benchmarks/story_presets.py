@@ -337,7 +337,22 @@ def findings(chosen: dict, confirmed: dict) -> list[str]:
                      "seeds, "
                      f"minor training accuracy at most {100 * a['tail_train_max']:.0f} %; with batch 125 (last "
                      f"mini-batch 100) on {b['c']}/{b['n']}, at most {100 * b['tail_train_max']:.0f} % (section 3).")
-    return lines + [""]
+    return lines + [later_choice(), ""]
+
+
+def later_choice() -> str:
+    """The line on the MFW setting chosen again on the preset's own data (``story_mfw.py``), when it has run."""
+    path = RESULTS / "story_mfw.json"
+    if not path.exists():
+        return ""
+    found = json.loads(path.read_text())
+    chosen, sets = found["chosen"], found["confirm"].get(found["chosen"], {})
+    means = [r["d_mean"] for r in sets.values()]
+    wins, n = sum(r["d"] for r in sets.values()), sum(r["n"] for r in sets.values())
+    return (f"- **The MFW setting in use now** was chosen later on the preset's own data, 20,000 samples, on "
+            f"{sum(len(s) for s in found['validation'])} validation seeds (results/story_mfw.md): **{chosen}**; MFW "
+            f"+ LA vs ERM + LA {min(means):+.1f} to {max(means):+.1f} points on {len(sets)} fresh sets, ahead on "
+            f"{wins} of {n} seeds. The claim-d rows below are the earlier choice's.")
 
 
 def report(chosen: dict, confirmed: dict, args) -> str:
