@@ -29,6 +29,7 @@ BENCHMARKS = [
     ("story_presets.py", []),
     ("detach_norm.py", []),
     ("detach_block2.py", []),
+    ("story_mfw.py", ["--jobs", "2"]),
     ("boundary_default.py", []),
     ("browser_walk.py", []),
     ("real_data.py", []),
