@@ -133,3 +133,16 @@ def test_a_link_with_a_former_preset_name_is_shared_under_todays_name():
     at = new_app({"preset": former}).run()
     assert not at.exception and not at.warning
     assert at.query_params["preset"] == today
+
+
+def test_the_app_opens_on_the_story_setting_and_a_link_starts_from_it():
+    from procrustes_core.presets import STORY
+
+    opened = config_of(new_app().run())
+    assert {k: getattr(opened, k) for k in STORY} == STORY and opened.mixer == "none"  # plain training
+    assert link_params(opened) == {}  # the opening settings need no link parameter
+    weakened = config_of(new_app({"mixer": "mfw"}).run())  # MFW turned on weakens as the story preset does
+    assert (weakened.mfw_layer, weakened.mfw_strength, weakened.mfw_detach) == (
+        STORY["mfw_layer"], STORY["mfw_strength"], STORY["mfw_detach"])
+    core = TrainConfig(mixer="mfw")  # the core's own MFW defaults differ: they are safe on every network
+    assert (core.mfw_layer, core.mfw_detach) != (weakened.mfw_layer, weakened.mfw_detach)

@@ -63,6 +63,7 @@ def test_the_page_says_after_training_how_much_mfw_changed_the_decisions():
     mfw_config = tasks[1].config  # the page's own MFW setting, whatever the link's
     assert mfw_config.mfw_schedule == BOUNDARY_DEFAULTS.mfw_schedule
     assert mfw_config.mfw_layer == BOUNDARY_DEFAULTS.mfw_layer
+    assert mfw_config.mfw_detach is BOUNDARY_DEFAULTS.mfw_detach is False  # the sidebar's story setting detaches
     erm, mfw = (grid(task.grids[-1]["predicted"]) for task in tasks)
     expected = grid_difference(erm, mfw, tasks[0].history.groups["minor"])
     said = [m.value for m in at.markdown if m.value.startswith("At epoch 2: ")]
