@@ -138,7 +138,7 @@ def _pairs(config: TrainConfig) -> dict[str, str]:
 def link_params(config: TrainConfig, hide: tuple[str, ...] = (), seeds: int | None = None,
                 preset: str | None = None, view: str | None = None) -> dict[str, str]:
     """The query parameters that describe ``config``, the hidden controls, the seeds and the preset it
-    started from — only what differs from that preset (or from the defaults): ``read_link`` of them gives
+    started from — only what differs from that preset (or from ``OPENING``): ``read_link`` of them gives
     the same back."""
     start = PRESETS.get(preset) if preset else None
     base = _pairs(TrainConfig.from_query(start.query) if start else OPENING)

@@ -30,7 +30,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "mfw_strength": ("Weakening strength", "How far major-class features move towards a random partner. 0 mixes "
                                            "nothing; near 1 the major classes are hard to fit early on."),
     "mfw_layer": ("Where to weaken", "The representation that is mixed: the input, a block's output (the "
-                                     "default: after block 2), or the penultimate features."),
+                                     "story setting: after block 2), or the penultimate features."),
     "mfw_schedule": ("Weakening schedule", "When weakening acts: all the time, only in the first part of training "
                                            "(warm-up), or fading out."),
     "mfw_until": ("Weakening lasts for", "The share of the epochs the warm-up or fading schedule weakens for."),
@@ -40,7 +40,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "mfw_prob": ("Share weakened", "The fraction of major-class samples weakened in each batch."),
     "mfw_weights": ("Weights from", "count: larger classes are weakened more. progress: the classes fitted best "
                                     "so far are weakened more."),
-    "mfw_detach": ("Detach the partner", "Stop the gradient through the partner's features (on by default). After "
+    "mfw_detach": ("Detach the partner", "Stop the gradient through the partner's features (on in the story "
+                                         "setting the app opens on). After "
                                          "block 2, where the next BatchNorm rescales the mixed features, detaching "
                                          "at strength 0.9 was chosen on 32 validation seeds: MFW + LA beat ERM + LA "
                                          "on 39 of 40 fresh seeds; after block 2 without detaching (s 0.5) it was "

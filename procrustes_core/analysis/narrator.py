@@ -112,7 +112,7 @@ def _mean_ratio(history: RunHistory, epochs: list[int]) -> float:
 
 def _mfw_effect(history: RunHistory, epochs: list[int], baseline: RunHistory | None) -> list[Statement]:
     """What weakening did on this run, in its own numbers (and a plain run's on the same seeds, when given).
-    Nothing is assumed: on our BatchNorm network MFW after block 2 at s 0.9, partner detached (the default),
+    Nothing is assumed: on our BatchNorm network MFW after block 2 at s 0.9, partner detached (the story preset's),
     evens the feature gradients, narrows the training gap in the first quarter but widens it over the first
     half, and keeps the few minor samples from being memorised; at the penultimate features at s 0.5 it evens
     neither and gains less (benchmarks/results/story_mfw.md, fidelity.md)."""
