@@ -22,8 +22,9 @@ from .presets import PRESETS
 
 # What the app opens on, and what a link without a preset starts from: the story setting (plain training; its
 # MFW fields are the ones chosen on it, benchmarks/results/story_mfw.md), so that Compare's MFW side and the live
-# Sweep weaken as the story preset does. The core's own MFW defaults stay the ones safe on every network.
-OPENING = TrainConfig.from_dict(STORY)
+# Sweep weaken as the story preset does. The core's own MFW defaults stay the ones safe on every network. Its
+# network stays ``auto`` (the story's cnn1d on MNIST-1D), so that another dataset chosen in the sidebar gets its own.
+OPENING = TrainConfig.from_dict({**STORY, "model": "auto"})
 
 SERVER_FIELDS = ("data_dir", "download", "threads", "init_checkpoint", "data_path",
                  "backbone_weights")  # the operator's, never a link's

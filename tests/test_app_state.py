@@ -136,10 +136,13 @@ def test_a_link_with_a_former_preset_name_is_shared_under_todays_name():
 
 
 def test_the_app_opens_on_the_story_setting_and_a_link_starts_from_it():
+    from procrustes_core.models.nets import model_name
     from procrustes_core.presets import STORY
 
     opened = config_of(new_app().run())
-    assert {k: getattr(opened, k) for k in STORY} == STORY and opened.mixer == "none"  # plain training
+    assert {k: getattr(opened, k) for k in STORY if k != "model"} == {k: v for k, v in STORY.items() if k != "model"}
+    assert model_name(opened.model, "signal", opened.dataset) == STORY["model"]  # auto: another dataset gets its own
+    assert opened.mixer == "none"  # plain training
     assert link_params(opened) == {}  # the opening settings need no link parameter
     weakened = config_of(new_app({"mixer": "mfw"}).run())  # MFW turned on weakens as the story preset does
     assert (weakened.mfw_layer, weakened.mfw_strength, weakened.mfw_detach) == (
