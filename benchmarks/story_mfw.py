@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import detach_block2  # noqa: E402
 import story_presets as presets  # noqa: E402
 
 from common import RESULTS, machine, read_cache, save  # noqa: E402
@@ -67,11 +68,8 @@ ELSEWHERE = {
 
 
 def config(mfw: dict | None, validation: bool) -> dict:
-    """The same dictionary ``detach_block2.py`` and ``story_presets.py`` key their caches by."""
-    found = {**presets.BASE, **presets.DATA[DATA], **(mfw or {})}
-    if validation:
-        found["val_per_class"] = 30
-    return found
+    """The preset's data with ``mfw``, as ``detach_block2.py`` keys its cache (so its runs are found here)."""
+    return detach_block2.config(DATA, mfw, validation)
 
 
 def elsewhere_config(where: str, mfw: dict | None) -> dict:
@@ -101,10 +99,6 @@ def elsewhere(done: dict, chosen: str) -> dict:
     return found
 
 
-def _train(job: tuple[dict, list[int]]) -> dict:
-    return presets.train(*job)
-
-
 def run(done: dict, wanted: list[tuple[dict, list[int]]], workers: int) -> None:
     todo = [job for job in wanted if presets.key_of(*job) not in done]
     todo = list({presets.key_of(*job): job for job in todo}.values())
@@ -112,7 +106,7 @@ def run(done: dict, wanted: list[tuple[dict, list[int]]], workers: int) -> None:
         return
     print(f"training {len(todo)} stacks of 8 seeds in {workers} process(es)", flush=True)
     with ProcessPoolExecutor(workers) as pool:
-        for row in pool.map(_train, todo):
+        for row in pool.map(presets.train, *zip(*todo)):
             done[row["key"]] = row
             with CACHE.open("a") as cache:
                 cache.write(json.dumps(row) + "\n")
@@ -150,21 +144,18 @@ def confirm(done: dict, chosen: str) -> dict:
             erm, run_ = (joined(done, config(m, False), [seeds]) for m in (None, CANDIDATES[name]))
             if erm is not None and run_ is not None:
                 found.setdefault(name, {})[set_name] = presets.claim_shares(erm, run_, "test")
-        if chosen != PRESENT and name == chosen:
-            vs = {}
-            for set_name, seeds in FRESH.items():
-                a, b = (joined(done, config(CANDIDATES[m], False), [seeds]) for m in (PRESENT, chosen))
-                if a is not None and b is not None:
-                    vs[set_name] = pair(a, b, "test_bal_la", f"MFW {PRESENT} + LA", f"MFW {chosen} + LA")
-            found["vs present"] = vs
+    if chosen != PRESENT:
+        found["vs present"] = {}
+        for set_name, seeds in FRESH.items():
+            a, b = (joined(done, config(CANDIDATES[m], False), [seeds]) for m in (PRESENT, chosen))
+            if a is not None and b is not None:
+                found["vs present"][set_name] = pair(a, b, "test_bal_la", f"MFW {PRESENT} + LA", f"MFW {chosen} + LA")
     return found
 
 
 def pair(a: dict, b: dict, metric: str, a_name: str, b_name: str) -> dict:
-    from procrustes_core.analysis.compare import paired_comparison
-
-    return paired_comparison([s[metric] for s in a["per_seed"]], [s[metric] for s in b["per_seed"]], a["seeds"],
-                             a=a_name, b=b_name).to_dict()
+    """``detach_block2.pair`` on two joined runs of the same seeds."""
+    return detach_block2.pair(a, b, a["seeds"], metric, a_name, b_name)
 
 
 def _cell(r: dict) -> str:
